@@ -1,0 +1,66 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+/** A connection to a single Redis or to a Redis Cluster; BullMQ and our scripts take either. */
+export type RedisClient = Redis | Cluster;
+
+export interface RedisConnectionSettings {
+  /** redis://… for one Redis; redis+cluster://host:port,host:port for a cluster */
+  url: string;
+  /** seeds as host:port; when non-empty, a cluster is used */
+  clusterNodes?: readonly string[];
+}
+
+/**
+ * - `worker`: blocking consumers and long-lived clients. Never gives up on a command
+ *   (BullMQ requires maxRetriesPerRequest: null).
+ * - `producer`: request paths such as the ingress. Fails fast when Redis is away, so the
+ *   caller can answer 503 instead of hanging.
+ */
+export type ConnectionPurpose = 'worker' | 'producer';
+
+function optionsFor(purpose: ConnectionPurpose): RedisOptions {
+  return purpose === 'worker'
+    ? { maxRetriesPerRequest: null, enableReadyCheck: true }
+    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 };
+}
+
+export function clusterSeeds(settings: RedisConnectionSettings): { host: string; port: number }[] {
+  const fromUrl = settings.url.startsWith('redis+cluster://')
+    ? settings.url.slice('redis+cluster://'.length).split(',')
+    : [];
+  const seeds = settings.clusterNodes && settings.clusterNodes.length > 0 ? settings.clusterNodes : fromUrl;
+  return seeds
+    .map((s) => s.trim().replace(/\/.*$/, ''))
+    .filter(Boolean)
+    .map((seed) => {
+      const [host, port] = seed.split(':');
+      return { host: host || '127.0.0.1', port: Number(port || 6379) };
+    });
+}
+
+export function createRedis(settings: RedisConnectionSettings, purpose: ConnectionPurpose): RedisClient {
+  const options = optionsFor(purpose);
+  const seeds = clusterSeeds(settings);
+  if (seeds.length > 0) {
+    return new Cluster(seeds, {
+      redisOptions: options,
+      enableOfflineQueue: options.enableOfflineQueue ?? true,
+      enableReadyCheck: true,
+      maxRedirections: 16,
+    });
+  }
+  return new Redis(settings.url, options);
+}
+
+/** Closes a connection politely, and forcefully when QUIT does not answer in time. */
+export async function closeRedis(client: RedisClient, timeoutMs = 2000): Promise<void> {
+  if (client.status === 'end') return;
+  const timer = setTimeout(() => client.disconnect(), timeoutMs);
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,124 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+
+const DEFAULT_URL = 'redis://127.0.0.1:6379';
+
+/** Resolves with true when a Redis at `url` answers PING within the timeout. */
+export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return (await client.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function hasRedisServerBinary(): boolean {
+  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export interface StartedRedis {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** Starts a private, non-persistent redis-server on a free port. */
+export async function startRedisServer(extraArgs: string[] = []): Promise<StartedRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'owc-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      ...extraArgs,
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `redis://127.0.0.1:${port}`;
+  const deadline = Date.now() + 10_000;
+  while (!(await redisAnswers(url, 500))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`redis-server on port ${port} did not start`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url,
+    port,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const HOW_TO_GET_REDIS =
+  'No Redis for the tests: set REDIS_URL to a Redis 7 that answers, or install redis-server ' +
+  '(apt-get install redis-server), or run Docker so testcontainers can start one (docker compose up redis).';
+
+/**
+ * The Redis the tests use: REDIS_URL (or the default local one) when it answers; else a
+ * private redis-server; else a testcontainers Redis; else an error saying how to get one.
+ */
+export async function acquireRedis(env: NodeJS.ProcessEnv = process.env): Promise<StartedRedis> {
+  const url = env.REDIS_URL ?? DEFAULT_URL;
+  if (await redisAnswers(url)) return { url, port: Number(new URL(url).port || 6379), stop: async () => {} };
+  if (hasRedisServerBinary()) return startRedisServer();
+  try {
+    const { GenericContainer } = await import('testcontainers');
+    const container = await new GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
+    const port = container.getMappedPort(6379);
+    return {
+      url: `redis://${container.getHost()}:${port}`,
+      port,
+      stop: async () => {
+        await container.stop();
+      },
+    };
+  } catch (error) {
+    throw new Error(`${HOW_TO_GET_REDIS} (testcontainers: ${(error as Error).message})`);
+  }
+}
