@@ -1,1 +1,6 @@
-export {};
+export * from './catalog.js';
+export * from './consumer.js';
+export * from './errors/invalid-job-error.js';
+export * from './names.js';
+export * from './producer.js';
+export * from './validate.js';

@@ -1,0 +1,112 @@
+import { machineLayoutSchema, orderResultSchema, skuSchema } from '@owc/protocol';
+import type { BackoffOptions, KeepJobs } from 'bullmq';
+import { z } from 'zod';
+
+/**
+ * The queue catalog: every queue, every job name, its payload schema and its defaults. This is
+ * a public contract — other systems (ERP, restocking app, machine gateway) enqueue into these
+ * queues — so a change here is a change of API.
+ */
+export const QUEUE_NAMES = ['dispense', 'callback', 'sku-sync', 'machine-sync'] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+const code = z.string().min(1).max(128);
+
+export interface JobDefaults {
+  attempts: number;
+  backoff?: BackoffOptions;
+  removeOnComplete: KeepJobs | boolean;
+  removeOnFail: KeepJobs | boolean;
+}
+
+interface JobDefinition<S extends z.ZodType> {
+  queue: QueueName;
+  schema: S;
+  defaults: JobDefaults;
+  description: string;
+}
+
+function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
+  return definition;
+}
+
+const keepDay = { age: 24 * 3600, count: 10_000 };
+const keepWeek = { age: 7 * 24 * 3600, count: 100_000 };
+
+export const jobCatalog = {
+  /** enqueued by the ingress when a notice is first accepted; the order itself is in the order store */
+  'order.dispense': defineJob({
+    queue: 'dispense',
+    description: 'Vend every unit of an accepted order, then finalise it and enqueue its callback.',
+    schema: z.object({ orderViewId: code, machineCode: code }),
+    defaults: {
+      attempts: 50,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: keepDay,
+      removeOnFail: keepWeek,
+    },
+  }),
+  /** enqueued in the step that finalises an order; the payload sent is read from the order store */
+  'order.callback': defineJob({
+    queue: 'callback',
+    description: 'Deliver order/callback to owitho until it answers 200.',
+    schema: z.object({ orderViewId: code }),
+    // attempts and the backoff schedule come from the worker's CALLBACK_SCHEDULE_MS setting
+    defaults: { attempts: 20, removeOnComplete: keepDay, removeOnFail: false },
+  }),
+  /** from the ERP: one or many SKUs changed (last write per skuCode wins) */
+  'sku.upsert': defineJob({
+    queue: 'sku-sync',
+    description: 'One or many SKUs changed; they reach owitho in batched sku/sync calls.',
+    schema: z.union([z.object({ skus: z.array(skuSchema).min(1).max(1000) }), z.object({ sku: skuSchema })]),
+    defaults: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: keepWeek,
+    },
+  }),
+  /** from the restocking app or the gateway: a restock finished; the worker reads the layout from the gateway */
+  'machine.restocked': defineJob({
+    queue: 'machine-sync',
+    description: 'A restock finished; the worker reads the machine from the gateway and sends machine/sync.',
+    schema: z.object({ machineCode: code, containerCode: code.optional() }),
+    defaults: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: keepWeek,
+    },
+  }),
+  /** from a system that knows the full layout itself */
+  'machine.layout': defineJob({
+    queue: 'machine-sync',
+    description: 'A full machine layout given by the sender; sent to owitho as machine/sync.',
+    schema: machineLayoutSchema,
+    defaults: {
+      attempts: 10,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: keepWeek,
+    },
+  }),
+} as const;
+
+export type JobCatalog = typeof jobCatalog;
+export type JobName = keyof JobCatalog;
+export type JobInput<N extends JobName> = z.input<JobCatalog[N]['schema']>;
+export type JobPayload<N extends JobName> = z.output<JobCatalog[N]['schema']>;
+
+export const JOB_NAMES = Object.keys(jobCatalog) as JobName[];
+
+export function isJobName(name: string): name is JobName {
+  return Object.hasOwn(jobCatalog, name);
+}
+
+/** The jobs a queue carries. */
+export function jobsOf(queue: QueueName): JobName[] {
+  return JOB_NAMES.filter((name) => jobCatalog[name].queue === queue);
+}
+
+/** Re-exported so consumers of the callback job can validate what they read back. */
+export { orderResultSchema };

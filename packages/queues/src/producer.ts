@@ -1,0 +1,50 @@
+import type { RedisClient } from '@owc/redis';
+import { type JobsOptions, Queue } from 'bullmq';
+import { type JobInput, type JobName, jobCatalog, type QueueName } from './catalog.js';
+import { queuePrefix } from './names.js';
+import { parseJobPayload } from './validate.js';
+
+export interface EnqueueOptions {
+  /** deterministic id: a second enqueue with the same id while the job exists adds nothing */
+  jobId?: string;
+  delay?: number;
+}
+
+export interface Producer {
+  /** Validates the payload against the catalog, then adds the job with the catalog's defaults. */
+  enqueue<N extends JobName>(
+    name: N,
+    payload: JobInput<N>,
+    options?: EnqueueOptions,
+  ): Promise<{ id: string }>;
+  queue(name: QueueName): Queue;
+  close(): Promise<void>;
+}
+
+/** One BullMQ Queue per catalog queue, created lazily, sharing the given connection. */
+export function createProducer(connection: RedisClient, options: { keyPrefix: string }): Producer {
+  const queues = new Map<QueueName, Queue>();
+  const queue = (name: QueueName): Queue => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection, prefix: queuePrefix(options.keyPrefix, name) });
+      queues.set(name, q);
+    }
+    return q;
+  };
+  return {
+    async enqueue(name, payload, enqueueOptions = {}) {
+      const data = parseJobPayload(name, payload);
+      const definition = jobCatalog[name];
+      const jobOptions: JobsOptions = { ...definition.defaults };
+      if (enqueueOptions.jobId) jobOptions.jobId = enqueueOptions.jobId;
+      if (enqueueOptions.delay) jobOptions.delay = enqueueOptions.delay;
+      const job = await queue(definition.queue).add(name, data, jobOptions);
+      return { id: String(job.id) };
+    },
+    queue,
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

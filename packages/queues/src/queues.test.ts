@@ -1,0 +1,84 @@
+import { redisTest } from '@owc/testing';
+import { Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { createConsumer } from './consumer.js';
+import { InvalidJobError } from './errors/invalid-job-error.js';
+import { queuePrefix } from './names.js';
+import { createProducer } from './producer.js';
+
+const sku = (code: string, price = '2.50') => ({
+  skuCode: code,
+  skuName: 'Cola',
+  skuUnit: '罐',
+  skuSpec: '330ml',
+  originalPrice: price,
+  skuPic: 'https://img.example.com/cola.png',
+});
+
+async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('producer and consumer', () => {
+  redisTest(
+    'the producer validates before it writes: a bad payload leaves no job',
+    async ({ redisUrl, prefix }) => {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const producer = createProducer(connection, { keyPrefix: prefix });
+      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.5')] })).rejects.toThrow(
+        /skus\.0\.originalPrice/,
+      );
+      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.5')] })).rejects.toBeInstanceOf(
+        InvalidJobError,
+      );
+      expect(await producer.queue('sku-sync').count()).toBe(0);
+      const { id } = await producer.enqueue('sku.upsert', { sku: sku('A') });
+      expect(id).toBeTruthy();
+      expect(await producer.queue('sku-sync').count()).toBe(1);
+      const keys = await connection.keys(`${queuePrefix(prefix, 'sku-sync')}:*`);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(keys.every((k) => k.startsWith(`${prefix}:{sku-sync}:`))).toBe(true);
+      await producer.close();
+      connection.disconnect();
+    },
+  );
+
+  redisTest(
+    'the consumer fails an invalid job at once with the field named, and processes the next one',
+    async ({ redisUrl, prefix }) => {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      // another system writing straight into the queue, bypassing our producer
+      const raw = new Queue('machine-sync', { connection, prefix: queuePrefix(prefix, 'machine-sync') });
+      await raw.add('machine.restocked', { containerCode: '01' }, { attempts: 5 });
+      await raw.add('machine.teleported', { machineCode: 'M1' }, { attempts: 5 });
+      await raw.add('machine.restocked', { machineCode: 'M001' });
+      const seen: string[] = [];
+      const worker: Worker = createConsumer(
+        'machine-sync',
+        {
+          'machine.restocked': async (payload) => {
+            seen.push(payload.machineCode);
+          },
+        },
+        { connection, keyPrefix: prefix, concurrency: 1 },
+      );
+      await waitFor(async () => seen.length === 1 && (await raw.getFailedCount()) === 2);
+      const failed = await raw.getFailed();
+      const reasons = failed.map((j) => j.failedReason).sort();
+      expect(reasons[0]).toMatch(/invalid machine.restocked job: machineCode/);
+      expect(reasons[1]).toMatch(/no handler for job name "machine.teleported"/);
+      expect(failed.every((j) => j.attemptsMade === 1)).toBe(true);
+      expect(seen).toEqual(['M001']);
+      await worker.close();
+      await raw.close();
+      connection.disconnect();
+    },
+  );
+});
