@@ -1,1 +1,4 @@
-export {};
+export * from './fingerprint.js';
+export * from './order-keys.js';
+export * from './order-record.js';
+export * from './order-store.js';

@@ -1,0 +1,123 @@
+import type { OrderNotice } from '@owc/protocol';
+import { redisTest } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import { orderKeys } from './order-keys.js';
+import { OrderStore } from './order-store.js';
+
+const DAY = 24 * 3600 * 1000;
+
+function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
+  return {
+    orderViewId: id,
+    machineCode: 'M001',
+    containerCode: '01',
+    discountMoney: '1.00',
+    originAmount: '8.00',
+    actualAmount: '7.00',
+    payStatus: 1,
+    refundStatus: 0,
+    orderTime: 1_700_000_000_000,
+    payCompleteTime: 1_700_000_001_000,
+    payMethod: 2,
+    orderDetailList: [
+      { skuCode: 'COLA', slotNum: '01', quantity: 3, originalPrice: '2.00', actualPrice: '1.67' },
+      { skuCode: 'CHIPS', slotNum: '02', quantity: 1, originalPrice: '2.00', actualPrice: '1.99' },
+    ],
+    ...overrides,
+  };
+}
+
+describe('OrderStore', () => {
+  redisTest(
+    'accepts once; same content is a duplicate, other content a conflict',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY });
+      expect(await store.accept(notice('A1'))).toEqual({ outcome: 'created', state: 'accepted' });
+      // key order differs, content the same
+      const reordered = JSON.parse(JSON.stringify({ ...notice('A1') })) as OrderNotice;
+      expect((await store.accept({ ...reordered })).outcome).toBe('duplicate');
+      expect((await store.accept(notice('A1', { actualAmount: '6.00' }))).outcome).toBe('conflict');
+      const record = await store.get('A1');
+      expect(record).toMatchObject({ state: 'accepted', duplicates: 1, conflicts: 1, machineCode: 'M001' });
+      expect(record?.notice.actualAmount).toBe('7.00');
+      expect(record?.units).toHaveLength(4);
+      const ttl = await redis.pttl(orderKeys(prefix, 'A1').record);
+      expect(ttl).toBeGreaterThan(29 * DAY);
+      expect(orderKeys(prefix, 'A1').record).toBe(`${prefix}:{order:A1}:record`);
+    },
+  );
+
+  redisTest('50 concurrent accepts of one id create exactly one record', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.accept(notice('C1'))));
+    expect(outcomes.filter((o) => o.outcome === 'created')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate')).toHaveLength(49);
+  });
+
+  redisTest(
+    'units: attempted before the vend, first result wins, query shows 100 meanwhile',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      await store.accept(notice('U1'));
+      expect(await store.markAttempted('U1', 0)).toMatchObject({ s: 'attempted', n: 1 });
+      expect(await store.markAttempted('U1', 0)).toMatchObject({ s: 'attempted', n: 2 });
+      expect((await store.get('U1'))?.state).toBe('dispensing');
+      expect(await store.recordUnitResult('U1', 0, { status: 'success' })).toMatchObject({ s: 'success' });
+      // a later, different result for the same unit does not replace the first
+      expect(await store.recordUnitResult('U1', 0, { status: 'failed', reason: 'jammed' })).toMatchObject({
+        s: 'success',
+      });
+      // and a recorded unit is never put back to attempted
+      expect(await store.markAttempted('U1', 0)).toMatchObject({ s: 'success' });
+      await store.recordUnitResult('U1', 1, { status: 'failed', reason: 'slot_empty' });
+      expect(await store.queryResult('U1')).toEqual({
+        orderViewId: 'U1',
+        outStatus: 100,
+        outDetailList: [
+          { slotNum: '01', skuCode: 'COLA', status: 200 },
+          { slotNum: '01', skuCode: 'COLA', status: 400 },
+          { slotNum: '01', skuCode: 'COLA', status: 100 },
+          { slotNum: '02', skuCode: 'CHIPS', status: 100 },
+        ],
+      });
+      expect(await store.finalize('U1')).toBeUndefined();
+      expect(await store.queryResult('nope')).toBeUndefined();
+      await expect(store.markAttempted('nope', 0)).rejects.toThrow(/not in the store/);
+    },
+  );
+
+  redisTest('finalises once, with outStatus from the unit results', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    await store.accept(notice('F1'));
+    for (const i of [0, 1, 2]) await store.recordUnitResult('F1', i, { status: 'success' });
+    await store.recordUnitResult('F1', 3, { status: 'failed', reason: 'jammed' });
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.finalize('F1')));
+    expect(results.filter((r) => r?.finalizedNow)).toHaveLength(1);
+    for (const r of results) expect(r?.result.outStatus).toBe(300);
+    expect(results[0]?.result.outDetailList.map((d) => d.status)).toEqual([200, 200, 200, 400]);
+    expect(await store.queryResult('F1')).toEqual(results[0]?.result);
+    expect((await store.stats()).partial).toBe(1);
+  });
+
+  redisTest('callback state: attempts, dead, revive, reported', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    await store.accept(notice('B1', { orderDetailList: [notice('x').orderDetailList[1] as never] }));
+    await store.indexAccepted('B1', 1000);
+    await store.recordUnitResult('B1', 0, { status: 'success' });
+    await store.finalize('B1');
+    await store.recordCallbackAttempt('B1', 'HTTP 503');
+    await store.markDead('B1', 'gave up');
+    expect((await store.get('B1'))?.state).toBe('dead');
+    expect(await store.deadOrders()).toEqual(['B1']);
+    expect(await store.revive('B1')).toBe(true);
+    expect(await store.revive('B1')).toBe(false);
+    expect(await store.openSince(2000)).toEqual(['B1']);
+    await store.markReported('B1');
+    const record = await store.get('B1');
+    expect(record?.state).toBe('reported');
+    expect(record?.callback.attempts).toBe(2);
+    expect(record?.callback.reportedAt).toBeGreaterThan(0);
+    expect(await store.openSince(Date.now())).toEqual([]);
+    expect(await store.deadOrders()).toEqual([]);
+  });
+});
