@@ -83,3 +83,36 @@ export const logSettingsShape = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ),
 };
+
+/** How we reach owitho and who we are to it (SETTINGS.md). */
+export const owithoSettingsShape = {
+  OWITHO_BASE_URL: setting.url(),
+  OWITHO_APP_ID: setting.string(),
+  OWITHO_SECRET_KEY: setting.string(),
+  OWITHO_CONNECT_TIMEOUT_MS: setting.int(1).default(3000),
+  OWITHO_HEADERS_TIMEOUT_MS: setting.int(1).default(10_000),
+  OWITHO_BODY_TIMEOUT_MS: setting.int(1).default(10_000),
+  OWITHO_CONNECTIONS: setting.int(1).default(16),
+};
+
+/** The access-token keeper, shared by every process that signs or verifies. */
+export const tokenSettingsShape = {
+  TOKEN_OVERLAP_MS: setting.int(0).default(5 * 60_000),
+  TOKEN_REFRESH_MARGIN_MS: setting.int(0).default(10 * 60_000),
+  TOKEN_DAILY_QUOTA: setting.int(1).default(2000),
+  TOKEN_QUOTA_WARN_SHARE: setting.number(0).pipe(z.number().max(1)).default(0.8),
+  TOKEN_CACHE_MS: setting.int(0).default(1000),
+};
+
+/** The order store. */
+export const orderStoreSettingsShape = {
+  ORDER_TTL_MS: setting.int(60_000).default(30 * 24 * 3600 * 1000),
+};
+
+/** The machine gateway (GATEWAY.md). */
+export const gatewaySettingsShape = {
+  MACHINE_GATEWAY_URL: setting.url(),
+  GATEWAY_VEND_TIMEOUT_MS: setting.int(1).default(15_000),
+  GATEWAY_QUERY_TIMEOUT_MS: setting.int(1).default(3000),
+  GATEWAY_CONNECTIONS: setting.int(1).default(32),
+};

@@ -1,0 +1,82 @@
+import {
+  gatewaySettingsShape,
+  logSettingsShape,
+  orderStoreSettingsShape,
+  owithoSettingsShape,
+  parseSettings,
+  redisSettingsShape,
+  setting,
+  tokenSettingsShape,
+} from '@owc/config';
+import { z } from 'zod';
+
+export const WORKER_ROLES = ['dispense', 'callback', 'sync', 'token'] as const;
+export type WorkerRole = (typeof WORKER_ROLES)[number];
+
+const rolesSetting = setting
+  .list()
+  .default([...WORKER_ROLES])
+  .pipe(
+    z
+      .array(z.string())
+      .min(1, { message: 'WORKER_ROLES: name at least one role' })
+      .superRefine((roles, ctx) => {
+        for (const role of roles) {
+          if (!(WORKER_ROLES as readonly string[]).includes(role)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `unknown role "${role}": the roles are ${WORKER_ROLES.join(', ')}`,
+            });
+          }
+        }
+      })
+      .transform((roles) => [...new Set(roles)] as WorkerRole[]),
+  );
+
+export const workerSettingsSchema = z
+  .object({
+    ...redisSettingsShape,
+    ...logSettingsShape,
+    ...owithoSettingsShape,
+    ...tokenSettingsShape,
+    ...orderStoreSettingsShape,
+    ...gatewaySettingsShape,
+    WORKER_ROLES: rolesSetting,
+    /** how long SIGTERM waits for active jobs before it closes anyway */
+    SHUTDOWN_TIMEOUT_MS: setting.int(0).default(10_000),
+    /** where GET /metrics and /healthz of the worker listen; 0 = a free port, -1 = off */
+    WORKER_METRICS_PORT: setting.int(-1, 65535).default(9464),
+    // dispense role
+    DISPENSE_CONCURRENCY: setting.int(1).default(16),
+    MACHINE_LEASE_TTL_MS: setting.int(1000).default(30_000),
+    MACHINE_LEASE_WAIT_MS: setting.int(1).default(250),
+    VEND_RETRY_BUDGET: setting.int(1).default(3),
+    VEND_RESOLVE_BACKOFF_MS: setting.msList().default([250, 500, 1000, 2000, 5000]),
+    VEND_RETRY_DELAY_MS: setting.int(0).default(2000),
+    STUCK_ORDER_AFTER_MS: setting.int(1000).default(10 * 60_000),
+    // callback role: delays between deliveries, Svix-like (seconds, then minutes, then hours; > 24 h in all)
+    CALLBACK_SCHEDULE_MS: setting
+      .msList()
+      .default([5_000, 30_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+    CALLBACK_JITTER: setting.number(0).pipe(z.number().max(1)).default(0.2),
+    CALLBACK_CONCURRENCY: setting.int(1).default(32),
+    // sync role
+    SKU_BATCH_SIZE: setting.int(1, 10_000).default(100),
+    SKU_BATCH_MAX_WAIT_MS: setting.int(0).default(1000),
+    OWITHO_RATE_LIMIT_PER_SEC: setting.int(1).default(50),
+  })
+  .superRefine((s, ctx) => {
+    if (s.MACHINE_LEASE_TTL_MS <= s.GATEWAY_VEND_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MACHINE_LEASE_TTL_MS'],
+        message: `must be longer than GATEWAY_VEND_TIMEOUT_MS (${s.GATEWAY_VEND_TIMEOUT_MS})`,
+      });
+    }
+  });
+
+export type WorkerConfig = z.infer<typeof workerSettingsSchema>;
+
+export function loadWorkerConfig(env: Record<string, string | undefined> = process.env): WorkerConfig {
+  return parseSettings(workerSettingsSchema, env);
+}

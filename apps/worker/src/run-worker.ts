@@ -1,0 +1,123 @@
+import type { Server } from 'node:http';
+import { HttpMachineGateway } from '@owc/gateway';
+import { createMetricsRegistry, type Logger } from '@owc/observability';
+import { OrderStore } from '@owc/order-store';
+import { OwithoClient } from '@owc/owitho-client';
+import { createProducer } from '@owc/queues';
+import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
+import { TokenKeeper } from '@owc/token';
+import type { WorkerConfig } from './config.js';
+import { startMetricsServer } from './metrics-server.js';
+import { roleStarters } from './roles/index.js';
+import type { RunningRole, WorkerContext } from './worker-context.js';
+
+export interface RunningWorker {
+  context: WorkerContext;
+  metricsPort?: number;
+  /** Stops every role within SHUTDOWN_TIMEOUT_MS, then closes connections. */
+  close(): Promise<void>;
+}
+
+/** Bounds a promise in time: BullMQ's close() has no timeout of its own. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function runWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
+  const redisSettings = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
+  const connections: RedisClient[] = [];
+  const newConnection = (): RedisClient => {
+    const connection = createRedis(redisSettings, 'worker');
+    connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+    connections.push(connection);
+    return connection;
+  };
+  const redis = newConnection();
+  const metrics = createMetricsRegistry('worker');
+
+  // The keeper fetches through the client, and the client signs with the keeper's tokens.
+  const tokens = new TokenKeeper({
+    redis,
+    keyPrefix: config.KEY_PREFIX,
+    fetchToken: () => owitho.getAccessToken(),
+    overlapMs: config.TOKEN_OVERLAP_MS,
+    refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
+    dailyQuota: config.TOKEN_DAILY_QUOTA,
+    quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
+    cacheMs: config.TOKEN_CACHE_MS,
+    logger: logger.child({ component: 'token' }),
+    metrics,
+  });
+  const owitho = new OwithoClient({
+    baseUrl: config.OWITHO_BASE_URL,
+    appId: config.OWITHO_APP_ID,
+    secretKey: config.OWITHO_SECRET_KEY,
+    tokens,
+    connectTimeoutMs: config.OWITHO_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.OWITHO_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: config.OWITHO_BODY_TIMEOUT_MS,
+    connections: config.OWITHO_CONNECTIONS,
+    logger: logger.child({ component: 'owitho-client' }),
+  });
+
+  const context: WorkerContext = {
+    config,
+    logger,
+    metrics,
+    redis,
+    newConnection,
+    store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
+    producer: createProducer(redis, { keyPrefix: config.KEY_PREFIX }),
+    tokens,
+    owitho,
+    gateway: new HttpMachineGateway({
+      baseUrl: config.MACHINE_GATEWAY_URL,
+      vendTimeoutMs: config.GATEWAY_VEND_TIMEOUT_MS,
+      queryTimeoutMs: config.GATEWAY_QUERY_TIMEOUT_MS,
+      connections: config.GATEWAY_CONNECTIONS,
+    }),
+  };
+
+  const running: RunningRole[] = [];
+  let metricsServer: Server | undefined;
+  const closeAll = async (): Promise<void> => {
+    const stopped = await within(
+      Promise.allSettled(running.map((r) => r.close())),
+      config.SHUTDOWN_TIMEOUT_MS,
+    );
+    if (!stopped)
+      logger.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'roles did not stop in time; closing anyway');
+    await Promise.allSettled([
+      context.producer.close(),
+      context.gateway.close(),
+      owitho.close(),
+      new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
+    ]);
+    await Promise.allSettled(connections.map((c) => closeRedis(c)));
+  };
+
+  try {
+    for (const role of config.WORKER_ROLES) {
+      running.push(await roleStarters[role](context));
+      logger.info({ role }, 'role started');
+    }
+    let metricsPort: number | undefined;
+    if (config.WORKER_METRICS_PORT >= 0) {
+      const started = await startMetricsServer(metrics, config.WORKER_METRICS_PORT);
+      metricsServer = started.server;
+      metricsPort = started.port;
+    }
+    return { context, metricsPort, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

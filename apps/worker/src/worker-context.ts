@@ -1,0 +1,32 @@
+import type { MachineGateway } from '@owc/gateway';
+import type { Logger, Registry } from '@owc/observability';
+import type { OrderStore } from '@owc/order-store';
+import type { OwithoClient } from '@owc/owitho-client';
+import type { Producer } from '@owc/queues';
+import type { RedisClient } from '@owc/redis';
+import type { TokenKeeper } from '@owc/token';
+import type { WorkerConfig, WorkerRole } from './config.js';
+
+/** What every role is handed; built once in main, passed down (no singletons). */
+export interface WorkerContext {
+  config: WorkerConfig;
+  logger: Logger;
+  metrics: Registry;
+  /** shared connection for non-blocking commands (store, leases, buffers) */
+  redis: RedisClient;
+  /** a new connection for a BullMQ Worker (blocking commands need their own) */
+  newConnection(): RedisClient;
+  store: OrderStore;
+  producer: Producer;
+  tokens: TokenKeeper;
+  owitho: OwithoClient;
+  gateway: MachineGateway;
+}
+
+/** A started role. `close()` stops taking work and waits for active jobs (the caller bounds it in time). */
+export interface RunningRole {
+  role: WorkerRole;
+  close(): Promise<void>;
+}
+
+export type RoleStarter = (ctx: WorkerContext) => Promise<RunningRole>;
