@@ -1,2 +1,3 @@
+export * from './redis-cluster.js';
 export * from './redis-fixture.js';
 export * from './redis-server.js';
