@@ -1,0 +1,1 @@
+export * from './machine-state-store.js';
