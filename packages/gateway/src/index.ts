@@ -1,1 +1,4 @@
-export {};
+export * from './errors/index.js';
+export * from './http-machine-gateway.js';
+export * from './machine-gateway.js';
+export * from './vend.schema.js';
