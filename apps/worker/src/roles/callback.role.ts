@@ -1,6 +1,48 @@
+import { createConsumer } from '@owc/queues';
+import { CallbackHandler } from '../callback/callback.handler.js';
+import { CALLBACK_BACKOFF_TYPE, callbackDelayMs } from '../callback/callback-jobs.js';
+import { callbackMetrics } from '../callback/callback-metrics.js';
 import type { RoleStarter } from '../worker-context.js';
 
-// Being built (issue 6/7): replaced by the real role.
-export const startCallbackRole: RoleStarter = async () => {
-  throw new Error('the callback role is not built yet');
+/**
+ * Consumes `order.callback` jobs. The Worker's custom backoff strategy follows
+ * CALLBACK_SCHEDULE_MS (delay before delivery k+1 = entry k, ±CALLBACK_JITTER).
+ */
+export const startCallbackRole: RoleStarter = async (ctx) => {
+  const { config } = ctx;
+  const logger = ctx.logger.child({ role: 'callback' });
+  const handler = new CallbackHandler({
+    store: ctx.store,
+    owitho: ctx.owitho,
+    scheduleMs: config.CALLBACK_SCHEDULE_MS,
+    jitter: config.CALLBACK_JITTER,
+    metrics: callbackMetrics(ctx.metrics, ctx.store),
+    logger,
+  });
+  const worker = createConsumer(
+    'callback',
+    { 'order.callback': handler.handle },
+    {
+      connection: ctx.newConnection(),
+      keyPrefix: config.KEY_PREFIX,
+      concurrency: config.CALLBACK_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_DURATION_MS,
+      stalledInterval: config.JOB_LOCK_DURATION_MS,
+      maxStalledCount: 1000,
+      settings: {
+        backoffStrategy: (attemptsMade, type) => {
+          if (type !== CALLBACK_BACKOFF_TYPE)
+            logger.warn({ type }, 'unknown backoff type: using the schedule');
+          return callbackDelayMs(config.CALLBACK_SCHEDULE_MS, config.CALLBACK_JITTER, attemptsMade);
+        },
+      },
+    },
+  );
+  worker.on('error', (error) => logger.error({ err: error.message }, 'callback worker error'));
+  return {
+    role: 'callback',
+    async close() {
+      await worker.close();
+    },
+  };
 };

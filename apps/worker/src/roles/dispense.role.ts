@@ -1,6 +1,91 @@
+import { createConsumer } from '@owc/queues';
+import { DispenseHandler } from '../dispense/dispense.handler.js';
+import { dispenseMetrics } from '../dispense/dispense-metrics.js';
+import { StuckOrders } from '../dispense/stuck-orders.js';
 import type { RoleStarter } from '../worker-context.js';
 
-// Being built (issue 6/7): replaced by the real role.
-export const startDispenseRole: RoleStarter = async () => {
-  throw new Error('the dispense role is not built yet');
+/** How often the stuck-order sweep runs: a quarter of the threshold, between 1 s and 1 min. */
+export function sweepIntervalMs(stuckAfterMs: number): number {
+  return Math.min(60_000, Math.max(1000, Math.floor(stuckAfterMs / 4)));
+}
+
+/**
+ * Consumes `order.dispense` jobs (DispenseHandler) and sweeps for stuck orders. Stalled jobs
+ * (a pod that died mid-job) are picked up again by BullMQ and resume from the order store;
+ * `maxStalledCount` is generous so a crash loop does not fail an order's job.
+ */
+export const startDispenseRole: RoleStarter = async (ctx) => {
+  const { config } = ctx;
+  const logger = ctx.logger.child({ role: 'dispense' });
+  const handler = new DispenseHandler({
+    redis: ctx.redis,
+    store: ctx.store,
+    gateway: ctx.gateway,
+    producer: ctx.producer,
+    metrics: dispenseMetrics(ctx.metrics),
+    logger,
+    settings: {
+      keyPrefix: config.KEY_PREFIX,
+      leaseTtlMs: config.MACHINE_LEASE_TTL_MS,
+      leaseWaitMs: config.MACHINE_LEASE_WAIT_MS,
+      retryBudget: config.VEND_RETRY_BUDGET,
+      resolveBackoffMs: config.VEND_RESOLVE_BACKOFF_MS,
+      retryDelayMs: config.VEND_RETRY_DELAY_MS,
+      resolveGiveUpMs: Math.max(config.GATEWAY_VEND_TIMEOUT_MS, config.MACHINE_LEASE_TTL_MS / 2),
+      callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
+    },
+  });
+  const worker = createConsumer(
+    'dispense',
+    { 'order.dispense': handler.handle },
+    {
+      connection: ctx.newConnection(),
+      keyPrefix: config.KEY_PREFIX,
+      concurrency: config.DISPENSE_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_DURATION_MS,
+      stalledInterval: config.JOB_LOCK_DURATION_MS,
+      maxStalledCount: 1000,
+    },
+  );
+  worker.on('failed', (job, error) => {
+    logger.error(
+      { queue: 'dispense', jobId: job?.id, orderViewId: job?.data?.orderViewId, err: error.message },
+      'dispense job failed',
+    );
+  });
+  worker.on('error', (error) => logger.error({ err: error.message }, 'dispense worker error'));
+
+  const stuck = new StuckOrders({
+    store: ctx.store,
+    producer: ctx.producer,
+    stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
+    callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
+    logger: logger.child({ component: 'stuck-orders' }),
+    metrics: ctx.metrics,
+  });
+  let sweeping: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (sweeping) return;
+    sweeping = stuck
+      .sweep()
+      .catch((error: unknown) =>
+        logger.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'stuck-order sweep failed',
+        ),
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+  }, sweepIntervalMs(config.STUCK_ORDER_AFTER_MS));
+  timer.unref();
+
+  return {
+    role: 'dispense',
+    async close() {
+      clearInterval(timer);
+      await worker.close();
+      await sweeping;
+    },
+  };
 };

@@ -1,0 +1,66 @@
+import { jobCatalog, type Producer, parseJobPayload } from '@owc/queues';
+
+/** The backoff type our callback jobs carry; the callback Worker's backoffStrategy serves it. */
+export const CALLBACK_BACKOFF_TYPE = 'callback-schedule';
+
+/**
+ * BullMQ refuses custom job ids that contain ':' or are integers; orderViewIds are owitho's
+ * codes, so '%' and ':' are escaped (one-to-one). The prefix keeps the id from being a number.
+ * The ingress maps dispense job ids the same way (apps/ingress dispense-job-id.ts).
+ */
+function escapeId(orderViewId: string): string {
+  return orderViewId.replaceAll('%', '%25').replaceAll(':', '%3A');
+}
+
+/** The one callback job of an order: deterministic, so re-enqueueing it after a crash adds nothing. */
+export function callbackJobId(orderViewId: string): string {
+  return `cb-${escapeId(orderViewId)}`;
+}
+
+/** A replay is a new job (the dead one stays failed, for the record). */
+export function replayCallbackJobId(orderViewId: string, at = Date.now()): string {
+  return `cb-${escapeId(orderViewId)}-replay-${at}`;
+}
+
+/** The dispense job id the ingress gives an order (same mapping as apps/ingress dispense-job-id.ts). */
+export function dispenseJobId(orderViewId: string): string {
+  const escaped = escapeId(orderViewId);
+  return `${Number.parseInt(escaped, 10)}` === escaped ? `%N${escaped}` : escaped;
+}
+
+/**
+ * Delay before delivery attempt `attemptsMade + 1`: the schedule's entry (its last one once
+ * the schedule is shorter), spread by ±jitter.
+ */
+export function callbackDelayMs(
+  schedule: readonly number[],
+  jitter: number,
+  attemptsMade: number,
+  random: () => number = Math.random,
+): number {
+  const base = schedule[Math.min(Math.max(attemptsMade, 1), schedule.length) - 1] ?? 1000;
+  const spread = 1 + jitter * (2 * random() - 1);
+  return Math.max(0, Math.round(base * spread));
+}
+
+/**
+ * Adds an order's callback job: attempts = one first delivery + one per schedule entry, the
+ * custom backoff that follows the schedule, and failed jobs kept (they are the dead letters).
+ * With the same jobId while the job exists, BullMQ adds nothing.
+ */
+export async function enqueueCallback(
+  producer: Producer,
+  orderViewId: string,
+  schedule: readonly number[],
+  jobId = callbackJobId(orderViewId),
+): Promise<{ id: string }> {
+  const data = parseJobPayload('order.callback', { orderViewId });
+  const job = await producer.queue('callback').add('order.callback', data, {
+    jobId,
+    attempts: schedule.length + 1,
+    backoff: { type: CALLBACK_BACKOFF_TYPE },
+    removeOnComplete: jobCatalog['order.callback'].defaults.removeOnComplete,
+    removeOnFail: false,
+  });
+  return { id: String(job.id) };
+}

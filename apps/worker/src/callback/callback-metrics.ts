@@ -1,0 +1,51 @@
+import { Counter, Gauge, type Registry } from '@owc/observability';
+import type { OrderStore } from '@owc/order-store';
+import { metricOf } from '../dispense/dispense-metrics.js';
+
+export interface CallbackMetrics {
+  attempts: Counter<'outcome'>;
+  dead: Counter<'why'>;
+}
+
+export function callbackMetrics(registry: Registry, store?: OrderStore): CallbackMetrics {
+  const registers = [registry];
+  if (store) {
+    metricOf(
+      registry,
+      'owc_callbacks_dead',
+      () =>
+        new Gauge({
+          name: 'owc_callbacks_dead',
+          help: 'Orders whose callback is dead-lettered right now (replay with `pnpm cli callback:replay`)',
+          registers,
+          async collect() {
+            this.set((await store.deadOrders(1_000_000)).length);
+          },
+        }),
+    );
+  }
+  return {
+    attempts: metricOf(
+      registry,
+      'owc_callback_attempts_total',
+      () =>
+        new Counter({
+          name: 'owc_callback_attempts_total',
+          help: 'order/callback deliveries, by outcome (ok, retryable, token-rejected, permanent)',
+          labelNames: ['outcome'] as const,
+          registers,
+        }),
+    ),
+    dead: metricOf(
+      registry,
+      'owc_callbacks_dead_total',
+      () =>
+        new Counter({
+          name: 'owc_callbacks_dead_total',
+          help: 'Callbacks given up on (dead letters), by why: schedule exhausted or permanent error',
+          labelNames: ['why'] as const,
+          registers,
+        }),
+    ),
+  };
+}

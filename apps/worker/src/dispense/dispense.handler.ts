@@ -1,0 +1,172 @@
+import type { MachineGateway } from '@owc/gateway';
+import type { Logger } from '@owc/observability';
+import type { OrderRecord, OrderStore } from '@owc/order-store';
+import type { OrderNotice } from '@owc/protocol';
+import type { JobPayload, Producer } from '@owc/queues';
+import type { RedisClient } from '@owc/redis';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { enqueueCallback } from '../callback/callback-jobs.js';
+import type { DispenseMetrics } from './dispense-metrics.js';
+import { MachineLease } from './machine-lease.js';
+import { UnitVender, type UnitVenderSettings } from './unit-vender.js';
+
+export interface DispenseSettings extends UnitVenderSettings {
+  keyPrefix: string;
+  leaseTtlMs: number;
+  /** how long a job waits (delayed, no attempt burnt) when its machine's lease is held */
+  leaseWaitMs: number;
+  /** the callback schedule, for the attempts of the callback job this handler enqueues */
+  callbackScheduleMs: readonly number[];
+}
+
+export interface DispenseDeps {
+  redis: RedisClient;
+  store: OrderStore;
+  gateway: MachineGateway;
+  producer: Producer;
+  settings: DispenseSettings;
+  metrics: DispenseMetrics;
+  logger: Logger;
+}
+
+export type DispenseOutcome =
+  | { outcome: 'final'; outStatus: number; finalizedNow: boolean }
+  | { outcome: 'already-reported' };
+
+/** Why an order is not dispensed (PROTOCOL.md: only payStatus 1 and refundStatus 0 are). */
+export function notDispensableReason(
+  notice: Pick<OrderNotice, 'payStatus' | 'refundStatus'>,
+): string | undefined {
+  if (notice.payStatus !== 1) return 'not_paid';
+  if (notice.refundStatus !== 0) return 'refunded';
+  return undefined;
+}
+
+/**
+ * The `order.dispense` job (ORDER-LIFECYCLE.md). Resumable at any point: every decision is
+ * re-read from the order store, so a retried, stalled or re-enqueued job continues where the
+ * last run stopped. One unit at a time under the machine's lease; a job that cannot take the
+ * lease is moved back to delayed (DelayedError: no attempt is burnt).
+ */
+export class DispenseHandler {
+  private readonly leases: MachineLease;
+  private readonly vender: UnitVender;
+
+  constructor(private readonly deps: DispenseDeps) {
+    this.leases = new MachineLease({
+      redis: deps.redis,
+      keyPrefix: deps.settings.keyPrefix,
+      ttlMs: deps.settings.leaseTtlMs,
+    });
+    this.vender = new UnitVender({
+      store: deps.store,
+      gateway: deps.gateway,
+      settings: deps.settings,
+      metrics: deps.metrics,
+    });
+  }
+
+  readonly handle = async (
+    payload: JobPayload<'order.dispense'>,
+    job: Job,
+    token?: string,
+  ): Promise<DispenseOutcome> => {
+    const { store } = this.deps;
+    const { orderViewId } = payload;
+    let log = this.deps.logger.child({
+      queue: 'dispense',
+      jobId: job.id,
+      orderViewId,
+      machineCode: payload.machineCode,
+    });
+    const record = await store.get(orderViewId);
+    if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
+    if (record.state === 'reported') return { outcome: 'already-reported' };
+    if (record.result) return this.finish(record, log);
+
+    const skip = notDispensableReason(record.notice);
+    if (skip) {
+      for (const unit of record.units) {
+        const state = record.unitStates.get(unit.index);
+        if (!state || state.s === 'attempted') {
+          await store.recordUnitResult(orderViewId, unit.index, { status: 'failed', reason: skip });
+        }
+      }
+      log.info(
+        { payStatus: record.notice.payStatus, refundStatus: record.notice.refundStatus, reason: skip },
+        'order not dispensable: every unit failed, no machine touched',
+      );
+      return this.finish(record, log);
+    }
+
+    const machineCode = record.machineCode;
+    if (machineCode !== payload.machineCode) {
+      log.warn(
+        { storedMachineCode: machineCode },
+        'job names another machine than the order: using the order',
+      );
+      log = log.child({ machineCode });
+    }
+    const target = { orderViewId, machineCode, containerCode: record.notice.containerCode };
+
+    for (const unit of record.units) {
+      const known = record.unitStates.get(unit.index);
+      if (known && known.s !== 'attempted') continue;
+      const lease = await this.leases.tryAcquire(machineCode);
+      if (!lease) {
+        this.deps.metrics.leaseWaits.inc();
+        const wait = this.deps.settings.leaseWaitMs;
+        return this.delay(job, token, wait + Math.floor(Math.random() * wait), log, 'machine lease held');
+      }
+      let outcome: Awaited<ReturnType<UnitVender['settle']>>;
+      try {
+        // read the unit again under the lease: another run may have settled it meanwhile
+        const fresh = await store.get(orderViewId);
+        outcome = await this.vender.settle(target, unit, fresh?.unitStates.get(unit.index), lease, log);
+      } finally {
+        await lease.release();
+      }
+      if (outcome.kind === 'retry-later') return this.delay(job, token, outcome.delayMs, log, outcome.reason);
+      if (outcome.kind === 'lease-lost') {
+        log.warn({ vendId: unit.vendId }, 'machine lease lost: stepping back');
+        return this.delay(job, token, this.deps.settings.leaseWaitMs, log, 'lease lost');
+      }
+    }
+
+    const latest = await store.get(orderViewId);
+    if (!latest) throw new UnrecoverableError(`order ${orderViewId} disappeared from the order store`);
+    return this.finish(latest, log);
+  };
+
+  /**
+   * Finalises (once, in the store) and makes sure the callback job exists before the dispense
+   * job may complete. A crash between the two leaves this job unfinished, so its retry (or
+   * stalled-job recovery) comes back here and adds the callback job under the same id.
+   */
+  private async finish(record: OrderRecord, log: Logger): Promise<DispenseOutcome> {
+    const { store, producer, settings, metrics } = this.deps;
+    const final = await store.finalize(record.orderViewId);
+    if (!final) throw new Error(`order ${record.orderViewId} still has units without a result`);
+    if (record.state !== 'reported') {
+      await enqueueCallback(producer, record.orderViewId, settings.callbackScheduleMs);
+    }
+    if (final.finalizedNow) {
+      metrics.orders.inc({ outStatus: String(final.result.outStatus) });
+      log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
+    }
+    return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
+  }
+
+  private async delay(
+    job: Job,
+    token: string | undefined,
+    ms: number,
+    log: Logger,
+    why: string,
+  ): Promise<never> {
+    if (!token) throw new Error('a dispense job needs its lock token to step back');
+    log.debug({ delayMs: ms, why }, 'dispense job delayed');
+    await job.moveToDelayed(Date.now() + ms, token);
+    throw new DelayedError(why);
+  }
+}

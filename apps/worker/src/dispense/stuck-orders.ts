@@ -1,0 +1,165 @@
+import { Gauge, type Logger, type Registry } from '@owc/observability';
+import type { OrderState, OrderStore } from '@owc/order-store';
+import type { Producer, QueueName } from '@owc/queues';
+import { callbackJobId, dispenseJobId, enqueueCallback } from '../callback/callback-jobs.js';
+import { metricOf } from './dispense-metrics.js';
+
+export type StuckKind = 'dispensing' | 'unreported' | 'dead';
+
+export interface StuckOrder {
+  orderViewId: string;
+  state: OrderState;
+  kind: StuckKind;
+  machineCode: string;
+  acceptedAt: number;
+  ageMs: number;
+  /** the job that should be moving it on: its id and BullMQ state ('missing' when there is none) */
+  job: { queue: QueueName; id: string; state: string };
+}
+
+export interface RepairAction {
+  orderViewId: string;
+  kind: StuckKind;
+  action: 'enqueued' | 'retried' | 'replaced' | 'revived' | 'none';
+  jobId: string;
+}
+
+export interface StuckOrdersOptions {
+  store: OrderStore;
+  producer: Producer;
+  stuckAfterMs: number;
+  callbackScheduleMs: readonly number[];
+  logger: Logger;
+  metrics?: Registry;
+}
+
+const KINDS: readonly StuckKind[] = ['dispensing', 'unreported', 'dead'];
+
+function kindOf(state: OrderState): StuckKind | undefined {
+  if (state === 'accepted' || state === 'dispensing') return 'dispensing';
+  if (state === 'final') return 'unreported';
+  if (state === 'dead') return 'dead';
+  return undefined;
+}
+
+/**
+ * ORDER-LIFECYCLE.md invariant 7: orders still `accepted`/`dispensing`, or `final` and not
+ * reported, past STUCK_ORDER_AFTER_MS are made visible (gauge, log) and repairable: the job
+ * that should move each one on is re-created under its deterministic id when it is missing,
+ * and retried when it failed. Repair is idempotent: a job that exists is left alone.
+ */
+export class StuckOrders {
+  private readonly gauge: Gauge<'kind'> | undefined;
+
+  constructor(private readonly options: StuckOrdersOptions) {
+    const registry = options.metrics;
+    this.gauge = registry
+      ? metricOf(
+          registry,
+          'owc_orders_stuck',
+          () =>
+            new Gauge({
+              name: 'owc_orders_stuck',
+              help: 'Orders open longer than STUCK_ORDER_AFTER_MS at the last sweep, by kind',
+              labelNames: ['kind'] as const,
+              registers: [registry],
+            }),
+        )
+      : undefined;
+  }
+
+  /** Open orders accepted more than `olderThanMs` ago (default STUCK_ORDER_AFTER_MS), oldest first. */
+  async list(olderThanMs = this.options.stuckAfterMs, now = Date.now(), limit = 1000): Promise<StuckOrder[]> {
+    const { store, producer } = this.options;
+    const ids = await store.openSince(now - olderThanMs, limit);
+    const stuck: StuckOrder[] = [];
+    for (const orderViewId of ids) {
+      const record = await store.get(orderViewId);
+      if (!record) continue; // expired: its index entry outlived it
+      const kind = kindOf(record.state);
+      if (!kind) continue;
+      const queue: QueueName = kind === 'dispensing' ? 'dispense' : 'callback';
+      const id = kind === 'dispensing' ? dispenseJobId(orderViewId) : callbackJobId(orderViewId);
+      const job = await producer.queue(queue).getJob(id);
+      stuck.push({
+        orderViewId,
+        state: record.state,
+        kind,
+        machineCode: record.machineCode,
+        acceptedAt: record.acceptedAt,
+        ageMs: now - record.acceptedAt,
+        job: { queue, id, state: job ? await job.getState() : 'missing' },
+      });
+    }
+    return stuck;
+  }
+
+  /**
+   * Puts every listed order back on its way. Dead callbacks are left alone unless
+   * `includeDead` (a dead letter is replayed on purpose: `callback:replay`).
+   */
+  async repair(
+    orders: readonly StuckOrder[],
+    options: { includeDead?: boolean } = {},
+  ): Promise<RepairAction[]> {
+    const { store, producer, callbackScheduleMs } = this.options;
+    const actions: RepairAction[] = [];
+    for (const order of orders) {
+      if (order.kind === 'dead' && !options.includeDead) continue;
+      if (order.kind === 'dead') await store.revive(order.orderViewId);
+      const queue = producer.queue(order.job.queue);
+      const enqueue = async (): Promise<void> => {
+        if (order.job.queue === 'dispense') {
+          await producer.enqueue(
+            'order.dispense',
+            { orderViewId: order.orderViewId, machineCode: order.machineCode },
+            { jobId: order.job.id },
+          );
+        } else {
+          await enqueueCallback(producer, order.orderViewId, callbackScheduleMs, order.job.id);
+        }
+      };
+      const job = await queue.getJob(order.job.id);
+      let action: RepairAction['action'] = 'none';
+      if (!job) {
+        await enqueue();
+        action = 'enqueued';
+      } else {
+        const state = await job.getState();
+        if (state === 'failed') {
+          await job.retry('failed', { resetAttemptsMade: true });
+          action = 'retried';
+        } else if (state === 'completed' || state === 'unknown') {
+          // finished without moving the order on: replace it
+          await job.remove();
+          await enqueue();
+          action = 'replaced';
+        }
+      }
+      if (order.kind === 'dead' && action === 'none') action = 'revived';
+      actions.push({ orderViewId: order.orderViewId, kind: order.kind, action, jobId: order.job.id });
+    }
+    return actions;
+  }
+
+  /** One sweep: list, publish the gauge, log, repair what is missing or failed (never dead letters). */
+  async sweep(now = Date.now()): Promise<{ stuck: StuckOrder[]; actions: RepairAction[] }> {
+    const stuck = await this.list(this.options.stuckAfterMs, now);
+    for (const kind of KINDS) this.gauge?.set({ kind }, stuck.filter((o) => o.kind === kind).length);
+    for (const order of stuck.slice(0, 20)) {
+      this.options.logger.warn(
+        {
+          orderViewId: order.orderViewId,
+          machineCode: order.machineCode,
+          state: order.state,
+          ageMs: order.ageMs,
+          job: order.job,
+        },
+        'order open past STUCK_ORDER_AFTER_MS',
+      );
+    }
+    const actions = (await this.repair(stuck)).filter((a) => a.action !== 'none');
+    for (const action of actions) this.options.logger.warn(action, 'stuck order repaired');
+    return { stuck, actions };
+  }
+}
