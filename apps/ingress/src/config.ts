@@ -1,0 +1,46 @@
+import {
+  logSettingsShape,
+  orderStoreSettingsShape,
+  parseSettings,
+  redisSettingsShape,
+  setting,
+  tokenSettingsShape,
+} from '@owc/config';
+import { z } from 'zod';
+
+/**
+ * Every setting of the ingress, parsed once at boot. The ingress never fetches an access token
+ * (the worker's `token` role does); it only reads the tokens the keeper honours, so the token
+ * settings here are the ones that govern reading (overlap, cache).
+ */
+export const ingressSettingsSchema = z.object({
+  ...redisSettingsShape,
+  ...logSettingsShape,
+  ...tokenSettingsShape,
+  ...orderStoreSettingsShape,
+  /** the appId owitho's requests must carry (ours) */
+  OWITHO_APP_ID: setting.string(),
+  UTC_TOLERANCE_MS: setting.int(0).default(300_000),
+  INGRESS_HOST: setting.string().default('0.0.0.0'),
+  INGRESS_PORT: setting.port().default(3000),
+  MACHINE_GATEWAY_URL: setting.url(),
+  /** how long machine/query waits for the live state before it answers from the snapshot */
+  MACHINE_QUERY_TIMEOUT_MS: setting.int(1).default(2000),
+  GATEWAY_CONNECTIONS: setting.int(1).default(32),
+  ADMIN_USER: setting.string(),
+  ADMIN_PASSWORD: setting.string(),
+  DASHBOARD_READ_ONLY: setting.bool().default(false),
+  BODY_LIMIT_BYTES: setting.int(1024).default(1024 * 1024),
+  /** upper bound on accepting one notice (record + job); past it the answer is 503 */
+  NOTICE_ACCEPT_TIMEOUT_MS: setting.int(1).default(5000),
+  /** how long start-up waits for the first Redis connection before it listens anyway */
+  REDIS_CONNECT_WAIT_MS: setting.int(0).default(3000),
+  /** how long shutdown waits for in-flight requests before it closes anyway */
+  SHUTDOWN_TIMEOUT_MS: setting.int(0).default(10_000),
+});
+
+export type IngressConfig = z.infer<typeof ingressSettingsSchema>;
+
+export function loadIngressConfig(env: Record<string, string | undefined> = process.env): IngressConfig {
+  return parseSettings(ingressSettingsSchema, env);
+}

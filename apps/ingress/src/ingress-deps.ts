@@ -1,0 +1,33 @@
+import type { MachineStateStore } from '@owc/machine-state';
+import type { Logger } from '@owc/observability';
+import type { OrderStore } from '@owc/order-store';
+import type { MachineLayout } from '@owc/protocol';
+import type { Producer } from '@owc/queues';
+import type { RedisClient } from '@owc/redis';
+import type { IngressConfig } from './config.js';
+import type { IngressMetrics } from './ingress-metrics.js';
+
+/** The tokens honoured right now (TokenKeeper.peekHonouredTokens): never fetches. */
+export interface HonouredTokens {
+  peekHonouredTokens(): Promise<string[]>;
+}
+
+/** The machine gateway's live read (HttpMachineGateway.getMachine): undefined = unknown machine. */
+export interface MachineReader {
+  getMachine(machineCode: string): Promise<MachineLayout | undefined>;
+}
+
+/** Everything the app is built from; made once in server.ts (or a test) and passed down. */
+export interface IngressDeps {
+  config: IngressConfig;
+  logger: Logger;
+  /** the producer connection ('producer' purpose: fails fast when Redis is away) */
+  redis: RedisClient;
+  store: OrderStore;
+  producer: Producer;
+  tokens: HonouredTokens;
+  gateway: MachineReader;
+  machines: MachineStateStore;
+  metrics: IngressMetrics;
+  now?: () => number;
+}

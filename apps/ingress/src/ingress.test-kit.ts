@@ -1,0 +1,140 @@
+import { Writable } from 'node:stream';
+import { createLogger, type Logger } from '@owc/observability';
+import { type OrderNotice, signEnvelope } from '@owc/protocol';
+import { type IngressConfig, loadIngressConfig } from './config.js';
+import type { HonouredTokens, MachineReader } from './ingress-deps.js';
+import { type RunningIngress, startIngress } from './server.js';
+
+export const APP_ID = 'app-test-0001';
+export const TOKEN = 'token-current-abcdef0123456789';
+export const ADMIN = { user: 'admin', password: 'pa55-word' };
+
+export function testConfig(
+  redisUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): IngressConfig {
+  return loadIngressConfig({
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: prefix,
+    OWITHO_APP_ID: APP_ID,
+    INGRESS_HOST: '127.0.0.1',
+    INGRESS_PORT: '0',
+    MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
+    ADMIN_USER: ADMIN.user,
+    ADMIN_PASSWORD: ADMIN.password,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+/** A logger whose lines the test can read. */
+export function capturedLogger(level = 'info'): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger({ level, name: 'ingress-test', destination }), lines };
+}
+
+export interface TestIngressOptions {
+  env?: Record<string, string>;
+  tokens?: HonouredTokens;
+  gateway?: MachineReader;
+  logger?: Logger;
+}
+
+export async function startTestIngress(
+  redisUrl: string,
+  prefix: string,
+  options: TestIngressOptions = {},
+): Promise<RunningIngress> {
+  const config = testConfig(redisUrl, prefix, options.env);
+  const logger = options.logger ?? createLogger({ level: 'silent', name: 'ingress-test' });
+  return startIngress(config, logger, { tokens: options.tokens, gateway: options.gateway });
+}
+
+export function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
+  return {
+    orderViewId: id,
+    machineCode: 'M001',
+    containerCode: '01',
+    discountMoney: '1.00',
+    originAmount: '8.00',
+    actualAmount: '7.00',
+    payStatus: 1,
+    refundStatus: 0,
+    orderTime: 1_700_000_000_000,
+    payCompleteTime: 1_700_000_001_000,
+    payMethod: 2,
+    orderDetailList: [
+      // amounts add up: 2×1.50 + 2×2.00 = 7.00 = 8.00 − 1.00
+      { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '1.50' },
+      { skuCode: 'CHIPS', slotNum: '02', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' },
+    ],
+    ...overrides,
+  };
+}
+
+export function signed(payload: unknown, tokens: readonly string[] = [TOKEN], now = Date.now()) {
+  return signEnvelope(payload, { appId: APP_ID }, tokens, { now });
+}
+
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+/** POSTs JSON (or raw text with the given content type) and reads the answer; bounded in time. */
+export async function post(
+  url: string,
+  body: unknown,
+  options: { contentType?: string; raw?: boolean; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpAnswer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': options.contentType ?? 'application/json', ...options.headers },
+    body: options.raw ? String(body) : JSON.stringify(body),
+    signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
+export function basicAuth(user = ADMIN.user, password = ADMIN.password): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
+}
+
+/** Polls `fn` until it returns something other than undefined/false, or fails after the deadline. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  { timeoutMs = 10_000, intervalMs = 20 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Reads one sample of a metric from the Prometheus text (0 when absent). */
+export function metricValue(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    const matches = Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`));
+    if (matches) return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}

@@ -1,0 +1,32 @@
+import type { FastifyInstance } from 'fastify';
+import type { IngressDeps } from '../ingress-deps.js';
+import { withinTime } from '../time-limit.js';
+
+const READY_CHECK_MS = 1000;
+
+type Check = 'ok' | 'down' | 'none';
+
+/** GET /healthz: the process is up. GET /readyz: Redis answers PING and a token is honoured. */
+export async function healthRoutes(app: FastifyInstance, deps: IngressDeps): Promise<void> {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const [redis, token] = await Promise.all([
+      withinTime(deps.redis.ping(), READY_CHECK_MS, 'redis ping').then(
+        (pong): Check => (pong === 'PONG' ? 'ok' : 'down'),
+        (): Check => 'down',
+      ),
+      withinTime(deps.tokens.peekHonouredTokens(), READY_CHECK_MS, 'token read').then(
+        (tokens): Check => (tokens.length > 0 ? 'ok' : 'none'),
+        (): Check => 'down',
+      ),
+    ]);
+    const ready = redis === 'ok' && token === 'ok';
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', redis, token });
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await deps.metrics.registry.metrics();
+    return reply.header('content-type', deps.metrics.registry.contentType).send(text);
+  });
+}

@@ -1,0 +1,318 @@
+import { OrderStore } from '@owc/order-store';
+import { signData } from '@owc/protocol';
+import { redisTest } from '@owc/testing';
+import { describe, expect, it } from 'vitest';
+import { dispenseJobId } from '../dispense-job-id.js';
+import {
+  APP_ID,
+  metricValue,
+  notice,
+  post,
+  signed,
+  startTestIngress,
+  TOKEN,
+  waitFor,
+} from '../ingress.test-kit.js';
+
+const tokens = { peekHonouredTokens: async () => [TOKEN] };
+
+describe('POST /order/notice', () => {
+  redisTest('accepts a paid order: record, one dispense job, 200', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    try {
+      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV1001')));
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ code: 200, msg: 'success' });
+      expect(answer.headers.get('x-request-id')).toBeTruthy();
+      const record = await ingress.deps.store.get('OV1001');
+      expect(record?.state).toBe('accepted');
+      const queue = ingress.deps.producer.queue('dispense');
+      const job = await queue.getJob('OV1001');
+      expect(job?.name).toBe('order.dispense');
+      expect(job?.data).toEqual({ orderViewId: 'OV1001', machineCode: 'M001' });
+      expect(await queue.count()).toBe(1);
+      expect((await ingress.deps.store.stats()).accepted).toBe(1);
+      expect(await ingress.deps.store.openSince(Date.now() + 1000)).toEqual(['OV1001']);
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest(
+    'every rejection code from a real request; a rejected request leaves no key in Redis',
+    async ({ redisUrl, prefix, redis }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, {
+        tokens,
+        env: { BODY_LIMIT_BYTES: '4096' },
+      });
+      const url = `${ingress.url}/order/notice`;
+      const good = () => signed(notice('OV2001'));
+      const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp][] = [
+        ['missing data', () => post(url, { ...good(), data: undefined }), 200, 40000, /data/],
+        ['not an object', () => post(url, [1, 2]), 200, 40000, /envelope/],
+        ['malformed JSON', () => post(url, '{"appId":', { raw: true }), 200, 40000, /request failed/],
+        ['empty JSON body', () => post(url, '', { raw: true }), 200, 40000, /request failed/],
+        ['foreign appId', () => post(url, { ...good(), appId: 'someone-else' }), 200, 40001, /appid/],
+        ['salt out of range', () => post(url, { ...good(), salt: 999 }), 200, 40003, /salt/],
+        [
+          'stale utc',
+          () => post(url, signed(notice('OV2001'), [TOKEN], Date.now() - 301_000)),
+          200,
+          40004,
+          /utc/,
+        ],
+        [
+          'bad signature',
+          () => post(url, signed(notice('OV2001'), ['another-token'])),
+          200,
+          40002,
+          /signature/,
+        ],
+        [
+          'tampered data',
+          () => post(url, { ...good(), data: JSON.stringify(notice('OV2002')) }),
+          200,
+          40002,
+          /signature/,
+        ],
+        [
+          'zero quantity',
+          () =>
+            post(
+              url,
+              signed(
+                notice('OV2001', {
+                  orderDetailList: [
+                    {
+                      skuCode: 'COLA',
+                      slotNum: '01',
+                      quantity: 0,
+                      originalPrice: '2.00',
+                      actualPrice: '2.00',
+                    },
+                  ],
+                }),
+              ),
+            ),
+          200,
+          40000,
+          /data\.orderDetailList\.0\.quantity/,
+        ],
+        [
+          'money format',
+          () => post(url, signed({ ...notice('OV2001'), actualAmount: '7.5' })),
+          200,
+          40000,
+          /data\.actualAmount/,
+        ],
+        [
+          'data not JSON',
+          () => post(url, signData('not json', { appId: APP_ID }, [TOKEN])),
+          200,
+          40000,
+          /data is not JSON/,
+        ],
+        ['text/plain', () => post(url, good(), { contentType: 'text/plain' }), 415, 40000, /content-type/],
+        ['too large', () => post(url, { ...good(), padding: 'x'.repeat(8000) }), 413, 40000, /too large/],
+      ];
+      try {
+        // the queues write their meta keys once at start-up; anything else would be the requests' doing
+        const before = await waitFor(async () => {
+          const keys = await redis.keys(`${prefix}*`);
+          return keys.length === 4 && keys.every((k) => k.endsWith(':meta')) ? keys.sort() : undefined;
+        });
+        for (const [what, send, status, code, msg] of cases) {
+          const answer = await send();
+          expect({ what, status: answer.status }).toEqual({ what, status });
+          const body = answer.body as { code: number; msg: string };
+          expect({ what, code: body.code }).toEqual({ what, code });
+          expect(body.msg).toMatch(msg);
+        }
+        expect((await redis.keys(`${prefix}*`)).sort()).toEqual(before);
+        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        expect(
+          metricValue(metrics, 'owc_ingress_envelope_rejections_total', {
+            route: '/order/notice',
+            code: '40002',
+          }),
+        ).toBe(2);
+        expect(
+          metricValue(metrics, 'owc_ingress_requests_total', {
+            route: '/order/notice',
+            status: '200',
+            code: '40001',
+          }),
+        ).toBe(1);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    '50 concurrent notices for one id: one record, one job, all 200',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        const answers = await Promise.all(
+          Array.from({ length: 50 }, () => post(`${ingress.url}/order/notice`, signed(notice('OV3001')))),
+        );
+        expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
+        expect(answers.every((a) => (a.body as { code: number }).code === 200)).toBe(true);
+        const queue = ingress.deps.producer.queue('dispense');
+        expect(await queue.count()).toBe(1);
+        expect((await queue.getJobs(['waiting', 'delayed', 'active', 'completed', 'failed'])).length).toBe(1);
+        const record = await ingress.deps.store.get('OV3001');
+        expect(record?.duplicates).toBe(49);
+        const stats = await ingress.deps.store.stats();
+        expect(stats.accepted).toBe(1);
+        expect(stats.duplicates).toBe(49);
+        const keys = await ingress.deps.redis.keys(`${prefix}:{order:*`);
+        expect(keys.sort()).toEqual([`${prefix}:{order:OV3001}:record`]);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a conflicting re-push is 200, not re-dispensed, logged and counted',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        const url = `${ingress.url}/order/notice`;
+        expect((await post(url, signed(notice('OV4001')))).status).toBe(200);
+        const other = notice('OV4001', { machineCode: 'M999', actualAmount: '6.00', discountMoney: '2.00' });
+        const answer = await post(url, signed(other));
+        expect(answer.status).toBe(200);
+        expect(answer.body).toEqual({ code: 200, msg: 'success' });
+        const record = await ingress.deps.store.get('OV4001');
+        expect(record?.notice.machineCode).toBe('M001');
+        expect(record?.conflicts).toBe(1);
+        expect(await ingress.deps.producer.queue('dispense').count()).toBe(1);
+        expect((await ingress.deps.store.stats()).conflicts).toBe(1);
+        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        expect(metricValue(metrics, 'owc_ingress_notice_conflicts_total')).toBe(1);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a record left without its job (crash between the two) is healed by the re-push',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        // the first attempt wrote the record, then died before the job: no 200 was sent
+        expect((await ingress.deps.store.accept(notice('OV5001'))).outcome).toBe('created');
+        const queue = ingress.deps.producer.queue('dispense');
+        expect(await queue.count()).toBe(0);
+        const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV5001')));
+        expect(answer.status).toBe(200);
+        expect(await queue.count()).toBe(1);
+        expect((await queue.getJob('OV5001'))?.data).toEqual({ orderViewId: 'OV5001', machineCode: 'M001' });
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest('an order already dispensing is not re-enqueued by a duplicate', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    try {
+      const store = new OrderStore({ redis: ingress.deps.redis, keyPrefix: prefix, ttlMs: 60_000 });
+      await store.accept(notice('OV5101'));
+      await store.markAttempted('OV5101', 0);
+      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV5101')));
+      expect(answer.status).toBe(200);
+      expect(await ingress.deps.producer.queue('dispense').count()).toBe(0);
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest('amount mismatches are counted and accepted', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    try {
+      const off = notice('OV6001', { actualAmount: '6.50' });
+      const answer = await post(`${ingress.url}/order/notice`, signed(off));
+      expect(answer.body).toEqual({ code: 200, msg: 'success' });
+      const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+      expect(metricValue(metrics, 'owc_ingress_amount_mismatches_total', { kind: 'lines' })).toBe(1);
+      expect(metricValue(metrics, 'owc_ingress_amount_mismatches_total', { kind: 'discount' })).toBe(1);
+      expect(await ingress.deps.store.get('OV6001')).toBeDefined();
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest(
+    "orderViewIds BullMQ refuses as job ids (integers, ':') still get exactly one job",
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        for (const id of ['123456', 'OV:7:1', 'OV%3A7']) {
+          for (let i = 0; i < 2; i++) {
+            const answer = await post(`${ingress.url}/order/notice`, signed(notice(id)));
+            expect({ id, body: answer.body }).toEqual({ id, body: { code: 200, msg: 'success' } });
+          }
+          const job = await ingress.deps.producer.queue('dispense').getJob(dispenseJobId(id));
+          expect(job?.data.orderViewId).toBe(id);
+        }
+        expect(await ingress.deps.producer.queue('dispense').count()).toBe(3);
+        expect(dispenseJobId('OV:7:1')).not.toBe(dispenseJobId('OV%3A7:1'));
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest('no honoured token yet: 503 with code 40000, so owitho retries', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, {
+      tokens: { peekHonouredTokens: async () => [] },
+    });
+    try {
+      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
+      expect(answer.status).toBe(503);
+      expect((answer.body as { code: number }).code).toBe(40000);
+      expect(await ingress.deps.redis.keys(`${prefix}:{order:*`)).toEqual([]);
+    } finally {
+      await ingress.close();
+    }
+  });
+});
+
+describe('Redis unreachable', () => {
+  it('/order/notice answers 503/40000 in bounded time and /readyz fails', async () => {
+    const dead = 'redis://127.0.0.1:1';
+    const ingress = await startTestIngress(dead, 'dead', { tokens, env: { REDIS_CONNECT_WAIT_MS: '100' } });
+    try {
+      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV9001')), {
+        timeoutMs: 10_000,
+      });
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ code: 40000 });
+      const ready = await fetch(`${ingress.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'unavailable', redis: 'down' });
+      const health = await fetch(`${ingress.url}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest('/readyz is 200 with Redis and a token', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    try {
+      const ready = await waitFor(async () => {
+        const r = await fetch(`${ingress.url}/readyz`);
+        return r.status === 200 ? r.json() : undefined;
+      });
+      expect(ready).toEqual({ status: 'ready', redis: 'ok', token: 'ok' });
+    } finally {
+      await ingress.close();
+    }
+  });
+});

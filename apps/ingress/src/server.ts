@@ -1,0 +1,132 @@
+import { HttpMachineGateway } from '@owc/gateway';
+import { MachineStateStore } from '@owc/machine-state';
+import { createLogger, createMetricsRegistry, type Logger } from '@owc/observability';
+import { OrderStore } from '@owc/order-store';
+import { createProducer } from '@owc/queues';
+import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
+import { TokenKeeper } from '@owc/token';
+import type { FastifyInstance } from 'fastify';
+import { buildIngress } from './app.js';
+import type { IngressConfig } from './config.js';
+import type { HonouredTokens, IngressDeps, MachineReader } from './ingress-deps.js';
+import { IngressMetrics } from './ingress-metrics.js';
+import { withinTime } from './time-limit.js';
+
+function redisReady(redis: RedisClient): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
+
+export interface RunningIngress {
+  /** http://host:port it listens on (127.0.0.1 when bound to every interface) */
+  url: string;
+  app: FastifyInstance;
+  deps: IngressDeps;
+  /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes Redis. */
+  close(): Promise<void>;
+}
+
+export interface StartIngressOverrides {
+  /** replaces the TokenKeeper (e.g. a test's own keeper) */
+  tokens?: HonouredTokens;
+  /** replaces the HTTP machine gateway */
+  gateway?: MachineReader;
+  now?: () => number;
+}
+
+/**
+ * Builds everything from the config, listens, and returns a handle to stop it. The ingress
+ * never fetches an access token: its keeper only reads the one the worker's `token` role keeps.
+ */
+export async function startIngress(
+  config: IngressConfig,
+  logger: Logger = createLogger({ level: config.LOG_LEVEL, name: 'ingress' }),
+  overrides: StartIngressOverrides = {},
+): Promise<RunningIngress> {
+  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'producer');
+  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  const registry = createMetricsRegistry('ingress');
+  const tokens =
+    overrides.tokens ??
+    new TokenKeeper({
+      redis,
+      keyPrefix: config.KEY_PREFIX,
+      fetchToken: async () => {
+        throw new Error('the ingress never fetches an access token (the worker token role does)');
+      },
+      overlapMs: config.TOKEN_OVERLAP_MS,
+      refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
+      dailyQuota: config.TOKEN_DAILY_QUOTA,
+      quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
+      cacheMs: config.TOKEN_CACHE_MS,
+      logger: logger.child({ component: 'token' }),
+      metrics: registry,
+    });
+  const httpGateway = overrides.gateway
+    ? undefined
+    : new HttpMachineGateway({
+        baseUrl: config.MACHINE_GATEWAY_URL,
+        vendTimeoutMs: config.MACHINE_QUERY_TIMEOUT_MS,
+        queryTimeoutMs: config.MACHINE_QUERY_TIMEOUT_MS,
+        connections: config.GATEWAY_CONNECTIONS,
+      });
+  const producer = createProducer(redis, { keyPrefix: config.KEY_PREFIX });
+  const deps: IngressDeps = {
+    config,
+    logger,
+    redis,
+    store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
+    producer,
+    tokens,
+    gateway: overrides.gateway ?? (httpGateway as MachineReader),
+    machines: new MachineStateStore({ redis, keyPrefix: config.KEY_PREFIX }),
+    metrics: new IngressMetrics(registry),
+    now: overrides.now,
+  };
+
+  const closeConnections = async () => {
+    await Promise.allSettled([producer.close(), httpGateway?.close()]);
+    await closeRedis(redis);
+  };
+
+  // wait (bounded) for the first connection so early requests do not meet a not-yet-ready client;
+  // a Redis that is down at boot is not fatal: requests answer 503 and /readyz fails until it is back
+  await withinTime(redisReady(redis), config.REDIS_CONNECT_WAIT_MS, 'connecting to Redis').catch(() =>
+    logger.warn('Redis is not reachable yet: answering 503 until it is'),
+  );
+
+  let app: FastifyInstance;
+  try {
+    app = await buildIngress(deps);
+    await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
+  } catch (error) {
+    await closeConnections();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.INGRESS_PORT;
+  const host =
+    config.INGRESS_HOST === '0.0.0.0' || config.INGRESS_HOST === '::' ? '127.0.0.1' : config.INGRESS_HOST;
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      // app.close() stops accepting and waits for in-flight requests; bound it, then cut what is left
+      const closed = await withinTime(
+        app.close(),
+        config.SHUTDOWN_TIMEOUT_MS,
+        'closing the HTTP server',
+      ).then(
+        () => true,
+        () => false,
+      );
+      if (!closed) {
+        logger.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
+        app.server.closeAllConnections();
+      }
+      await closeConnections();
+    })();
+    return closing;
+  };
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, app, deps, close };
+}
