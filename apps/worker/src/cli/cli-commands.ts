@@ -1,0 +1,141 @@
+import type { Logger } from '@owc/observability';
+import { type OrderStore, resultOf } from '@owc/order-store';
+import type { Producer } from '@owc/queues';
+import {
+  callbackJobId,
+  dispenseJobId,
+  enqueueCallback,
+  replayCallbackJobId,
+} from '../callback/callback-jobs.js';
+import { StuckOrders } from '../dispense/stuck-orders.js';
+
+export interface CliDeps {
+  store: OrderStore;
+  producer: Producer;
+  stuckAfterMs: number;
+  callbackScheduleMs: readonly number[];
+  logger: Logger;
+  /** where lines for the operator go */
+  out: (line: string) => void;
+}
+
+export const CLI_USAGE = `usage: pnpm cli <command>
+  callback:replay <orderViewId>        deliver a dead (or undelivered) callback again, from its stored result
+  orders:stuck [--older-than-ms N]     list orders open longer than N ms (default STUCK_ORDER_AFTER_MS)
+  orders:repair [--older-than-ms N] [--include-dead]
+                                       re-create missing/failed dispense and callback jobs of stuck orders
+  order:show <orderViewId>             the stored order, its units, result, callback state and jobs`;
+
+/** Parses `--older-than-ms N`; undefined when absent. */
+function olderThan(args: readonly string[]): number | undefined {
+  const at = args.indexOf('--older-than-ms');
+  if (at === -1) return undefined;
+  const value = Number(args[at + 1]);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new UsageError('--older-than-ms takes a whole number of ms');
+  return value;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Runs one command; resolves with the process exit code. */
+export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const { store, producer, out } = deps;
+  const stuck = new StuckOrders({
+    store,
+    producer,
+    stuckAfterMs: deps.stuckAfterMs,
+    callbackScheduleMs: deps.callbackScheduleMs,
+    logger: deps.logger,
+  });
+  switch (command) {
+    case 'callback:replay': {
+      const orderViewId = args[0];
+      if (!orderViewId) throw new UsageError('callback:replay needs an orderViewId');
+      const record = await store.get(orderViewId);
+      if (!record) {
+        out(`order ${orderViewId}: not in the store`);
+        return 1;
+      }
+      if (!record.result) {
+        out(`order ${orderViewId}: not final yet (${record.state}); nothing to replay`);
+        return 1;
+      }
+      if (record.state === 'reported') out(`order ${orderViewId}: already reported; sending it again anyway`);
+      const revived = await store.revive(orderViewId);
+      const { id } = await enqueueCallback(
+        producer,
+        orderViewId,
+        deps.callbackScheduleMs,
+        replayCallbackJobId(orderViewId),
+      );
+      out(`order ${orderViewId}: ${revived ? 'revived from dead, ' : ''}callback job ${id} enqueued`);
+      return 0;
+    }
+    case 'orders:stuck': {
+      const list = await stuck.list(olderThan(args) ?? deps.stuckAfterMs);
+      if (list.length === 0) out('no stuck orders');
+      for (const o of list) {
+        out(
+          `${o.orderViewId}\t${o.state}\tmachine ${o.machineCode}\tage ${Math.round(o.ageMs / 1000)}s\t${o.job.queue} job ${o.job.id}: ${o.job.state}`,
+        );
+      }
+      return 0;
+    }
+    case 'orders:repair': {
+      const list = await stuck.list(olderThan(args) ?? deps.stuckAfterMs);
+      const actions = await stuck.repair(list, { includeDead: args.includes('--include-dead') });
+      const changed = actions.filter((a) => a.action !== 'none');
+      for (const a of changed) out(`${a.orderViewId}\t${a.kind}\t${a.action}\tjob ${a.jobId}`);
+      out(`${list.length} stuck, ${changed.length} repaired`);
+      return 0;
+    }
+    case 'order:show': {
+      const orderViewId = args[0];
+      if (!orderViewId) throw new UsageError('order:show needs an orderViewId');
+      const record = await store.get(orderViewId);
+      if (!record) {
+        out(`order ${orderViewId}: not in the store`);
+        return 1;
+      }
+      const jobs: Record<string, string> = {};
+      for (const [queue, id] of [
+        ['dispense', dispenseJobId(orderViewId)],
+        ['callback', callbackJobId(orderViewId)],
+      ] as const) {
+        const job = await producer.queue(queue).getJob(id);
+        jobs[`${queue}:${id}`] = job ? await job.getState() : 'missing';
+      }
+      out(
+        JSON.stringify(
+          {
+            orderViewId,
+            state: record.state,
+            machineCode: record.machineCode,
+            acceptedAt: new Date(record.acceptedAt).toISOString(),
+            finalAt: record.finalAt ? new Date(record.finalAt).toISOString() : undefined,
+            units: record.units.map((u) => ({
+              vendId: u.vendId,
+              slotNum: u.slotNum,
+              skuCode: u.skuCode,
+              state: record.unitStates.get(u.index) ?? { s: 'pending' },
+            })),
+            result: resultOf(record),
+            callback: record.callback,
+            duplicates: record.duplicates,
+            conflicts: record.conflicts,
+            jobs,
+          },
+          null,
+          2,
+        ),
+      );
+      return 0;
+    }
+    default:
+      throw new UsageError(command ? `unknown command "${command}"` : 'name a command');
+  }
+}
