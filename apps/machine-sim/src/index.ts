@@ -1,1 +1,5 @@
-export {};
+export * from './machine-sim.app.js';
+export * from './machine-sim.js';
+export * from './seed-file.js';
+export * from './sim.schema.js';
+export * from './start-machine-sim.js';
