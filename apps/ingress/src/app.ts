@@ -31,8 +31,15 @@ export async function ingressApp(app: FastifyInstance, deps: IngressDeps): Promi
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('protocolCode', 0);
 
+  // once shutdown starts, every answer closes its keep-alive connection, so close() is not held
+  // open by idle sockets of requests that were in flight when it began
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     deps.metrics.requests.inc({

@@ -1,6 +1,8 @@
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@owc/observability';
-import { type OrderNotice, signEnvelope } from '@owc/protocol';
+import { type MachineLayout, type OrderNotice, signEnvelope } from '@owc/protocol';
 import { type IngressConfig, loadIngressConfig } from './config.js';
 import type { HonouredTokens, MachineReader } from './ingress-deps.js';
 import { type RunningIngress, startIngress } from './server.js';
@@ -137,4 +139,63 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     if (matches) return Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return 0;
+}
+
+/**
+ * A minimal HTTP machine gateway (GATEWAY.md `GET /machines/{code}`) with a switch to hang its
+ * answers, for machine/query tests; the ingress reaches it through the real HttpMachineGateway.
+ */
+export async function startTestGateway(machines: MachineLayout[]): Promise<{
+  url: string;
+  machines: Map<string, MachineLayout>;
+  hang: { on: boolean };
+  close(): Promise<void>;
+}> {
+  const byCode = new Map(machines.map((m) => [m.machineCode, m]));
+  const hang = { on: false };
+  const held: ServerResponse[] = [];
+  const server = createServer((req, res) => {
+    const match = /^\/machines\/([^/]+)$/.exec(req.url ?? '');
+    if (hang.on) {
+      held.push(res);
+      return;
+    }
+    const layout = match?.[1] ? byCode.get(decodeURIComponent(match[1])) : undefined;
+    res.writeHead(layout ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(layout ?? { error: 'unknown_machine' }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    machines: byCode,
+    hang,
+    close: async () => {
+      for (const res of held) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function layout(machineCode: string, inventory = 5, machineStatus: 10 | 20 | 30 = 10): MachineLayout {
+  return {
+    machineCode,
+    containerCode: '01',
+    machineStatus,
+    slotList: [
+      {
+        slotNum: '01',
+        row: 1,
+        col: 1,
+        skuCode: 'COLA',
+        skuName: 'Cola',
+        originalPrice: '2.50',
+        actualPrice: '2.00',
+        maxInventory: 10,
+        currentInventory: inventory,
+        slotStatus: 0,
+      },
+    ],
+  };
 }

@@ -1,0 +1,140 @@
+import { redisTest } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import { metricValue, notice, post, signed, startTestIngress, TOKEN, waitFor } from './ingress.test-kit.js';
+
+const tokens = { peekHonouredTokens: async () => [TOKEN] };
+
+describe('the ingress app', () => {
+  redisTest('serves the OpenAPI document of the three owitho routes only', async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    try {
+      const response = await fetch(`${ingress.url}/docs/openapi.json`);
+      expect(response.status).toBe(200);
+      const doc = (await response.json()) as {
+        openapi: string;
+        paths: Record<string, { post?: { requestBody?: { content: Record<string, { schema: unknown }> } } }>;
+        components: {
+          schemas: Record<string, { properties?: Record<string, unknown>; required?: string[] }>;
+        };
+      };
+      expect(doc.openapi).toBe('3.0.3');
+      expect(Object.keys(doc.paths).sort()).toEqual(['/machine/query', '/order/notice', '/order/query']);
+      const body = doc.paths['/order/notice']?.post?.requestBody?.content['application/json']?.schema as {
+        properties: Record<string, unknown>;
+        required: string[];
+      };
+      expect(Object.keys(body.properties).sort()).toEqual(['appId', 'data', 'salt', 'signatures', 'utc']);
+      expect(body.required).toEqual(expect.arrayContaining(['appId', 'data', 'salt', 'utc']));
+      const orderNotice = doc.components.schemas.OrderNotice;
+      expect(orderNotice?.required).toEqual(
+        expect.arrayContaining(['orderViewId', 'orderDetailList', 'payStatus']),
+      );
+      expect(Object.keys(doc.components.schemas).sort()).toEqual([
+        'MachineLayout',
+        'MachineQuery',
+        'OrderNotice',
+        'OrderQuery',
+        'OrderResult',
+      ]);
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest(
+    'metrics count requests by route, status and protocol code; accept latency is observed',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
+        await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
+        const text = await (await fetch(`${ingress.url}/metrics`)).text();
+        const value = (name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels);
+        expect(
+          value('owc_ingress_requests_total', { route: '/order/notice', status: '200', code: '200' }),
+        ).toBe(2);
+        expect(value('owc_ingress_notice_accept_seconds_count', { outcome: 'created' })).toBe(1);
+        expect(value('owc_ingress_notice_accept_seconds_count', { outcome: 'duplicate' })).toBe(1);
+        expect(value('owc_ingress_notice_duplicates_total')).toBe(1);
+        expect(text).toContain('nodejs_heap_size_used_bytes');
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'request ids: a sane incoming x-request-id is kept, anything else replaced',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      try {
+        const kept = await fetch(`${ingress.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
+        expect(kept.headers.get('x-request-id')).toBe('abc-123');
+        const replaced = await fetch(`${ingress.url}/healthz`, { headers: { 'x-request-id': 'a b\tc' } });
+        expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest('request logs carry no signature, token, body or credentials', async ({ redisUrl, prefix }) => {
+    const { capturedLogger, basicAuth } = await import('./ingress.test-kit.js');
+    const { logger, lines } = capturedLogger('debug');
+    const ingress = await startTestIngress(redisUrl, prefix, { tokens, logger });
+    try {
+      const envelope = signed(notice('OVLOG1'));
+      await post(`${ingress.url}/order/notice`, envelope);
+      await post(`${ingress.url}/order/notice`, signed(notice('OVLOG2'), ['wrong-token']));
+      await fetch(`${ingress.url}/admin/queues/api/queues`, { headers: basicAuth() });
+      const text = lines.join('');
+      expect(text).toContain('request completed');
+      expect(text).toContain('OVLOG1');
+      for (const secret of [envelope.signatures[0] as string, TOKEN, envelope.data, 'pa55-word', 'Basic ']) {
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  redisTest(
+    'graceful shutdown: an in-flight request finishes, new connections are refused',
+    async ({ redisUrl, prefix }) => {
+      let release: (() => void) | undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let entered: (() => void) | undefined;
+      const inside = new Promise<void>((resolve) => {
+        entered = resolve;
+      });
+      const slowTokens = {
+        peekHonouredTokens: async () => {
+          entered?.();
+          await held;
+          return [TOKEN];
+        },
+      };
+      const ingress = await startTestIngress(redisUrl, prefix, {
+        tokens: slowTokens,
+        env: { SHUTDOWN_TIMEOUT_MS: '60000' },
+      });
+      const inFlight = post(`${ingress.url}/order/notice`, signed(notice('OVSHUT1')));
+      await inside;
+      const closing = ingress.close();
+      await expect(fetch(`${ingress.url}/healthz`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
+      release?.();
+      const answer = await inFlight;
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ code: 200, msg: 'success' });
+      // closing finishes once the in-flight answer is out, well before SHUTDOWN_TIMEOUT_MS cuts connections
+      const closed = await Promise.race([
+        closing.then(() => 'closed'),
+        new Promise((resolve) => setTimeout(() => resolve('still open'), 20_000).unref()),
+      ]);
+      expect(closed).toBe('closed');
+      expect(await waitFor(() => ingress.deps.redis.status === 'end')).toBe(true);
+    },
+  );
+});

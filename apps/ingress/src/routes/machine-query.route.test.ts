@@ -1,0 +1,74 @@
+import { redisTest } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import {
+  capturedLogger,
+  layout,
+  metricValue,
+  post,
+  signed,
+  startTestGateway,
+  startTestIngress,
+  TOKEN,
+} from '../ingress.test-kit.js';
+
+const tokens = { peekHonouredTokens: async () => [TOKEN] };
+
+describe('POST /machine/query', () => {
+  redisTest('answers the live layout and saves it as the snapshot', async ({ redisUrl, prefix }) => {
+    const gateway = await startTestGateway([layout('M001', 7)]);
+    const ingress = await startTestIngress(redisUrl, prefix, {
+      tokens,
+      env: { MACHINE_GATEWAY_URL: gateway.url },
+    });
+    try {
+      const answer = await post(`${ingress.url}/machine/query`, signed({ machineCode: 'M001' }));
+      expect(answer.status).toBe(200);
+      expect(answer.body).toEqual({ code: 200, msg: 'success', data: layout('M001', 7) });
+      const snapshot = await ingress.deps.machines.get('M001');
+      expect(snapshot?.layout).toEqual(layout('M001', 7));
+      const unknown = await post(`${ingress.url}/machine/query`, signed({ machineCode: 'M404' }));
+      expect(unknown.body).toEqual({ code: 40000, msg: 'machine not found' });
+    } finally {
+      await ingress.close();
+      await gateway.close();
+    }
+  });
+
+  redisTest(
+    'gateway slow, then gone: the last snapshot, machineStatus as last seen, with a log line',
+    async ({ redisUrl, prefix }) => {
+      const gateway = await startTestGateway([layout('M001', 7, 30)]);
+      const { logger, lines } = capturedLogger();
+      const ingress = await startTestIngress(redisUrl, prefix, {
+        tokens,
+        logger,
+        env: { MACHINE_GATEWAY_URL: gateway.url, MACHINE_QUERY_TIMEOUT_MS: '200' },
+      });
+      const query = () => post(`${ingress.url}/machine/query`, signed({ machineCode: 'M001' }));
+      try {
+        expect((await query()).body).toMatchObject({ code: 200, data: layout('M001', 7, 30) });
+        // the machine changes, but the gateway stops answering in time
+        gateway.machines.set('M001', layout('M001', 2, 10));
+        gateway.hang.on = true;
+        const slow = await query();
+        expect(slow.status).toBe(200);
+        expect(slow.body).toEqual({ code: 200, msg: 'success', data: layout('M001', 7, 30) });
+        expect(lines.join('')).toContain('answering the last known snapshot');
+
+        await gateway.close();
+        const gone = await query();
+        expect(gone.body).toEqual({ code: 200, msg: 'success', data: layout('M001', 7, 30) });
+        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        expect(metricValue(metrics, 'owc_ingress_machine_snapshot_answers_total')).toBeGreaterThan(0);
+
+        // never seen and the gateway is down: we cannot say "unknown", so owitho should retry
+        const never = await post(`${ingress.url}/machine/query`, signed({ machineCode: 'M777' }));
+        expect(never.status).toBe(503);
+        expect(never.body).toMatchObject({ code: 40000 });
+      } finally {
+        await ingress.close();
+        await gateway.close();
+      }
+    },
+  );
+});
