@@ -44,6 +44,17 @@ export function callbackDelayMs(
 }
 
 /**
+ * The callback Worker's `settings.backoffStrategy`: BullMQ calls it with the attempts made so
+ * far (the failed one included), so the delay before delivery k+1 is the schedule's entry k.
+ */
+export function callbackBackoffStrategy(
+  schedule: readonly number[],
+  jitter: number,
+): (attemptsMade: number) => number {
+  return (attemptsMade) => callbackDelayMs(schedule, jitter, attemptsMade);
+}
+
+/**
  * Adds an order's callback job: attempts = one first delivery + one per schedule entry, the
  * custom backoff that follows the schedule, and failed jobs kept (they are the dead letters).
  * With the same jobId while the job exists, BullMQ adds nothing.

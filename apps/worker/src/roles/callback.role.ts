@@ -1,6 +1,6 @@
 import { createConsumer } from '@owc/queues';
 import { CallbackHandler } from '../callback/callback.handler.js';
-import { CALLBACK_BACKOFF_TYPE, callbackDelayMs } from '../callback/callback-jobs.js';
+import { CALLBACK_BACKOFF_TYPE, callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
 import type { RoleStarter } from '../worker-context.js';
 
@@ -11,6 +11,7 @@ import type { RoleStarter } from '../worker-context.js';
 export const startCallbackRole: RoleStarter = async (ctx) => {
   const { config } = ctx;
   const logger = ctx.logger.child({ role: 'callback' });
+  const schedule = callbackBackoffStrategy(config.CALLBACK_SCHEDULE_MS, config.CALLBACK_JITTER);
   const handler = new CallbackHandler({
     store: ctx.store,
     owitho: ctx.owitho,
@@ -33,7 +34,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
         backoffStrategy: (attemptsMade, type) => {
           if (type !== CALLBACK_BACKOFF_TYPE)
             logger.warn({ type }, 'unknown backoff type: using the schedule');
-          return callbackDelayMs(config.CALLBACK_SCHEDULE_MS, config.CALLBACK_JITTER, attemptsMade);
+          return schedule(attemptsMade);
         },
       },
     },

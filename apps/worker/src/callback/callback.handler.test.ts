@@ -1,0 +1,257 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger, Registry } from '@owc/observability';
+import { OrderStore } from '@owc/order-store';
+import type { OrderNotice, OrderResult } from '@owc/protocol';
+import { createConsumer, createProducer, type Producer } from '@owc/queues';
+import { redisTest } from '@owc/testing';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { runCliCommand } from '../cli/cli-commands.js';
+import { CallbackHandler, type CallbackOutcome, type CallbackSender } from './callback.handler.js';
+import { callbackBackoffStrategy, callbackJobId, enqueueCallback } from './callback-jobs.js';
+import { callbackMetrics } from './callback-metrics.js';
+
+const SCHEDULE = [200, 400, 800];
+const logger = createLogger({ level: 'silent', name: 'callback-test' });
+
+async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+/** owitho's side, scripted: answers the given outcomes in turn (the last one repeats). */
+class ScriptedOwitho implements CallbackSender {
+  readonly calls: { at: number; result: OrderResult }[] = [];
+  constructor(public script: CallbackOutcome[]) {}
+  async sendOrderCallback(result: OrderResult): Promise<CallbackOutcome> {
+    this.calls.push({ at: Date.now(), result: structuredClone(result) });
+    const next = this.script.length > 1 ? this.script.shift() : this.script[0];
+    return next ?? { kind: 'ok' };
+  }
+}
+
+function notice(id: string): OrderNotice {
+  return {
+    orderViewId: id,
+    machineCode: 'M001',
+    containerCode: '01',
+    discountMoney: '0.00',
+    originAmount: '4.00',
+    actualAmount: '4.00',
+    payStatus: 1,
+    refundStatus: 0,
+    orderTime: 1_700_000_000_000,
+    payCompleteTime: 1_700_000_001_000,
+    payMethod: 1,
+    orderDetailList: [
+      { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' },
+    ],
+  };
+}
+
+interface Rig {
+  store: OrderStore;
+  producer: Producer;
+  owitho: ScriptedOwitho;
+  registry: Registry;
+  close(): Promise<void>;
+}
+
+async function startRig(redisUrl: string, prefix: string, script: CallbackOutcome[]): Promise<Rig> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
+  const producer = createProducer(redis, { keyPrefix: prefix });
+  const owitho = new ScriptedOwitho(script);
+  const registry = new Registry();
+  const handler = new CallbackHandler({
+    store,
+    owitho,
+    scheduleMs: SCHEDULE,
+    jitter: 0,
+    metrics: callbackMetrics(registry, store),
+    logger,
+  });
+  const worker: Worker = createConsumer(
+    'callback',
+    { 'order.callback': handler.handle },
+    {
+      connection: workerConnection,
+      keyPrefix: prefix,
+      concurrency: 4,
+      settings: { backoffStrategy: callbackBackoffStrategy(SCHEDULE, 0) },
+    },
+  );
+  return {
+    store,
+    producer,
+    owitho,
+    registry,
+    async close() {
+      await worker.close();
+      await producer.close();
+      redis.disconnect();
+      workerConnection.disconnect();
+    },
+  };
+}
+
+/** An order with a final result (one unit ok, one failed): 300. */
+async function finalOrder(store: OrderStore, id: string): Promise<OrderResult> {
+  await store.accept(notice(id));
+  await store.indexAccepted(id);
+  await store.recordUnitResult(id, 0, { status: 'success' });
+  await store.recordUnitResult(id, 1, { status: 'failed', reason: 'jammed' });
+  const final = await store.finalize(id);
+  if (!final) throw new Error('not final');
+  return final.result;
+}
+
+const gaps = (calls: { at: number }[]) => calls.slice(1).map((c, i) => c.at - (calls[i]?.at ?? 0));
+
+async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  const values = metric ? (await metric.get()).values : [];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((s, v) => s + v.value, 0);
+}
+
+describe('callback handler', () => {
+  redisTest(
+    'retries on the schedule until owitho answers 200, with the same payload every time',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, [
+        { kind: 'retryable', reason: 'HTTP 503' },
+        { kind: 'token-rejected', reason: '40002 after refresh' },
+        { kind: 'ok' },
+      ]);
+      try {
+        const result = await finalOrder(rig.store, 'C1');
+        await enqueueCallback(rig.producer, 'C1', SCHEDULE);
+        await waitFor(async () => (await rig.store.get('C1'))?.state === 'reported');
+        expect(rig.owitho.calls).toHaveLength(3);
+        for (const call of rig.owitho.calls) expect(call.result).toEqual(result);
+        // delivery k+1 waits the schedule's entry k (jitter 0); timers never fire early
+        const [first, second] = gaps(rig.owitho.calls);
+        expect(first).toBeGreaterThanOrEqual(SCHEDULE[0] ?? 0);
+        expect(second).toBeGreaterThanOrEqual(SCHEDULE[1] ?? 0);
+        const record = await rig.store.get('C1');
+        expect(record?.callback.attempts).toBe(2);
+        expect(record?.callback.lastError).toMatch(/token-rejected/);
+        expect(await rig.store.openSince(Date.now())).toEqual([]);
+        const job = await rig.producer.queue('callback').getJob(callbackJobId('C1'));
+        expect(await job?.getState()).toBe('completed');
+        expect(await counter(rig.registry, 'owc_callback_attempts_total', { outcome: 'ok' })).toBe(1);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
+    'schedule exhausted: dead-lettered (job failed, order dead, counted), then replayed by the CLI',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, [{ kind: 'retryable', reason: 'HTTP 503' }]);
+      try {
+        await finalOrder(rig.store, 'D1');
+        await enqueueCallback(rig.producer, 'D1', SCHEDULE);
+        await waitFor(async () => (await rig.store.get('D1'))?.state === 'dead');
+        const job = await rig.producer.queue('callback').getJob(callbackJobId('D1'));
+        await waitFor(async () => (await job?.getState()) === 'failed');
+        // one first delivery + one per schedule entry, no more
+        expect(rig.owitho.calls).toHaveLength(SCHEDULE.length + 1);
+        expect(gaps(rig.owitho.calls).every((g, i) => g >= (SCHEDULE[i] ?? 0))).toBe(true);
+        expect(await rig.store.deadOrders()).toEqual(['D1']);
+        expect(await counter(rig.registry, 'owc_callbacks_dead_total', {})).toBe(1);
+        expect(await counter(rig.registry, 'owc_callbacks_dead', {})).toBe(1);
+
+        rig.owitho.script = [{ kind: 'ok' }];
+        const lines: string[] = [];
+        const code = await runCliCommand(
+          {
+            store: rig.store,
+            producer: rig.producer,
+            stuckAfterMs: 60_000,
+            callbackScheduleMs: SCHEDULE,
+            logger,
+            out: (l) => lines.push(l),
+          },
+          ['callback:replay', 'D1'],
+        );
+        expect(code).toBe(0);
+        expect(lines.join('\n')).toMatch(/revived from dead, callback job cb-D1-replay-\d+ enqueued/);
+        await waitFor(async () => (await rig.store.get('D1'))?.state === 'reported');
+        expect(rig.owitho.calls).toHaveLength(SCHEDULE.length + 2);
+        expect(await rig.store.deadOrders()).toEqual([]);
+        // the dead letter stays in the failed set, for the record
+        expect(await job?.getState()).toBe('failed');
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest('a permanent refusal dead-letters at once', async ({ redisUrl, prefix }) => {
+    const rig = await startRig(redisUrl, prefix, [
+      { kind: 'permanent', reason: '50002 order callback failed' },
+    ]);
+    try {
+      await finalOrder(rig.store, 'P1');
+      await enqueueCallback(rig.producer, 'P1', SCHEDULE);
+      await waitFor(async () => (await rig.store.get('P1'))?.state === 'dead');
+      const job = await rig.producer.queue('callback').getJob(callbackJobId('P1'));
+      await waitFor(async () => (await job?.getState()) === 'failed');
+      expect(rig.owitho.calls).toHaveLength(1);
+      expect((await rig.store.get('P1'))?.callback.lastError).toMatch(/permanent: 50002/);
+      expect(await counter(rig.registry, 'owc_callbacks_dead_total', { why: 'permanent' })).toBe(1);
+    } finally {
+      await rig.close();
+    }
+  });
+
+  redisTest(
+    'a callback job added with the catalog defaults (no backoff) still follows the schedule',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, [
+        { kind: 'retryable', reason: 'HTTP 503' },
+        { kind: 'retryable', reason: 'HTTP 503' },
+        { kind: 'ok' },
+      ]);
+      try {
+        await finalOrder(rig.store, 'F1');
+        await rig.producer.enqueue('order.callback', { orderViewId: 'F1' });
+        await waitFor(async () => (await rig.store.get('F1'))?.state === 'reported');
+        expect(rig.owitho.calls).toHaveLength(3);
+        const [first, second] = gaps(rig.owitho.calls);
+        expect(first).toBeGreaterThanOrEqual(SCHEDULE[0] ?? 0);
+        expect(second).toBeGreaterThanOrEqual(SCHEDULE[1] ?? 0);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest('an order already reported is not sent again', async ({ redisUrl, prefix }) => {
+    const rig = await startRig(redisUrl, prefix, [{ kind: 'ok' }]);
+    try {
+      await finalOrder(rig.store, 'A1');
+      await rig.store.markReported('A1');
+      await enqueueCallback(rig.producer, 'A1', SCHEDULE);
+      const job = await rig.producer.queue('callback').getJob(callbackJobId('A1'));
+      await waitFor(async () => (await job?.getState()) === 'completed');
+      expect(rig.owitho.calls).toHaveLength(0);
+    } finally {
+      await rig.close();
+    }
+  });
+});
