@@ -1,0 +1,48 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { redisTest } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import { ADMIN, startTestIngress, TOKEN } from './ingress.test-kit.js';
+
+const run = promisify(execFile);
+const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
+const tokens = { peekHonouredTokens: async () => [TOKEN] };
+
+describe('examples/ (enqueueing from the shell and from Python)', () => {
+  redisTest(
+    'enqueue-sku.sh and enqueue_sku.py enqueue a valid sku.upsert job, idempotently by jobId',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const env = {
+        ...process.env,
+        INGRESS_URL: ingress.url,
+        ADMIN_USER: ADMIN.user,
+        ADMIN_PASSWORD: ADMIN.password,
+      };
+      const queue = ingress.deps.producer.queue('sku-sync');
+      try {
+        const shell = await run('sh', [`${examples}enqueue-sku.sh`, 'erp-42'], { env, timeout: 20_000 });
+        expect(JSON.parse(shell.stdout)).toEqual({ jobId: 'erp-42', name: 'sku.upsert', queue: 'sku-sync' });
+        const python = await run('python3', [`${examples}enqueue_sku.py`, 'erp-42'], {
+          env,
+          timeout: 20_000,
+        });
+        expect(python.stdout).toMatch(/^202 \{"jobId": "erp-42"/);
+        const fresh = await run('python3', [`${examples}enqueue_sku.py`], { env, timeout: 20_000 });
+        expect(fresh.stdout).toMatch(/^202 /);
+        expect(await queue.count()).toBe(2);
+        const job = await queue.getJob('erp-42');
+        expect(job?.data).toMatchObject({ skus: [{ skuCode: '0000001', originalPrice: '2.50' }] });
+
+        const refused = run('sh', [`${examples}enqueue-sku.sh`], {
+          env: { ...env, ADMIN_PASSWORD: 'wrong' },
+          timeout: 20_000,
+        });
+        await expect(refused).rejects.toMatchObject({ stdout: expect.stringContaining('unauthorized') });
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+});

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Enqueue an `sku.upsert` job through the ingress (POST /admin/jobs/{name}); stdlib only.
+
+Usage: INGRESS_URL=http://127.0.0.1:3000 ADMIN_USER=admin ADMIN_PASSWORD=secret python3 enqueue_sku.py [jobId]
+Answers: 202 {"jobId","name","queue"}; 400 {"error","message"} naming the field; 401; 404 unknown job name.
+"""
+import base64
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+
+def enqueue(name, payload, job_id=None):
+    base = os.environ.get("INGRESS_URL", "http://127.0.0.1:3000")
+    url = f"{base}/admin/jobs/{urllib.parse.quote(name)}"
+    if job_id:  # optional: the same jobId enqueues once while that job exists
+        url += "?" + urllib.parse.urlencode({"jobId": job_id})
+    credentials = f"{os.environ['ADMIN_USER']}:{os.environ['ADMIN_PASSWORD']}".encode()
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={
+            "content-type": "application/json",
+            "authorization": "Basic " + base64.b64encode(credentials).decode(),
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+if __name__ == "__main__":
+    sku = {
+        "skuCode": "0000001",
+        "skuName": "Cola",
+        "skuUnit": "罐",
+        "skuSpec": "330ml",
+        "originalPrice": "2.50",  # money: a string with exactly two decimals
+        "skuPic": "https://img.example.com/cola.png",
+    }
+    status, body = enqueue("sku.upsert", {"skus": [sku]}, sys.argv[1] if len(sys.argv) > 1 else None)
+    print(status, json.dumps(body, ensure_ascii=False))
+    sys.exit(0 if status == 202 else 1)
