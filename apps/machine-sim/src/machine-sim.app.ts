@@ -9,6 +9,8 @@ export async function buildMachineSimApp(sim: MachineSim, logger: Logger): Promi
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     disableRequestLogging: true,
+    // a vendId is up to 160 characters, a machineCode 128 (the default limit, 100, would 404 them)
+    maxParamLength: 512,
     // held answers (lose-answer fault) are released by sim.close(); then keep-alive sockets close
     forceCloseConnections: true,
   });

@@ -5,6 +5,7 @@ import {
   UnknownMachineError,
   type VendRequest,
 } from '@owc/gateway';
+import { generateFleet } from '@owc/sim-fleet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry, OverlapReport, SimStats } from './machine-sim.js';
 import { type MachineSimOptions, type StartedMachineSim, startMachineSim } from './start-machine-sim.js';
@@ -420,6 +421,18 @@ describe('errors of the contract', () => {
       body: { error: 'unknown_machine' },
     });
     expect(await h.http('GET', '/vends/nope')).toEqual({ status: 404, body: { error: 'unknown_vend' } });
+  });
+
+  it('long ids (a 128-character orderViewId plus the unit index, a 128-character machine code) work', async () => {
+    const longCode = 'C'.repeat(128);
+    const [machine] = generateFleet({ machines: 1, slotsPerMachine: 1 }).machines;
+    if (!machine) throw new Error('no machine generated');
+    const h = await start({ machines: [{ ...machine, machineCode: longCode }] });
+    const vendId = `${'O'.repeat(128)}-999`;
+    expect((await h.gateway.vend(longCode, unit(vendId))).status).toBe('success');
+    expect(await h.gateway.getVend(vendId)).toMatchObject({ vendId, status: 'success' });
+    expect((await h.gateway.getMachine(longCode))?.slotList[0]?.currentInventory).toBe(9);
+    await expect(h.gateway.getVend(`${'O'.repeat(128)}-998`)).resolves.toBeUndefined();
   });
 
   it('unknown slot and wrong container → 400 naming the field; nothing recorded', async () => {

@@ -1,3 +1,4 @@
+import { vendIdSchema } from '@owc/gateway';
 import { machineLayoutSchema, machineStatusSchema, moneySchema, slotStatusSchema } from '@owc/protocol';
 import { z } from 'zod';
 
@@ -110,7 +111,7 @@ export const seedSchema = z
 export const ledgerQuerySchema = z
   .object({
     machineCode: code.optional(),
-    vendId: code.optional(),
+    vendId: vendIdSchema.optional(),
     /** only entries with seq greater than this */
     after: z.coerce.number().int().min(0).optional(),
   })

@@ -21,10 +21,12 @@ export const vendStatuses = ['success', 'failed', 'pending'] as const;
 export const vendStatusSchema = z.enum(vendStatuses);
 export type VendStatus = z.infer<typeof vendStatusSchema>;
 
+/** `orderViewId-index` (orderViewId is up to 128 characters): the idempotency key of one unit. */
+export const vendIdSchema = z.string().min(1).max(160);
+
 /** `POST /machines/{machineCode}/vends` body: one physical unit. */
 export const vendRequestSchema = z.object({
-  /** `orderViewId-index`: the idempotency key of the unit */
-  vendId: code,
+  vendId: vendIdSchema,
   containerCode: code,
   slotNum: z.string().min(1).max(32),
   skuCode: code,
@@ -37,7 +39,7 @@ export type VendRequest = z.infer<typeof vendRequestSchema>;
  */
 export const vendAnswerSchema = z
   .object({
-    vendId: code,
+    vendId: vendIdSchema,
     status: vendStatusSchema,
     reason: vendFailureReasonSchema.optional(),
     finishedAt: z.int().min(0).optional(),

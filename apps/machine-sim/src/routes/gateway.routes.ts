@@ -1,11 +1,11 @@
-import { vendRequestSchema } from '@owc/gateway';
+import { vendIdSchema, vendRequestSchema } from '@owc/gateway';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { MachineSim } from '../machine-sim.js';
 import { parseOrReply } from './invalid-input.js';
 
 const machineParams = z.object({ machineCode: z.string().min(1).max(128) });
-const vendParams = z.object({ vendId: z.string().min(1).max(128) });
+const vendParams = z.object({ vendId: vendIdSchema });
 
 /** GATEWAY.md: the production contract. */
 export async function gatewayRoutes(app: FastifyInstance, options: { sim: MachineSim }): Promise<void> {
