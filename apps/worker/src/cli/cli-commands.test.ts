@@ -1,0 +1,97 @@
+import { createLogger } from '@owc/observability';
+import { OrderStore } from '@owc/order-store';
+import type { OrderNotice } from '@owc/protocol';
+import { createProducer } from '@owc/queues';
+import { redisTest } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import { callbackJobId, dispenseJobId } from '../callback/callback-jobs.js';
+import { type CliDeps, runCliCommand, UsageError } from './cli-commands.js';
+
+function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
+  return {
+    orderViewId: id,
+    machineCode: 'M001',
+    containerCode: '01',
+    discountMoney: '0.00',
+    originAmount: '2.00',
+    actualAmount: '2.00',
+    payStatus: 1,
+    refundStatus: 0,
+    orderTime: 1_700_000_000_000,
+    payCompleteTime: 1_700_000_001_000,
+    payMethod: 2,
+    orderDetailList: [
+      { skuCode: 'COLA', slotNum: '01', quantity: 1, originalPrice: '2.00', actualPrice: '2.00' },
+    ],
+    ...overrides,
+  };
+}
+
+describe('cli commands', () => {
+  redisTest(
+    'orders:stuck lists, orders:repair re-creates jobs, order:show tells all',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
+      const producer = createProducer(redis, { keyPrefix: prefix });
+      const lines: string[] = [];
+      const deps: CliDeps = {
+        store,
+        producer,
+        stuckAfterMs: 60_000,
+        callbackScheduleMs: [1000, 2000],
+        logger: createLogger({ level: 'silent', name: 'cli-test' }),
+        out: (line) => lines.push(line),
+      };
+      const old = Date.now() - 120_000;
+      await store.accept(notice('K1'));
+      await store.indexAccepted('K1', old);
+      await store.accept(notice('K2:x'));
+      await store.indexAccepted('K2:x', old);
+      await store.recordUnitResult('K2:x', 0, { status: 'success' });
+      await store.finalize('K2:x');
+      await store.accept(notice('K3')); // recent: not stuck
+      await store.indexAccepted('K3');
+
+      expect(await runCliCommand(deps, ['orders:stuck'])).toBe(0);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toMatch(/^K1\taccepted\tmachine M001\tage \d+s\tdispense job K1: missing$/);
+      expect(lines[1]).toMatch(/^K2:x\tfinal\t.*callback job cb-K2%3Ax: missing$/);
+
+      lines.length = 0;
+      expect(await runCliCommand(deps, ['orders:repair'])).toBe(0);
+      expect(lines).toEqual([
+        `K1\tdispensing\tenqueued\tjob ${dispenseJobId('K1')}`,
+        `K2:x\tunreported\tenqueued\tjob ${callbackJobId('K2:x')}`,
+        '2 stuck, 2 repaired',
+      ]);
+      expect(await producer.queue('dispense').getJob('K1')).toBeDefined();
+      const cb = await producer.queue('callback').getJob('cb-K2%3Ax');
+      expect(cb?.opts.attempts).toBe(3);
+      lines.length = 0;
+      await runCliCommand(deps, ['orders:repair']);
+      expect(lines).toEqual(['2 stuck, 0 repaired']);
+
+      lines.length = 0;
+      expect(await runCliCommand(deps, ['order:show', 'K2:x'])).toBe(0);
+      const shown = JSON.parse(lines.join('\n'));
+      expect(shown).toMatchObject({
+        orderViewId: 'K2:x',
+        state: 'final',
+        result: { outStatus: 200 },
+        units: [{ vendId: 'K2:x-0', state: { s: 'success' } }],
+        jobs: { 'callback:cb-K2%3Ax': 'waiting' },
+      });
+
+      lines.length = 0;
+      expect(await runCliCommand(deps, ['callback:replay', 'K1'])).toBe(1);
+      expect(lines[0]).toMatch(/not final yet/);
+      expect(await runCliCommand(deps, ['order:show', 'nope'])).toBe(1);
+      await expect(runCliCommand(deps, ['orders:explode'])).rejects.toBeInstanceOf(UsageError);
+      await expect(runCliCommand(deps, ['callback:replay'])).rejects.toThrow(/needs an orderViewId/);
+      await expect(runCliCommand(deps, ['orders:stuck', '--older-than-ms', 'x'])).rejects.toThrow(
+        /whole number/,
+      );
+      await producer.close();
+    },
+  );
+});
