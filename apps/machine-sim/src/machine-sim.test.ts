@@ -228,7 +228,8 @@ describe('failure reasons occur when their condition holds', () => {
 
 describe('one unit at a time per machine', () => {
   it('a second vend for a busy machine is queued behind the first and counted as an overlap', async () => {
-    const h = await start({ vendDurationMs: 200 });
+    // long enough that the second request surely arrives while the first is still moving
+    const h = await start({ vendDurationMs: 1000 });
     const first = h.gateway.vend('M001', unit('O1-0'));
     await waitFor(
       () => h.gateway.getVend('O1-0'),
@@ -247,6 +248,29 @@ describe('one unit at a time per machine', () => {
     expect(overlaps.total).toBe(1);
     expect(overlaps.machines.M001).toEqual({ overlaps: 1, maxConcurrency: 2 });
     expect(overlaps.machines.M002).toEqual({ overlaps: 0, maxConcurrency: 0 });
+  });
+
+  it('a burst of concurrent requests, each vendId three times: every vendId vended once, never more units than stock', async () => {
+    const h = await start({ vendDurationMs: 5 });
+    const vendIds = Array.from({ length: 15 }, (_, i) => `B1-${i}`);
+    const answers = await Promise.all(
+      vendIds.flatMap((vendId) => [0, 1, 2].map(() => h.gateway.vend('M001', unit(vendId)))),
+    );
+    const ledger = await h.ledger();
+    expect(ledger.map((e) => e.vendId).sort()).toEqual([...vendIds].sort());
+    expect(ledger.filter((e) => e.status === 'success')).toHaveLength(10);
+    expect(ledger.filter((e) => e.reason === 'slot_empty')).toHaveLength(5);
+    for (const answer of answers) {
+      expect(answer).toEqual(await h.gateway.getVend(answer.vendId));
+    }
+    expect(await h.inventory('M001', '01')).toBe(0);
+    expect(await h.stats()).toMatchObject({ vends: 15, dedupedRequests: 30, doubleVends: 0 });
+    // runs never interleave: each vend starts after the previous one finished
+    for (let i = 1; i < ledger.length; i++) {
+      expect(ledger[i]?.startedAt).toBeGreaterThanOrEqual(
+        ledger[i - 1]?.finishedAt ?? Number.POSITIVE_INFINITY,
+      );
+    }
   });
 
   it('sequential vends and vends on different machines are no overlap', async () => {
