@@ -48,9 +48,16 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     },
   );
   worker.on('failed', (job, error) => {
-    logger.error(
-      { queue: 'dispense', jobId: job?.id, orderViewId: job?.data?.orderViewId, err: error.message },
-      'dispense job failed',
+    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+    logger[final ? 'error' : 'warn'](
+      {
+        queue: 'dispense',
+        jobId: job?.id,
+        orderViewId: job?.data?.orderViewId,
+        attemptsMade: job?.attemptsMade,
+        err: error.message,
+      },
+      final ? 'dispense job failed for good' : 'dispense job failed: will retry',
     );
   });
   worker.on('error', (error) => logger.error({ err: error.message }, 'dispense worker error'));
