@@ -1,6 +1,6 @@
 import { OrderStore } from '@owc/order-store';
 import { signData } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, startRedisServer } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import { dispenseJobId } from '../dispense-job-id.js';
 import {
@@ -300,6 +300,28 @@ describe('Redis unreachable', () => {
       expect(health.status).toBe(200);
     } finally {
       await ingress.close();
+    }
+  });
+
+  it('Redis stopped while running: 503/40000 in bounded time and /readyz fails', async () => {
+    const server = await startRedisServer();
+    const ingress = await startTestIngress(server.url, 'stop', { tokens });
+    try {
+      const first = await post(`${ingress.url}/order/notice`, signed(notice('OVS1')));
+      expect(first.body).toEqual({ code: 200, msg: 'success' });
+      await server.stop();
+      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OVS2')), { timeoutMs: 10_000 });
+      expect(answer.status).toBe(503);
+      expect(answer.body).toMatchObject({ code: 40000 });
+      const query = await post(`${ingress.url}/order/query`, signed({ orderViewId: 'OVS1' }), {
+        timeoutMs: 10_000,
+      });
+      expect(query.status).toBe(503);
+      const ready = await fetch(`${ingress.url}/readyz`, { signal: AbortSignal.timeout(10_000) });
+      expect(ready.status).toBe(503);
+    } finally {
+      await ingress.close();
+      await server.stop();
     }
   });
 
