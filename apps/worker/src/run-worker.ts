@@ -44,7 +44,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
   const metrics = createMetricsRegistry('worker');
 
   // The keeper fetches through the client, and the client signs with the keeper's tokens.
-  const tokens = new TokenKeeper({
+  const tokens: TokenKeeper = new TokenKeeper({
     redis,
     keyPrefix: config.KEY_PREFIX,
     fetchToken: () => owitho.getAccessToken(),
@@ -56,7 +56,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
     logger: logger.child({ component: 'token' }),
     metrics,
   });
-  const owitho = new OwithoClient({
+  const owitho: OwithoClient = new OwithoClient({
     baseUrl: config.OWITHO_BASE_URL,
     appId: config.OWITHO_APP_ID,
     secretKey: config.OWITHO_SECRET_KEY,
