@@ -2,11 +2,9 @@ import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { metricValue, notice, post, signed, startTestIngress, TOKEN, waitFor } from './ingress.test-kit.js';
 
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
-
 describe('the ingress app', () => {
   redisTest('serves the OpenAPI document of the three owitho routes only', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const response = await fetch(`${ingress.url}/docs/openapi.json`);
       expect(response.status).toBe(200);
@@ -44,7 +42,7 @@ describe('the ingress app', () => {
   redisTest(
     'metrics count requests by route, status and protocol code; accept latency is observed',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
         await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
@@ -66,7 +64,7 @@ describe('the ingress app', () => {
   redisTest(
     'request ids: a sane incoming x-request-id is kept, anything else replaced',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const kept = await fetch(`${ingress.url}/healthz`, { headers: { 'x-request-id': 'abc-123' } });
         expect(kept.headers.get('x-request-id')).toBe('abc-123');
@@ -81,7 +79,7 @@ describe('the ingress app', () => {
   redisTest('request logs carry no signature, token, body or credentials', async ({ redisUrl, prefix }) => {
     const { capturedLogger, basicAuth } = await import('./ingress.test-kit.js');
     const { logger, lines } = capturedLogger('debug');
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens, logger });
+    const ingress = await startTestIngress(redisUrl, prefix, { logger });
     try {
       const envelope = signed(notice('OVLOG1'));
       await post(`${ingress.url}/order/notice`, envelope);

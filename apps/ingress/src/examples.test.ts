@@ -3,17 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { ADMIN, startTestIngress, TOKEN } from './ingress.test-kit.js';
+import { ADMIN, startTestIngress } from './ingress.test-kit.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
-
 describe('examples/ (enqueueing from the shell and from Python)', () => {
   redisTest(
     'enqueue-sku.sh and enqueue_sku.py enqueue a valid sku.upsert job, idempotently by jobId',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       const env = {
         ...process.env,
         INGRESS_URL: ingress.url,

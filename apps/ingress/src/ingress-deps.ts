@@ -9,7 +9,11 @@ import type { IngressMetrics } from './ingress-metrics.js';
 
 /** The tokens honoured right now (TokenKeeper.peekHonouredTokens): never fetches. */
 export interface HonouredTokens {
+  /** may come from a short in-process cache (TOKEN_CACHE_MS) */
   peekHonouredTokens(): Promise<string[]>;
+  /** the same read, bypassing the cache: used once when no signature matches, so a token the
+   *  worker has just rotated in is honoured at once rather than after the cache expires */
+  freshHonouredTokens?(): Promise<string[]>;
 }
 
 /** The machine gateway's live read (HttpMachineGateway.getMachine): undefined = unknown machine. */

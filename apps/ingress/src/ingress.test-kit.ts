@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger } from '@owc/observability';
 import { type MachineLayout, type OrderNotice, signEnvelope } from '@owc/protocol';
+import { TokenKeeper } from '@owc/token';
+import { Redis } from 'ioredis';
 import { type IngressConfig, loadIngressConfig } from './config.js';
 import type { HonouredTokens, MachineReader } from './ingress-deps.js';
 import { type RunningIngress, startIngress } from './server.js';
@@ -42,9 +44,44 @@ export function capturedLogger(level = 'info'): { logger: Logger; lines: string[
   return { logger: createLogger({ level, name: 'ingress-test', destination }), lines };
 }
 
+/**
+ * Makes `token` the deployment's current access token the way production does: a TokenKeeper
+ * (the worker's) fetches it and writes it to Redis. Returns that keeper, so a test can rotate.
+ */
+export async function seedToken(
+  redisUrl: string,
+  prefix: string,
+  token = TOKEN,
+): Promise<{ rotate(next: string): Promise<void>; close(): void }> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  let issue = token;
+  const keeper = new TokenKeeper({
+    redis,
+    keyPrefix: prefix,
+    fetchToken: async () => ({ accessToken: issue, expireTime: Date.now() + 3_600_000 }),
+    overlapMs: 60_000,
+    refreshMarginMs: 1000,
+    dailyQuota: 100,
+    quotaWarnShare: 0.8,
+    cacheMs: 0,
+  });
+  await keeper.currentToken();
+  return {
+    rotate: async (next: string) => {
+      const before = issue;
+      issue = next;
+      await keeper.refreshBecauseRejected(before);
+    },
+    close: () => redis.disconnect(),
+  };
+}
+
 export interface TestIngressOptions {
   env?: Record<string, string>;
+  /** replaces the ingress's own (read-only) TokenKeeper */
   tokens?: HonouredTokens;
+  /** seed TOKEN in Redis first (default: true unless `tokens` is given) */
+  seed?: boolean;
   gateway?: MachineReader;
   logger?: Logger;
 }
@@ -55,6 +92,7 @@ export async function startTestIngress(
   options: TestIngressOptions = {},
 ): Promise<RunningIngress> {
   const config = testConfig(redisUrl, prefix, options.env);
+  if (options.seed ?? !options.tokens) (await seedToken(redisUrl, prefix)).close();
   const logger = options.logger ?? createLogger({ level: 'silent', name: 'ingress-test' });
   return startIngress(config, logger, { tokens: options.tokens, gateway: options.gateway });
 }

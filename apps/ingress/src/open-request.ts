@@ -23,14 +23,27 @@ export async function openRequest<S extends z.ZodType>(
   const early = openEnvelope(body, { ...options, tokens: [] }, schema);
   let result = early;
   if (!early.ok && early.code === ResultCode.SIGNATURE_FAILED) {
-    let tokens: string[];
-    try {
-      tokens = await deps.tokens.peekHonouredTokens();
-    } catch (error) {
-      throw new ServiceUnavailableError('cannot read the access tokens', { cause: error });
+    const read = async (fresh: boolean): Promise<string[]> => {
+      try {
+        const source = deps.tokens;
+        return fresh && source.freshHonouredTokens
+          ? await source.freshHonouredTokens()
+          : await source.peekHonouredTokens();
+      } catch (error) {
+        throw new ServiceUnavailableError('cannot read the access tokens', { cause: error });
+      }
+    };
+    let tokens = await read(false);
+    if (tokens.length > 0) result = openEnvelope(body, { ...options, tokens }, schema);
+    if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED && deps.tokens.freshHonouredTokens) {
+      // the cached view may predate a rotation: look once more, straight from Redis
+      const fresh = await read(true);
+      if (fresh.join('\n') !== tokens.join('\n')) {
+        tokens = fresh;
+        result = openEnvelope(body, { ...options, tokens }, schema);
+      }
     }
     if (tokens.length === 0) throw new ServiceUnavailableError('no access token is available yet');
-    result = openEnvelope(body, { ...options, tokens }, schema);
   }
   if (!result.ok) deps.metrics.envelopeRejections.inc({ route, code: String(result.code) });
   return result;

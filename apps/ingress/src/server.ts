@@ -1,8 +1,8 @@
 import { HttpMachineGateway } from '@owc/gateway';
 import { MachineStateStore } from '@owc/machine-state';
-import { createLogger, createMetricsRegistry, type Logger } from '@owc/observability';
+import { createLogger, createMetricsRegistry, type Logger, type Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import { createProducer } from '@owc/queues';
+import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { TokenKeeper } from '@owc/token';
 import type { FastifyInstance } from 'fastify';
@@ -15,6 +15,39 @@ import { withinTime } from './time-limit.js';
 function redisReady(redis: RedisClient): Promise<void> {
   if (redis.status === 'ready') return Promise.resolve();
   return new Promise((resolve) => redis.once('ready', () => resolve()));
+}
+
+/**
+ * The keeper's read side. Its fetchToken throws: the ingress never fetches a token (exactly one
+ * place does: the worker's `token` role), so a missing token is a 503, never a fetch.
+ */
+function readOnlyTokens(
+  logger: Logger,
+  registry: Registry,
+  redis: RedisClient,
+  config: IngressConfig,
+): HonouredTokens {
+  const keeper = new TokenKeeper({
+    redis,
+    keyPrefix: config.KEY_PREFIX,
+    fetchToken: async () => {
+      throw new Error('the ingress never fetches an access token (the worker token role does)');
+    },
+    overlapMs: config.TOKEN_OVERLAP_MS,
+    refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
+    dailyQuota: config.TOKEN_DAILY_QUOTA,
+    quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
+    cacheMs: config.TOKEN_CACHE_MS,
+    logger: logger.child({ component: 'token' }),
+    metrics: registry,
+  });
+  return {
+    peekHonouredTokens: () => keeper.peekHonouredTokens(),
+    freshHonouredTokens: async () => {
+      await keeper.readState();
+      return keeper.peekHonouredTokens();
+    },
+  };
 }
 
 export interface RunningIngress {
@@ -46,22 +79,7 @@ export async function startIngress(
   const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'producer');
   redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
   const registry = createMetricsRegistry('ingress');
-  const tokens =
-    overrides.tokens ??
-    new TokenKeeper({
-      redis,
-      keyPrefix: config.KEY_PREFIX,
-      fetchToken: async () => {
-        throw new Error('the ingress never fetches an access token (the worker token role does)');
-      },
-      overlapMs: config.TOKEN_OVERLAP_MS,
-      refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
-      dailyQuota: config.TOKEN_DAILY_QUOTA,
-      quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
-      cacheMs: config.TOKEN_CACHE_MS,
-      logger: logger.child({ component: 'token' }),
-      metrics: registry,
-    });
+  const tokens = overrides.tokens ?? readOnlyTokens(logger, registry, redis, config);
   const httpGateway = overrides.gateway
     ? undefined
     : new HttpMachineGateway({
@@ -71,6 +89,11 @@ export async function startIngress(
         connections: config.GATEWAY_CONNECTIONS,
       });
   const producer = createProducer(redis, { keyPrefix: config.KEY_PREFIX });
+  for (const name of QUEUE_NAMES) {
+    producer
+      .queue(name)
+      .on('error', (error: Error) => logger.warn({ err: error.message, queue: name }, 'queue error'));
+  }
   const deps: IngressDeps = {
     config,
     logger,

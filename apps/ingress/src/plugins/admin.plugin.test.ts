@@ -1,9 +1,7 @@
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { basicAuth, post, startTestIngress, TOKEN } from '../ingress.test-kit.js';
+import { basicAuth, post, startTestIngress } from '../ingress.test-kit.js';
 import { secretsEqual } from './admin.plugin.js';
-
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
 
 const sku = (code: string, price = '2.50') => ({
   skuCode: code,
@@ -23,7 +21,7 @@ describe('the dashboard at /admin/queues', () => {
   redisTest(
     'refuses anonymous requests to its page, API and assets; serves them with credentials',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const page = await get(`${ingress.url}/admin/queues`, basicAuth());
         expect(page.status).toBe(200);
@@ -65,7 +63,6 @@ describe('the dashboard at /admin/queues', () => {
 
   redisTest('DASHBOARD_READ_ONLY puts every queue in read-only mode', async ({ redisUrl, prefix }) => {
     const ingress = await startTestIngress(redisUrl, prefix, {
-      tokens,
       env: { DASHBOARD_READ_ONLY: 'true' },
     });
     try {
@@ -83,7 +80,7 @@ describe('POST /admin/jobs/:name', () => {
   redisTest(
     '401 anonymous, 404 unknown name, 400 naming the field, 202 with the job id',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       const url = (name: string, query = '') => `${ingress.url}/admin/jobs/${name}${query}`;
       const queue = ingress.deps.producer.queue('sku-sync');
       try {
@@ -128,7 +125,7 @@ describe('POST /admin/jobs/:name', () => {
   redisTest(
     '?jobId= makes the enqueue idempotent; a job id BullMQ refuses is a 400',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       const queue = ingress.deps.producer.queue('machine-sync');
       try {
         for (let i = 0; i < 3; i++) {

@@ -9,10 +9,7 @@ import {
   signed,
   startTestGateway,
   startTestIngress,
-  TOKEN,
 } from '../ingress.test-kit.js';
-
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
 
 describe('POST /machine/query', () => {
   redisTest(
@@ -22,7 +19,6 @@ describe('POST /machine/query', () => {
       const [code] = machineSim.sim.machineCodes();
       if (!code) throw new Error('the simulator has no machine');
       const ingress = await startTestIngress(redisUrl, prefix, {
-        tokens,
         env: { MACHINE_GATEWAY_URL: machineSim.url },
       });
       const query = () => post(`${ingress.url}/machine/query`, signed({ machineCode: code }));
@@ -52,7 +48,6 @@ describe('POST /machine/query', () => {
   redisTest('answers the live layout and saves it as the snapshot', async ({ redisUrl, prefix }) => {
     const gateway = await startTestGateway([layout('M001', 7)]);
     const ingress = await startTestIngress(redisUrl, prefix, {
-      tokens,
       env: { MACHINE_GATEWAY_URL: gateway.url },
     });
     try {
@@ -75,7 +70,6 @@ describe('POST /machine/query', () => {
       const gateway = await startTestGateway([layout('M001', 7, 30)]);
       const { logger, lines } = capturedLogger();
       const ingress = await startTestIngress(redisUrl, prefix, {
-        tokens,
         logger,
         env: { MACHINE_GATEWAY_URL: gateway.url, MACHINE_QUERY_TIMEOUT_MS: '200' },
       });

@@ -8,17 +8,16 @@ import {
   metricValue,
   notice,
   post,
+  seedToken,
   signed,
   startTestIngress,
   TOKEN,
   waitFor,
 } from '../ingress.test-kit.js';
 
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
-
 describe('POST /order/notice', () => {
   redisTest('accepts a paid order: record, one dispense job, 200', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV1001')));
       expect(answer.status).toBe(200);
@@ -42,7 +41,6 @@ describe('POST /order/notice', () => {
     'every rejection code from a real request; a rejected request leaves no key in Redis',
     async ({ redisUrl, prefix, redis }) => {
       const ingress = await startTestIngress(redisUrl, prefix, {
-        tokens,
         env: { BODY_LIMIT_BYTES: '4096' },
       });
       const url = `${ingress.url}/order/notice`;
@@ -119,8 +117,9 @@ describe('POST /order/notice', () => {
         // the queues write their meta keys once at start-up; anything else would be the requests' doing
         const before = await waitFor(async () => {
           const keys = await redis.keys(`${prefix}*`);
-          return keys.length === 4 && keys.every((k) => k.endsWith(':meta')) ? keys.sort() : undefined;
+          return keys.filter((k) => k.endsWith(':meta')).length === 4 ? keys.sort() : undefined;
         });
+        expect(before.filter((k) => !k.endsWith(':meta') && !k.startsWith(`${prefix}:{token}:`))).toEqual([]);
         for (const [what, send, status, code, msg] of cases) {
           const answer = await send();
           expect({ what, status: answer.status }).toEqual({ what, status });
@@ -152,7 +151,7 @@ describe('POST /order/notice', () => {
   redisTest(
     '50 concurrent notices for one id: one record, one job, all 200',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const answers = await Promise.all(
           Array.from({ length: 50 }, () => post(`${ingress.url}/order/notice`, signed(notice('OV3001')))),
@@ -178,7 +177,7 @@ describe('POST /order/notice', () => {
   redisTest(
     'a conflicting re-push is 200, not re-dispensed, logged and counted',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const url = `${ingress.url}/order/notice`;
         expect((await post(url, signed(notice('OV4001')))).status).toBe(200);
@@ -202,7 +201,7 @@ describe('POST /order/notice', () => {
   redisTest(
     'a record left without its job (crash between the two) is healed by the re-push',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         // the first attempt wrote the record, then died before the job: no 200 was sent
         expect((await ingress.deps.store.accept(notice('OV5001'))).outcome).toBe('created');
@@ -219,7 +218,7 @@ describe('POST /order/notice', () => {
   );
 
   redisTest('an order already dispensing is not re-enqueued by a duplicate', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const store = new OrderStore({ redis: ingress.deps.redis, keyPrefix: prefix, ttlMs: 60_000 });
       await store.accept(notice('OV5101'));
@@ -233,7 +232,7 @@ describe('POST /order/notice', () => {
   });
 
   redisTest('amount mismatches are counted and accepted', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const off = notice('OV6001', { actualAmount: '6.50' });
       const answer = await post(`${ingress.url}/order/notice`, signed(off));
@@ -250,7 +249,7 @@ describe('POST /order/notice', () => {
   redisTest(
     "orderViewIds BullMQ refuses as job ids (integers, ':') still get exactly one job",
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         for (const id of ['123456', 'OV:7:1', 'OV%3A7']) {
           for (let i = 0; i < 2; i++) {
@@ -268,25 +267,73 @@ describe('POST /order/notice', () => {
     },
   );
 
-  redisTest('no honoured token yet: 503 with code 40000, so owitho retries', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, {
-      tokens: { peekHonouredTokens: async () => [] },
-    });
-    try {
-      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
-      expect(answer.status).toBe(503);
-      expect((answer.body as { code: number }).code).toBe(40000);
-      expect(await ingress.deps.redis.keys(`${prefix}:{order:*`)).toEqual([]);
-    } finally {
-      await ingress.close();
-    }
-  });
+  redisTest(
+    'no token in Redis yet: 503 with code 40000 (never a fetch), then 200 once the worker has one',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix, { seed: false });
+      try {
+        const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
+        expect(answer.status).toBe(503);
+        expect((answer.body as { code: number }).code).toBe(40000);
+        expect(await ingress.deps.redis.keys(`${prefix}:{order:*`)).toEqual([]);
+        expect(await ingress.deps.redis.keys(`${prefix}:{token}:*`)).toEqual([]);
+        expect((await fetch(`${ingress.url}/readyz`)).status).toBe(503);
+        const keeper = await seedToken(redisUrl, prefix);
+        keeper.close();
+        const later = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
+        expect(later.body).toEqual({ code: 200, msg: 'success' });
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a token rotation: the new token works at once, the previous one during its overlap',
+    async ({ redisUrl, prefix }) => {
+      // a long in-process cache: the rotation must still be seen without waiting for it
+      const ingress = await startTestIngress(redisUrl, prefix, {
+        seed: false,
+        env: { TOKEN_CACHE_MS: '600000' },
+      });
+      const keeper = await seedToken(redisUrl, prefix, 'token-A');
+      try {
+        const url = `${ingress.url}/order/notice`;
+        expect((await post(url, signed(notice('OVR1'), ['token-A']))).body).toEqual({
+          code: 200,
+          msg: 'success',
+        });
+        await keeper.rotate('token-B');
+        expect((await post(url, signed(notice('OVR2'), ['token-B']))).body).toEqual({
+          code: 200,
+          msg: 'success',
+        });
+        expect((await post(url, signed(notice('OVR3'), ['token-A']))).body).toEqual({
+          code: 200,
+          msg: 'success',
+        });
+        // both signatures, as owitho sends during the overlap
+        expect((await post(url, signed(notice('OVR4'), ['token-B', 'token-A']))).body).toEqual({
+          code: 200,
+          msg: 'success',
+        });
+        expect((await post(url, signed(notice('OVR5'), ['token-C']))).body).toMatchObject({ code: 40002 });
+        expect(await ingress.deps.producer.queue('dispense').count()).toBe(4);
+      } finally {
+        keeper.close();
+        await ingress.close();
+      }
+    },
+  );
 });
 
 describe('Redis unreachable', () => {
   it('/order/notice answers 503/40000 in bounded time and /readyz fails', async () => {
     const dead = 'redis://127.0.0.1:1';
-    const ingress = await startTestIngress(dead, 'dead', { tokens, env: { REDIS_CONNECT_WAIT_MS: '100' } });
+    const ingress = await startTestIngress(dead, 'dead', {
+      seed: false,
+      env: { REDIS_CONNECT_WAIT_MS: '100' },
+    });
     try {
       const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV9001')), {
         timeoutMs: 10_000,
@@ -305,7 +352,7 @@ describe('Redis unreachable', () => {
 
   it('Redis stopped while running: 503/40000 in bounded time and /readyz fails', async () => {
     const server = await startRedisServer();
-    const ingress = await startTestIngress(server.url, 'stop', { tokens });
+    const ingress = await startTestIngress(server.url, 'stop');
     try {
       const first = await post(`${ingress.url}/order/notice`, signed(notice('OVS1')));
       expect(first.body).toEqual({ code: 200, msg: 'success' });
@@ -326,7 +373,7 @@ describe('Redis unreachable', () => {
   });
 
   redisTest('/readyz is 200 with Redis and a token', async ({ redisUrl, prefix }) => {
-    const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+    const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const ready = await waitFor(async () => {
         const r = await fetch(`${ingress.url}/readyz`);

@@ -1,14 +1,12 @@
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { notice, post, signed, startTestIngress, TOKEN } from '../ingress.test-kit.js';
-
-const tokens = { peekHonouredTokens: async () => [TOKEN] };
+import { notice, post, signed, startTestIngress } from '../ingress.test-kit.js';
 
 describe('POST /order/query', () => {
   redisTest(
     'answers 100 while dispensing, the final result after, 40000 when unknown',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       const query = async (orderViewId: string) =>
         (await post(`${ingress.url}/order/query`, signed({ orderViewId }))).body;
       try {
@@ -67,7 +65,7 @@ describe('POST /order/query', () => {
   redisTest(
     'runs the envelope checks: a bad signature is 40002 and a bad payload names the field',
     async ({ redisUrl, prefix }) => {
-      const ingress = await startTestIngress(redisUrl, prefix, { tokens });
+      const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const bad = await post(`${ingress.url}/order/query`, signed({ orderViewId: 'X' }, ['wrong']));
         expect(bad.body).toEqual({ code: 40002, msg: 'signature verification failed' });
