@@ -1,0 +1,346 @@
+import type { Logger } from '@owc/observability';
+import {
+  type MachineLayout,
+  type OrderNotice,
+  type OrderResult,
+  orderResultSchema,
+  readAnswer,
+  type Sku,
+  signEnvelope,
+} from '@owc/protocol';
+import { generateFleet } from '@owc/sim-fleet';
+import { Pool } from 'undici';
+import { NoTokenError } from './errors/no-token-error.js';
+import { type GenerateOptions, OrderGenerator } from './order-generator.js';
+import type { Faults } from './sim.schema.js';
+import { TokenAuthority } from './token-authority.js';
+
+export interface DriverOptions {
+  thirdUrl?: string;
+  noticeRetryMs: number;
+  duplicateRate: number;
+  queryAfterMs: number;
+  maxPushesPerOrder: number;
+}
+
+export interface OrderState {
+  orderViewId: string;
+  notice?: OrderNotice;
+  pushes: number;
+  duplicatesPushed: number;
+  lastPushAt?: number;
+  lastPushResult?: string;
+  ackedAt?: number;
+  callbacks: { at: number; payload: OrderResult }[];
+  callbackRefusals: number;
+  outStatus?: number;
+  unitStatuses?: number[];
+  queried?: { at: number; code?: number; answer?: OrderResult; error?: string };
+}
+
+export interface OwithoSimSettings extends DriverOptions {
+  appId: string;
+  secretKey: string;
+  utcToleranceMs: number;
+  tokenLifetimeMs: number;
+  tokenOverlapMs: number;
+  dailyTokenQuota: number;
+  seed: { machines: number; slotsPerMachine: number; skus?: number };
+  faults?: Faults;
+  logger?: Logger;
+}
+
+/** The simulator's state and its order driver; the HTTP layer (start-owitho-sim.ts) calls into it. */
+export class OwithoSim {
+  readonly tokens: TokenAuthority;
+  private faults: Faults = {};
+  private readonly catalogueBySku = new Map<string, Sku>();
+  private readonly layouts = new Map<string, MachineLayout>();
+  private readonly orderStates = new Map<string, OrderState>();
+  private readonly counts = new Map<string, Map<string, number>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly generator = new OrderGenerator();
+  private readonly seedMachines: MachineLayout[];
+  private pool?: Pool;
+  private stream?: NodeJS.Timeout;
+  private closed = false;
+  private warnedNoToken = false;
+  syncRequests = { sku: 0, machine: 0 };
+
+  constructor(readonly settings: OwithoSimSettings) {
+    this.tokens = new TokenAuthority({
+      lifetimeMs: settings.tokenLifetimeMs,
+      overlapMs: settings.tokenOverlapMs,
+      dailyQuota: settings.dailyTokenQuota,
+    });
+    this.faults = settings.faults ?? {};
+    this.seedMachines = generateFleet(settings.seed).machines;
+    if (settings.thirdUrl) this.pool = new Pool(new URL(settings.thirdUrl).origin, { connections: 32 });
+  }
+
+  /** The simulator's clock (shifted by the clock-skew fault). */
+  now(): number {
+    return Date.now() + (this.faults.clockSkewMs ?? 0);
+  }
+
+  get log(): Logger | undefined {
+    return this.settings.logger;
+  }
+
+  // --- faults and counters
+  setFaults(faults: Faults): void {
+    this.faults = { ...faults };
+  }
+  clearFaults(): void {
+    this.faults = {};
+  }
+  currentFaults(): Faults {
+    return { ...this.faults };
+  }
+  count(path: string, code: number | string): void {
+    let byCode = this.counts.get(path);
+    if (!byCode) {
+      byCode = new Map();
+      this.counts.set(path, byCode);
+    }
+    const key = String(code);
+    byCode.set(key, (byCode.get(key) ?? 0) + 1);
+  }
+  requestCounts(): Record<string, Record<string, number>> {
+    return Object.fromEntries([...this.counts].map(([path, byCode]) => [path, Object.fromEntries(byCode)]));
+  }
+
+  // --- tokens
+  tokenFetchCount(): number {
+    return this.tokens.totalFetches();
+  }
+  liveTokens(): string[] {
+    return this.tokens.live(this.now());
+  }
+  revokeCurrentToken(): void {
+    this.tokens.revoke();
+  }
+
+  // --- what we received
+  recordSkus(skus: Sku[]): void {
+    this.syncRequests.sku++;
+    for (const sku of skus) this.catalogueBySku.set(sku.skuCode, sku);
+  }
+  recordLayout(layout: MachineLayout): void {
+    this.syncRequests.machine++;
+    this.layouts.set(layout.machineCode, layout);
+  }
+  catalogue(): Sku[] {
+    return [...this.catalogueBySku.values()];
+  }
+  machine(code: string): MachineLayout | undefined {
+    return this.layouts.get(code);
+  }
+  recordCallback(result: OrderResult): void {
+    let state = this.orderStates.get(result.orderViewId);
+    if (!state) {
+      this.log?.warn(
+        { orderViewId: result.orderViewId },
+        'callback for an order this simulator never pushed',
+      );
+      state = this.newState(result.orderViewId);
+    }
+    state.callbacks.push({ at: this.now(), payload: result });
+    state.outStatus = result.outStatus;
+    state.unitStatuses = result.outDetailList.map((d) => d.status);
+  }
+  refuseCallback(orderViewId: string): void {
+    const state = this.orderStates.get(orderViewId);
+    if (state) state.callbackRefusals++;
+  }
+  order(orderViewId: string): OrderState | undefined {
+    return this.orderStates.get(orderViewId);
+  }
+  orders(): OrderState[] {
+    return [...this.orderStates.values()];
+  }
+  callbacks(orderViewId: string): OrderResult[] {
+    return this.orderStates.get(orderViewId)?.callbacks.map((c) => c.payload) ?? [];
+  }
+
+  // --- the order driver
+  private newState(orderViewId: string, notice?: OrderNotice): OrderState {
+    const state: OrderState = {
+      orderViewId,
+      notice,
+      pushes: 0,
+      duplicatesPushed: 0,
+      callbacks: [],
+      callbackRefusals: 0,
+    };
+    this.orderStates.set(orderViewId, state);
+    return state;
+  }
+
+  private later(ms: number, fn: () => Promise<void> | void): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      Promise.resolve(fn()).catch((error: unknown) =>
+        this.log?.error({ err: error }, 'order driver step failed'),
+      );
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /** Pushes a notice until it is acked (code 200), like the platform does. */
+  pushOrder(notice: OrderNotice): void {
+    if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push orders');
+    if (this.orderStates.has(notice.orderViewId)) return;
+    this.newState(notice.orderViewId, notice);
+    this.later(0, () => this.push(notice.orderViewId));
+  }
+
+  pushGenerated(n: number, options: GenerateOptions = {}): string[] {
+    const machines = this.layouts.size > 0 ? [...this.layouts.values()] : this.seedMachines;
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const notice = this.generator.generate(machines, this.now(), options);
+      this.pushOrder(notice);
+      ids.push(notice.orderViewId);
+    }
+    return ids;
+  }
+
+  startStream(ratePerSec: number, options: GenerateOptions = {}): void {
+    this.stopStream();
+    let owed = 0;
+    this.stream = setInterval(() => {
+      owed += ratePerSec / 10;
+      const n = Math.floor(owed);
+      owed -= n;
+      if (n > 0) this.pushGenerated(n, options);
+    }, 100);
+  }
+
+  stopStream(): void {
+    if (this.stream) clearInterval(this.stream);
+    this.stream = undefined;
+  }
+
+  private async post(
+    path: string,
+    payload: unknown,
+  ): Promise<{ status: number; code?: number; data?: unknown }> {
+    const tokens = this.liveTokens();
+    if (tokens.length === 0) throw new NoTokenError();
+    const envelope = signEnvelope(payload, { appId: this.settings.appId }, tokens, { now: this.now() });
+    const thirdUrl = new URL(this.settings.thirdUrl as string);
+    const response = await (this.pool as Pool).request({
+      method: 'POST',
+      path: `${thirdUrl.pathname.replace(/\/+$/, '')}${path}`,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(envelope),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const answer = readAnswer(await response.body.text());
+    return { status: response.statusCode, code: answer?.code, data: answer?.data };
+  }
+
+  private async push(orderViewId: string, duplicate = false): Promise<void> {
+    const state = this.orderStates.get(orderViewId);
+    if (!state?.notice) return;
+    if (!duplicate && state.ackedAt) return;
+    if (state.pushes >= this.settings.maxPushesPerOrder) {
+      this.log?.error({ orderViewId, pushes: state.pushes }, 'giving up pushing this notice');
+      return;
+    }
+    try {
+      state.pushes++;
+      state.lastPushAt = this.now();
+      const answer = await this.post('/order/notice', state.notice);
+      state.lastPushResult = `HTTP ${answer.status} code ${answer.code ?? '-'}`;
+      if (answer.status === 200 && answer.code === 200) {
+        if (duplicate) return;
+        state.ackedAt = this.now();
+        if (Math.random() < this.settings.duplicateRate) {
+          state.duplicatesPushed++;
+          this.later(Math.random() * this.settings.noticeRetryMs, () => this.push(orderViewId, true));
+        }
+        this.later(this.settings.queryAfterMs, () => this.queryIfSilent(orderViewId));
+        return;
+      }
+    } catch (error) {
+      if (error instanceof NoTokenError) {
+        state.pushes--;
+        if (!this.warnedNoToken) {
+          this.warnedNoToken = true;
+          this.log?.warn('no access token was ever fetched: notices wait until the third party fetches one');
+        }
+      } else {
+        state.lastPushResult = `error ${(error as { code?: string }).code ?? (error as Error).message}`;
+      }
+    }
+    if (!duplicate) this.later(this.settings.noticeRetryMs, () => this.push(orderViewId));
+  }
+
+  private async queryIfSilent(orderViewId: string): Promise<void> {
+    const state = this.orderStates.get(orderViewId);
+    if (!state || state.callbacks.length > 0) return;
+    const at = this.now();
+    try {
+      const answer = await this.post('/order/query', { orderViewId });
+      const parsed = orderResultSchema.safeParse(answer.data);
+      state.queried = {
+        at,
+        ...(answer.code !== undefined ? { code: answer.code } : {}),
+        ...(parsed.success ? { answer: parsed.data } : {}),
+        ...(answer.code === 200 && !parsed.success
+          ? { error: 'the answer does not match the order/query schema' }
+          : {}),
+      };
+    } catch (error) {
+      state.queried = { at, error: (error as Error).message };
+    }
+  }
+
+  reset(): void {
+    this.stopStream();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.catalogueBySku.clear();
+    this.layouts.clear();
+    this.orderStates.clear();
+    this.counts.clear();
+    this.tokens.reset();
+    this.faults = this.settings.faults ?? {};
+    this.syncRequests = { sku: 0, machine: 0 };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.stopStream();
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await this.pool?.close();
+  }
+
+  state() {
+    const orders = this.orders();
+    return {
+      tokenFetches: this.tokenFetchCount(),
+      tokenFetchesToday: this.tokens.fetchesToday(this.now()),
+      liveTokenCount: this.liveTokens().length,
+      catalogueSize: this.catalogueBySku.size,
+      machines: [...this.layouts.keys()],
+      syncRequests: this.syncRequests,
+      orders: {
+        total: orders.length,
+        acked: orders.filter((o) => o.ackedAt !== undefined).length,
+        calledBack: orders.filter((o) => o.callbacks.length > 0).length,
+        queried: orders.filter((o) => o.queried !== undefined).length,
+        pushes: orders.reduce((n, o) => n + o.pushes, 0),
+        duplicatesPushed: orders.reduce((n, o) => n + o.duplicatesPushed, 0),
+      },
+      faults: this.faults,
+      requests: this.requestCounts(),
+    };
+  }
+}
