@@ -1,0 +1,149 @@
+import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
+import { type Sku, signEnvelope } from '@owc/protocol';
+import { redisTest } from '@owc/testing';
+import { TokenKeeper, TokenQuotaExceededError } from '@owc/token';
+import { Redis } from 'ioredis';
+import { describe, expect } from 'vitest';
+import { OwithoClient } from './owitho-client.js';
+
+const APP = { appId: 'app-it', secretKey: 'secret-it' };
+const sku: Sku = {
+  skuCode: 'S1',
+  skuName: 'Cola',
+  skuUnit: 'can',
+  skuSpec: '330ml',
+  originalPrice: '2.50',
+  skuPic: 'https://img.example.com/s1.png',
+};
+
+interface Pod {
+  redis: Redis;
+  keeper: TokenKeeper;
+  client: OwithoClient;
+}
+
+/** One "pod": its own Redis connection, keeper and client, like a separate process would have. */
+function pod(
+  redisUrl: string,
+  prefix: string,
+  sim: StartedOwithoSim,
+  overrides: Partial<ConstructorParameters<typeof TokenKeeper>[0]> = {},
+): Pod {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  let client: OwithoClient;
+  const keeper = new TokenKeeper({
+    redis,
+    keyPrefix: prefix,
+    fetchToken: () => client.getAccessToken(),
+    overlapMs: 60_000,
+    refreshMarginMs: 1000,
+    dailyQuota: 2000,
+    quotaWarnShare: 0.8,
+    cacheMs: 0,
+    ...overrides,
+  });
+  client = new OwithoClient({
+    baseUrl: sim.url,
+    ...APP,
+    tokens: keeper,
+    connectTimeoutMs: 1000,
+    headersTimeoutMs: 5000,
+    bodyTimeoutMs: 5000,
+  });
+  return { redis, keeper, client };
+}
+
+async function closePods(pods: Pod[]) {
+  for (const p of pods) {
+    await p.keeper.stop();
+    await p.client.close();
+    p.redis.disconnect();
+  }
+}
+
+describe('token keeper + client against the owitho simulator', () => {
+  redisTest('20 keepers starting at once: exactly one token fetch', async ({ redisUrl, prefix }) => {
+    const sim = await startOwithoSim(APP);
+    const pods = Array.from({ length: 20 }, () => pod(redisUrl, prefix, sim));
+    const tokens = await Promise.all(pods.map((p) => p.keeper.currentToken()));
+    expect(sim.sim.tokenFetchCount()).toBe(1);
+    expect(new Set(tokens).size).toBe(1);
+    await closePods(pods);
+    await sim.close();
+  });
+
+  redisTest(
+    'revoked token: 50 concurrent calls from 5 pods → one refresh, every call succeeds',
+    async ({ redisUrl, prefix }) => {
+      const sim = await startOwithoSim(APP);
+      const pods = Array.from({ length: 5 }, () => pod(redisUrl, prefix, sim));
+      expect((await pods[0]?.client.syncSkus([sku]))?.kind).toBe('ok');
+      expect(sim.sim.tokenFetchCount()).toBe(1);
+      sim.sim.revokeCurrentToken();
+      const outcomes = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => pods[i % 5]?.client.syncSkus([sku])),
+      );
+      expect(outcomes.map((o) => o?.kind)).toEqual(Array(50).fill('ok'));
+      expect(sim.sim.tokenFetchCount()).toBe(2);
+      expect(sim.sim.requestCounts()['/sku/sync']?.['40002']).toBe(50);
+      await closePods(pods);
+      await sim.close();
+    },
+  );
+
+  redisTest(
+    'proactive refresh: calls succeed through 3 refreshes; the old token verifies during each overlap',
+    async ({ redisUrl, prefix }) => {
+      const sim = await startOwithoSim({ ...APP, tokenLifetimeMs: 1500, tokenOverlapMs: 800 });
+      const p = pod(redisUrl, prefix, sim, { refreshMarginMs: 700, overlapMs: 800 });
+      p.keeper.start();
+      const seen: string[] = [];
+      let overlapChecks = 0;
+      while (sim.sim.tokenFetchCount() < 4) {
+        const [current, previous] = await p.keeper.honouredTokens();
+        if (current && !seen.includes(current)) seen.push(current);
+        if (previous) {
+          // a request signed only with the old token still verifies during the overlap
+          const res = await fetch(`${sim.url}/sku/sync`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(signEnvelope({ skuList: [sku] }, APP, [previous])),
+          });
+          const body = (await res.json()) as { code: number };
+          if (sim.sim.liveTokens().includes(previous)) {
+            expect(body.code).toBe(200);
+            overlapChecks++;
+          }
+        }
+        expect((await p.client.syncSkus([sku])).kind).toBe('ok');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await p.keeper.stop();
+      const [last] = await p.keeper.honouredTokens();
+      if (last && !seen.includes(last)) seen.push(last);
+      expect((await p.client.syncSkus([sku])).kind).toBe('ok');
+      expect(sim.sim.tokenFetchCount()).toBe(4);
+      expect(seen).toHaveLength(4);
+      expect(overlapChecks).toBeGreaterThan(0);
+      await closePods([p]);
+      await sim.close();
+    },
+  );
+
+  redisTest(
+    'quota 5: the 6th fetch is refused with a clear error and no request',
+    async ({ redisUrl, prefix }) => {
+      const sim = await startOwithoSim(APP);
+      const p = pod(redisUrl, prefix, sim, { dailyQuota: 5 });
+      let token = await p.keeper.currentToken();
+      for (let i = 0; i < 4; i++) token = await p.keeper.refreshBecauseRejected(token);
+      expect(sim.sim.tokenFetchCount()).toBe(5);
+      const before = sim.sim.requestCounts()['/getAccessToken']?.['200'];
+      await expect(p.keeper.refreshBecauseRejected(token)).rejects.toBeInstanceOf(TokenQuotaExceededError);
+      expect(sim.sim.requestCounts()['/getAccessToken']?.['200']).toBe(before);
+      expect(sim.sim.tokenFetchCount()).toBe(5);
+      await closePods([p]);
+      await sim.close();
+    },
+  );
+});
