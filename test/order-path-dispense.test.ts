@@ -3,17 +3,10 @@ import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { createLogger, Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { createConsumer, createProducer, type Producer } from '@owc/queues';
+import { callbackJobId, createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { redisTest } from '@owc/testing';
-import {
-  callbackJobId,
-  DispenseHandler,
-  type DispenseSettings,
-  dispenseJobId,
-  dispenseMetrics,
-  StuckOrders,
-} from '@owc/worker';
+import { DispenseHandler, type DispenseSettings, dispenseMetrics, StuckOrders } from '@owc/worker';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';

@@ -1,10 +1,9 @@
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { createProducer } from '@owc/queues';
+import { callbackJobId, createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { redisTest } from '@owc/testing';
-import { callbackJobId } from '@owc/worker';
 import { describe, expect } from 'vitest';
 import { acceptOrder, noticeFor, spawnWorker, type WorkerProcess, waitFor } from './order-path-support.js';
 

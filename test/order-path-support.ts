@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderStore } from '@owc/order-store';
 import type { MachineLayout, OrderNotice } from '@owc/protocol';
 import type { Producer } from '@owc/queues';
-import { dispenseJobId } from '@owc/worker';
+import { dispenseJobId } from '@owc/queues';
 
 /** Polls `fn` until it returns something other than undefined/false, or fails after the deadline. */
 export async function waitFor<T>(

@@ -1,8 +1,8 @@
 import { OrderStore } from '@owc/order-store';
 import { signData } from '@owc/protocol';
+import { dispenseJobId } from '@owc/queues';
 import { redisTest, startRedisServer } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
-import { dispenseJobId } from '../dispense-job-id.js';
 import {
   APP_ID,
   metricValue,

@@ -1,6 +1,6 @@
 import { errorAnswer, type OrderNotice, okAnswer, orderNoticeSchema } from '@owc/protocol';
+import { dispenseJobId } from '@owc/queues';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { dispenseJobId } from '../dispense-job-id.js';
 import type { IngressDeps } from '../ingress-deps.js';
 import { openRequest } from '../open-request.js';
 import { amountMismatches } from '../order-amounts.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { callbackDelayMs, callbackJobId, dispenseJobId, replayCallbackJobId } from './callback-jobs.js';
+import { callbackDelayMs } from './callback-jobs.js';
 
 describe('callback jobs', () => {
   it('follows the schedule, the last entry repeating, within ±jitter', () => {
@@ -12,14 +12,5 @@ describe('callback jobs', () => {
       expect(d).toBeGreaterThanOrEqual(640);
       expect(d).toBeLessThanOrEqual(960);
     }
-  });
-
-  it('job ids are deterministic and valid for BullMQ (no ":", never an integer)', () => {
-    expect(callbackJobId('XBL0001')).toBe('cb-XBL0001');
-    expect(callbackJobId('a:b%c')).toBe('cb-a%3Ab%25c');
-    expect(dispenseJobId('XBL0001')).toBe('XBL0001');
-    expect(dispenseJobId('12345')).toBe('%N12345');
-    expect(dispenseJobId('a:1')).toBe('a%3A1');
-    expect(replayCallbackJobId('X1', 42)).toBe('cb-X1-replay-42');
   });
 });

@@ -1,32 +1,7 @@
-import { jobCatalog, type Producer, parseJobPayload } from '@owc/queues';
+import { callbackJobId, jobCatalog, type Producer, parseJobPayload } from '@owc/queues';
 
 /** The backoff type our callback jobs carry; the callback Worker's backoffStrategy serves it. */
 export const CALLBACK_BACKOFF_TYPE = 'callback-schedule';
-
-/**
- * BullMQ refuses custom job ids that contain ':' or are integers; orderViewIds are owitho's
- * codes, so '%' and ':' are escaped (one-to-one). The prefix keeps the id from being a number.
- * The ingress maps dispense job ids the same way (apps/ingress dispense-job-id.ts).
- */
-function escapeId(orderViewId: string): string {
-  return orderViewId.replaceAll('%', '%25').replaceAll(':', '%3A');
-}
-
-/** The one callback job of an order: deterministic, so re-enqueueing it after a crash adds nothing. */
-export function callbackJobId(orderViewId: string): string {
-  return `cb-${escapeId(orderViewId)}`;
-}
-
-/** A replay is a new job (the dead one stays failed, for the record). */
-export function replayCallbackJobId(orderViewId: string, at = Date.now()): string {
-  return `cb-${escapeId(orderViewId)}-replay-${at}`;
-}
-
-/** The dispense job id the ingress gives an order (same mapping as apps/ingress dispense-job-id.ts). */
-export function dispenseJobId(orderViewId: string): string {
-  const escaped = escapeId(orderViewId);
-  return `${Number.parseInt(escaped, 10)}` === escaped ? `%N${escaped}` : escaped;
-}
 
 /**
  * Delay before delivery attempt `attemptsMade + 1`: the schedule's entry (its last one once

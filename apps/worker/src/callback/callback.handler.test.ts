@@ -2,14 +2,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice, OrderResult } from '@owc/protocol';
-import { createConsumer, createProducer, type Producer } from '@owc/queues';
+import { callbackJobId, createConsumer, createProducer, type Producer } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { runCliCommand } from '../cli/cli-commands.js';
 import { CallbackHandler, type CallbackOutcome, type CallbackSender } from './callback.handler.js';
-import { callbackBackoffStrategy, callbackJobId, enqueueCallback } from './callback-jobs.js';
+import { callbackBackoffStrategy, enqueueCallback } from './callback-jobs.js';
 import { callbackMetrics } from './callback-metrics.js';
 
 const SCHEDULE = [200, 400, 800];

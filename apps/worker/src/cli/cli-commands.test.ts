@@ -1,10 +1,9 @@
 import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { createProducer } from '@owc/queues';
+import { callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { callbackJobId, dispenseJobId } from '../callback/callback-jobs.js';
 import { type CliDeps, runCliCommand, UsageError } from './cli-commands.js';
 
 function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {

@@ -1,12 +1,7 @@
 import type { Logger } from '@owc/observability';
 import { type OrderStore, resultOf } from '@owc/order-store';
-import type { Producer } from '@owc/queues';
-import {
-  callbackJobId,
-  dispenseJobId,
-  enqueueCallback,
-  replayCallbackJobId,
-} from '../callback/callback-jobs.js';
+import { callbackJobId, dispenseJobId, type Producer, replayCallbackJobId } from '@owc/queues';
+import { enqueueCallback } from '../callback/callback-jobs.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 
 export interface CliDeps {

@@ -1,7 +1,8 @@
 import { Gauge, type Logger, type Registry } from '@owc/observability';
 import type { OrderState, OrderStore } from '@owc/order-store';
 import type { Producer, QueueName } from '@owc/queues';
-import { callbackJobId, dispenseJobId, enqueueCallback } from '../callback/callback-jobs.js';
+import { callbackJobId, dispenseJobId } from '@owc/queues';
+import { enqueueCallback } from '../callback/callback-jobs.js';
 import { metricOf } from './dispense-metrics.js';
 
 export type StuckKind = 'dispensing' | 'unreported' | 'dead';
