@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     faults,
     logger,
   });
-  if (config.OWITHO_SIM_STREAM_RATE > 0) started.sim.startStream(config.OWITHO_SIM_STREAM_RATE);
+  if (config.OWITHO_SIM_STREAM_RATE > 0)
+    started.sim.startStream({ ratePerSec: config.OWITHO_SIM_STREAM_RATE });
   logger.info({ url: started.url, streamRate: config.OWITHO_SIM_STREAM_RATE }, 'owitho-sim started');
 
   let stopping = false;

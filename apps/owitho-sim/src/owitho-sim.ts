@@ -1,4 +1,4 @@
-import type { Logger } from '@owc/observability';
+import { createLogger, type Logger } from '@owc/observability';
 import {
   type MachineLayout,
   type OrderNotice,
@@ -38,6 +38,11 @@ export interface OrderState {
   queried?: { at: number; code?: number; answer?: OrderResult; error?: string };
 }
 
+export interface StreamOptions extends GenerateOptions {
+  /** generated orders per second (> 0) */
+  ratePerSec: number;
+}
+
 export interface OwithoSimSettings extends DriverOptions {
   appId: string;
   secretKey: string;
@@ -65,6 +70,8 @@ export class OwithoSim {
   private stream?: NodeJS.Timeout;
   private closed = false;
   private warnedNoToken = false;
+  private streaming?: StreamOptions;
+  readonly log: Logger;
   syncRequests = { sku: 0, machine: 0 };
 
   constructor(readonly settings: OwithoSimSettings) {
@@ -73,6 +80,7 @@ export class OwithoSim {
       overlapMs: settings.tokenOverlapMs,
       dailyQuota: settings.dailyTokenQuota,
     });
+    this.log = settings.logger ?? createLogger({ level: 'silent', name: 'owitho-sim' });
     this.faults = settings.faults ?? {};
     this.seedMachines = generateFleet(settings.seed).machines;
     if (settings.thirdUrl) this.pool = new Pool(new URL(settings.thirdUrl).origin, { connections: 32 });
@@ -83,16 +91,15 @@ export class OwithoSim {
     return Date.now() + (this.faults.clockSkewMs ?? 0);
   }
 
-  get log(): Logger | undefined {
-    return this.settings.logger;
-  }
-
   // --- faults and counters
+  /** Replaces the faults in place (an empty object clears them). */
   setFaults(faults: Faults): void {
     this.faults = { ...faults };
+    this.log.info({ faults: this.faults }, 'faults set');
   }
   clearFaults(): void {
     this.faults = {};
+    this.log.info('faults cleared');
   }
   currentFaults(): Faults {
     return { ...this.faults };
@@ -119,6 +126,7 @@ export class OwithoSim {
   }
   revokeCurrentToken(): void {
     this.tokens.revoke();
+    this.log.info('live access tokens revoked: the next signed call fails 40002 until a new fetch');
   }
 
   // --- what we received
@@ -133,16 +141,25 @@ export class OwithoSim {
   catalogue(): Sku[] {
     return [...this.catalogueBySku.values()];
   }
+  /** The last layout received for a machine (machine/sync). */
   machine(code: string): MachineLayout | undefined {
     return this.layouts.get(code);
+  }
+  /** Every layout received (machine/sync), by machine. */
+  machines(): MachineLayout[] {
+    return [...this.layouts.values()];
+  }
+  /** What generated orders are built from: the received layouts, else the seed fleet. */
+  orderSource(): MachineLayout[] {
+    return this.layouts.size > 0 ? [...this.layouts.values()] : this.seedMachines;
+  }
+  knowsMachine(code: string): boolean {
+    return this.orderSource().some((m) => m.machineCode === code && m.slotList.length > 0);
   }
   recordCallback(result: OrderResult): void {
     let state = this.orderStates.get(result.orderViewId);
     if (!state) {
-      this.log?.warn(
-        { orderViewId: result.orderViewId },
-        'callback for an order this simulator never pushed',
-      );
+      this.log.warn({ orderViewId: result.orderViewId }, 'callback for an order this simulator never pushed');
       state = this.newState(result.orderViewId);
     }
     state.callbacks.push({ at: this.now(), payload: result });
@@ -183,7 +200,7 @@ export class OwithoSim {
       this.timers.delete(timer);
       if (this.closed) return;
       Promise.resolve(fn()).catch((error: unknown) =>
-        this.log?.error({ err: error }, 'order driver step failed'),
+        this.log.error({ err: error }, 'order driver step failed'),
       );
     }, ms);
     this.timers.add(timer);
@@ -198,7 +215,7 @@ export class OwithoSim {
   }
 
   pushGenerated(n: number, options: GenerateOptions = {}): string[] {
-    const machines = this.layouts.size > 0 ? [...this.layouts.values()] : this.seedMachines;
+    const machines = this.orderSource();
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
       const notice = this.generator.generate(machines, this.now(), options);
@@ -208,20 +225,41 @@ export class OwithoSim {
     return ids;
   }
 
-  startStream(ratePerSec: number, options: GenerateOptions = {}): void {
+  /** A steady stream of generated orders (replaces a running one); bounded to 1,000 per 100 ms tick. */
+  startStream(options: StreamOptions): void {
+    if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push orders');
+    if (!(options.ratePerSec > 0)) throw new Error('ratePerSec must be > 0');
     this.stopStream();
+    const { ratePerSec, ...generate } = options;
+    this.streaming = { ...options };
     let owed = 0;
     this.stream = setInterval(() => {
-      owed += ratePerSec / 10;
+      owed = Math.min(owed + ratePerSec / 10, 1000);
       const n = Math.floor(owed);
       owed -= n;
-      if (n > 0) this.pushGenerated(n, options);
+      if (n === 0) return;
+      try {
+        this.pushGenerated(n, generate);
+      } catch (error) {
+        this.log.error({ err: error }, 'order stream stopped: cannot generate orders');
+        this.stopStream();
+      }
     }, 100);
+    this.log.info({ ratePerSec, ...generate }, 'order stream started');
   }
 
   stopStream(): void {
-    if (this.stream) clearInterval(this.stream);
+    if (this.stream) {
+      clearInterval(this.stream);
+      this.log.info('order stream stopped');
+    }
     this.stream = undefined;
+    this.streaming = undefined;
+  }
+
+  /** The running stream's options, if any. */
+  currentStream(): StreamOptions | undefined {
+    return this.streaming ? { ...this.streaming } : undefined;
   }
 
   private async post(
@@ -249,7 +287,7 @@ export class OwithoSim {
     if (!state?.notice) return;
     if (!duplicate && state.ackedAt) return;
     if (state.pushes >= this.settings.maxPushesPerOrder) {
-      this.log?.error({ orderViewId, pushes: state.pushes }, 'giving up pushing this notice');
+      this.log.error({ orderViewId, pushes: state.pushes }, 'giving up pushing this notice');
       return;
     }
     try {
@@ -258,8 +296,10 @@ export class OwithoSim {
       const answer = await this.post('/order/notice', state.notice);
       state.lastPushResult = `HTTP ${answer.status} code ${answer.code ?? '-'}`;
       if (answer.status === 200 && answer.code === 200) {
+        this.warnedNoToken = false;
         if (duplicate) return;
         state.ackedAt = this.now();
+        this.log.debug({ orderViewId, pushes: state.pushes }, 'notice acked');
         if (Math.random() < this.settings.duplicateRate) {
           state.duplicatesPushed++;
           this.later(Math.random() * this.settings.noticeRetryMs, () => this.push(orderViewId, true));
@@ -267,15 +307,20 @@ export class OwithoSim {
         this.later(this.settings.queryAfterMs, () => this.queryIfSilent(orderViewId));
         return;
       }
+      this.log.debug({ orderViewId, result: state.lastPushResult }, 'notice not acked; will re-push');
     } catch (error) {
       if (error instanceof NoTokenError) {
         state.pushes--;
+        state.lastPushResult = 'not pushed: no live access token to sign with (fetch one first)';
         if (!this.warnedNoToken) {
           this.warnedNoToken = true;
-          this.log?.warn('no access token was ever fetched: notices wait until the third party fetches one');
+          this.log.warn(
+            'no live access token (never fetched, expired or revoked): notices wait until the third party fetches one',
+          );
         }
       } else {
         state.lastPushResult = `error ${(error as { code?: string }).code ?? (error as Error).message}`;
+        this.log.debug({ orderViewId, result: state.lastPushResult }, 'notice push failed; will re-push');
       }
     }
     if (!duplicate) this.later(this.settings.noticeRetryMs, () => this.push(orderViewId));
@@ -299,6 +344,15 @@ export class OwithoSim {
     } catch (error) {
       state.queried = { at, error: (error as Error).message };
     }
+    this.log.info(
+      {
+        orderViewId,
+        code: state.queried.code,
+        outStatus: state.queried.answer?.outStatus,
+        error: state.queried.error,
+      },
+      'no callback in time: asked order/query',
+    );
   }
 
   reset(): void {
@@ -339,6 +393,7 @@ export class OwithoSim {
         pushes: orders.reduce((n, o) => n + o.pushes, 0),
         duplicatesPushed: orders.reduce((n, o) => n + o.duplicatesPushed, 0),
       },
+      stream: this.currentStream() ?? null,
       faults: this.faults,
       requests: this.requestCounts(),
     };

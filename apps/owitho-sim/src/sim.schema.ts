@@ -2,7 +2,7 @@ import { orderNoticeSchema } from '@owc/protocol';
 import { z } from 'zod';
 
 /** Faults the simulator injects; each may be limited to one path (e.g. "/order/callback"). */
-export const faultsSchema = z.object({
+export const faultsSchema = z.strictObject({
   /** delay before answering, ms */
   latencyMs: z.int().min(0).max(600_000).optional(),
   /** share of requests answered HTTP 500 */
@@ -20,16 +20,20 @@ export const faultsSchema = z.object({
 });
 export type Faults = z.infer<typeof faultsSchema>;
 
-export const pushOrdersSchema = z.union([
-  z.object({ orders: z.array(orderNoticeSchema).min(1).max(10_000) }),
-  z.object({
-    generate: z.int().min(1).max(100_000),
-    machineCode: z.string().min(1).optional(),
-    unpaid: z.boolean().optional(),
-  }),
-]);
+/** `POST /_sim/orders` with `{orders: [OrderNotice…]}`: push these exact notices. */
+export const pushNoticesSchema = z.strictObject({
+  orders: z.array(orderNoticeSchema).min(1).max(10_000),
+});
 
-export const streamSchema = z.object({
+/** `POST /_sim/orders` with `{generate: n, …}`: generate n orders and push them. */
+export const pushGeneratedSchema = z.strictObject({
+  generate: z.int().min(1).max(100_000),
+  machineCode: z.string().min(1).optional(),
+  unpaid: z.boolean().optional(),
+});
+
+export const streamSchema = z.strictObject({
   ratePerSec: z.number().positive().max(10_000),
   machineCode: z.string().min(1).optional(),
+  unpaid: z.boolean().optional(),
 });
