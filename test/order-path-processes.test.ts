@@ -1,5 +1,7 @@
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
+import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
+import { startOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
 import { callbackJobId, createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
@@ -98,9 +100,20 @@ describe('worker processes', () => {
   );
 
   redisTest(
-    'a worker SIGKILLed while vending, restarted: no unit vended twice, every order final with its callback job',
+    'a worker SIGKILLed while vending, restarted: no unit vended twice, every order called back with its final result',
     async ({ redis, redisUrl, prefix }) => {
       const sim = await startMachineSim({ fleet: FLEET, vendDurationMs: 60 });
+      const owitho = await startOwithoSim({
+        appId: 'app-e2e',
+        secretKey: 'secret-e2e',
+        logger: createLogger({ level: 'silent', name: 'owitho-sim' }),
+      });
+      // every role, so the callbacks go out too (to the owitho simulator)
+      const env = workerEnv(redisUrl, prefix, sim, {
+        OWITHO_BASE_URL: owitho.url,
+        WORKER_ROLES: 'token,dispense,callback',
+        CALLBACK_SCHEDULE_MS: '200,400,800',
+      });
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
       const producer = createProducer(redis, { keyPrefix: prefix });
       const workers: WorkerProcess[] = [];
@@ -110,7 +123,7 @@ describe('worker processes', () => {
         );
         await Promise.all(notices.map((n) => acceptOrder(store, producer, n)));
         const total = notices.reduce((s, n) => s + unitsOf(n), 0);
-        const first = spawnWorker(workerEnv(redisUrl, prefix, sim));
+        const first = spawnWorker(env);
         workers.push(first);
         await waitFor(() => sim.sim.ledger().length >= 25 || undefined, {
           timeoutMs: 60_000,
@@ -126,7 +139,7 @@ describe('worker processes', () => {
         );
         expect(inFlight.length).toBeGreaterThan(0);
 
-        workers.push(spawnWorker(workerEnv(redisUrl, prefix, sim)));
+        workers.push(spawnWorker(env));
         await waitFor(
           async () =>
             (await Promise.all(notices.map((n) => store.get(n.orderViewId)))).every((r) => r?.result),
@@ -145,9 +158,27 @@ describe('worker processes', () => {
           expect(record?.result?.outDetailList).toHaveLength(unitsOf(n));
           expect(await producer.queue('callback').getJob(callbackJobId(n.orderViewId))).toBeDefined();
         }
+        // 0 orders without a final callback: each one reached owitho, saying what the store says
+        await waitFor(() => notices.every((n) => owitho.sim.callbacks(n.orderViewId).length > 0), {
+          timeoutMs: 60_000,
+          what: 'a callback for every order',
+        });
+        for (const n of notices) {
+          const record = await store.get(n.orderViewId);
+          // a delivery cut by the kill may be sent again, but always with the same payload
+          for (const payload of owitho.sim.callbacks(n.orderViewId)) expect(payload).toEqual(record?.result);
+        }
+        await waitFor(
+          async () =>
+            (await Promise.all(notices.map((n) => store.get(n.orderViewId)))).every(
+              (r) => r?.state === 'reported',
+            ),
+          { what: 'every order reported' },
+        );
       } finally {
         await Promise.all(workers.map((w) => w.kill('SIGKILL')));
         await producer.close();
+        await owitho.close();
         await sim.close();
       }
     },
