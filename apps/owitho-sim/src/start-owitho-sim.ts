@@ -11,7 +11,12 @@ import {
   skuSyncSchema,
   tokenSignature,
 } from '@owc/protocol';
-import Fastify, { type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { z } from 'zod';
 import { HeldRequests } from './held-requests.js';
 import { OwithoSim } from './owitho-sim.js';
@@ -83,7 +88,7 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // request logs would carry getAccessToken's query string (a signature): we log our own events
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 5 * 1024 * 1024,
   });
   const held = new HeldRequests();
