@@ -1,5 +1,5 @@
 import type { Logger } from '@owc/observability';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { MachineSim } from './machine-sim.js';
 import { controlRoutes } from './routes/control.routes.js';
 import { gatewayRoutes } from './routes/gateway.routes.js';
@@ -8,9 +8,9 @@ import { gatewayRoutes } from './routes/gateway.routes.js';
 export async function buildMachineSimApp(sim: MachineSim, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // a vendId is up to 160 characters, a machineCode 128 (the default limit, 100, would 404 them)
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     // held answers (lose-answer fault) are released by sim.close(); then keep-alive sockets close
     forceCloseConnections: true,
   });
