@@ -5,69 +5,29 @@ import {
   orderNoticeSchema,
   orderResultSchema,
   signEnvelope,
-  tokenSignature,
 } from '@owc/protocol';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUOTA_EXCEEDED_CODE, type StartedOwithoSim, startOwithoSim } from './start-owitho-sim.js';
+import {
+  APP,
+  fetchToken,
+  post,
+  Started,
+  SKU as sku,
+  receiver as startReceiver,
+  waitFor,
+} from './owitho-sim.test-kit.js';
+import { QUOTA_EXCEEDED_CODE, type StartedOwithoSim } from './start-owitho-sim.js';
 
-const APP = { appId: 'app-1', secretKey: 'sk-1' };
-const started: Array<{ close(): Promise<void> }> = [];
-afterEach(async () => {
-  while (started.length) await started.pop()?.close();
-});
+const started = new Started();
+afterEach(() => started.closeAll());
 
-async function sim(options: Partial<Parameters<typeof startOwithoSim>[0]> = {}): Promise<StartedOwithoSim> {
-  const s = await startOwithoSim({ ...APP, ...options });
-  started.push(s);
-  return s;
-}
-
-async function waitFor<T>(fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const sim = (options: Parameters<Started['sim']>[0] = {}) => started.sim(options);
+const receiver = (answers?: Array<{ status: number; code: number }>) => startReceiver(started, answers);
 
 function acked(s: StartedOwithoSim, id: string) {
   const state = s.sim.order(id);
   return state?.ackedAt !== undefined ? state : undefined;
 }
-
-async function fetchToken(url: string, overrides: Record<string, string> = {}) {
-  const salt = '1234';
-  const utc = String(Date.now());
-  const signature = tokenSignature({ appId: APP.appId, salt, utc, secretKey: APP.secretKey });
-  const q = new URLSearchParams({ appId: APP.appId, salt, utc, signature, ...overrides });
-  const res = await fetch(`${url}/getAccessToken?${q}`);
-  return (await res.json()) as {
-    code: number;
-    msg: string;
-    data?: { accessToken: string; expireTime: number };
-  };
-}
-
-async function post(url: string, path: string, body: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as { code: number; msg: string } };
-}
-
-const sku = {
-  skuCode: 'S1',
-  skuName: '可乐',
-  skuUnit: '罐',
-  skuSpec: '330ml',
-  originalPrice: '2.50',
-  skuPic: 'https://x.example/s1.png',
-};
 
 describe('owitho-sim: access tokens', () => {
   it('issues a token; the previous one lives through the overlap, then dies', async () => {
@@ -210,29 +170,6 @@ describe('owitho-sim: business endpoints', () => {
 });
 
 describe('owitho-sim: the order driver', () => {
-  async function receiver(answers: Array<{ status: number; code: number }>) {
-    const app: FastifyInstance = Fastify();
-    const notices: unknown[] = [];
-    const queries: unknown[] = [];
-    let i = 0;
-    app.post('/order/notice', async (req, reply) => {
-      notices.push(req.body);
-      const a = answers[Math.min(i++, answers.length - 1)] ?? { status: 200, code: 200 };
-      return reply.code(a.status).send({ code: a.code, msg: 'x' });
-    });
-    app.post('/order/query', async (req) => {
-      queries.push(req.body);
-      return {
-        code: 200,
-        msg: 'success',
-        data: { orderViewId: 'ignored', outStatus: 100, outDetailList: [] },
-      };
-    });
-    const url = await app.listen({ port: 0, host: '127.0.0.1' });
-    started.push({ close: () => app.close() });
-    return { url, notices, queries };
-  }
-
   it('re-pushes until acked; notices verify against the token the third party fetched', async () => {
     const third = await receiver([
       { status: 503, code: 40000 },
@@ -287,6 +224,7 @@ describe('owitho-sim: the order driver', () => {
     const [id] = s.sim.pushGenerated(1);
     // the driver tried (and found no token to sign with)
     await waitFor(() => s.sim.order(id as string)?.lastPushAt);
+    expect(s.sim.order(id as string)?.lastPushResult).toMatch(/no live access token/);
     expect(third.notices).toHaveLength(0);
     expect(s.sim.order(id as string)?.pushes).toBe(0);
     await fetchToken(s.url);
