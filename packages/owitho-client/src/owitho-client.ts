@@ -172,3 +172,8 @@ export class OwithoClient {
     }
   }
 }
+
+/** The keeper's `fetchToken`: one getAccessToken call through this client. */
+export function fetchTokenWith(client: Pick<OwithoClient, 'getAccessToken'>): () => Promise<AccessToken> {
+  return () => client.getAccessToken();
+}

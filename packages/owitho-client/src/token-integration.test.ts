@@ -4,7 +4,7 @@ import { redisTest } from '@owc/testing';
 import { TokenKeeper, TokenQuotaExceededError } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { OwithoClient } from './owitho-client.js';
+import { fetchTokenWith, OwithoClient } from './owitho-client.js';
 
 const APP = { appId: 'app-it', secretKey: 'secret-it' };
 const sku: Sku = {
@@ -34,7 +34,7 @@ function pod(
   const keeper = new TokenKeeper({
     redis,
     keyPrefix: prefix,
-    fetchToken: () => client.getAccessToken(),
+    fetchToken: fetchTokenWith({ getAccessToken: () => client.getAccessToken() }),
     overlapMs: 60_000,
     refreshMarginMs: 1000,
     dailyQuota: 2000,
@@ -94,14 +94,17 @@ describe('token keeper + client against the owitho simulator', () => {
   redisTest(
     'proactive refresh: calls succeed through 3 refreshes; the old token verifies during each overlap',
     async ({ redisUrl, prefix }) => {
+      // the keeper honours the old token a little less long than owitho does, as configured in production
       const sim = await startOwithoSim({ ...APP, tokenLifetimeMs: 1500, tokenOverlapMs: 800 });
-      const p = pod(redisUrl, prefix, sim, { refreshMarginMs: 700, overlapMs: 800 });
+      const p = pod(redisUrl, prefix, sim, { refreshMarginMs: 700, overlapMs: 400 });
       p.keeper.start();
-      const seen: string[] = [];
-      let overlapChecks = 0;
-      while (sim.sim.tokenFetchCount() < 4) {
+      const seen = new Set<string>();
+      const verifiedOld = new Set<string>();
+      const deadline = Date.now() + 20_000;
+      while (sim.sim.tokenFetchCount() < 4 || verifiedOld.size < 3) {
+        if (Date.now() > deadline) throw new Error(`only ${sim.sim.tokenFetchCount()} fetches in time`);
         const [current, previous] = await p.keeper.honouredTokens();
-        if (current && !seen.includes(current)) seen.push(current);
+        if (current) seen.add(current);
         if (previous) {
           // a request signed only with the old token still verifies during the overlap
           const res = await fetch(`${sim.url}/sku/sync`, {
@@ -109,22 +112,18 @@ describe('token keeper + client against the owitho simulator', () => {
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify(signEnvelope({ skuList: [sku] }, APP, [previous])),
           });
-          const body = (await res.json()) as { code: number };
-          if (sim.sim.liveTokens().includes(previous)) {
-            expect(body.code).toBe(200);
-            overlapChecks++;
-          }
+          expect(((await res.json()) as { code: number }).code).toBe(200);
+          verifiedOld.add(previous);
         }
         expect((await p.client.syncSkus([sku])).kind).toBe('ok');
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 25));
       }
       await p.keeper.stop();
-      const [last] = await p.keeper.honouredTokens();
-      if (last && !seen.includes(last)) seen.push(last);
       expect((await p.client.syncSkus([sku])).kind).toBe('ok');
       expect(sim.sim.tokenFetchCount()).toBe(4);
-      expect(seen).toHaveLength(4);
-      expect(overlapChecks).toBeGreaterThan(0);
+      expect(seen.size).toBe(4);
+      // every refresh was proactive: no call was ever refused for its token
+      expect(sim.sim.requestCounts()['/sku/sync']?.['40002'] ?? 0).toBe(0);
       await closePods([p]);
       await sim.close();
     },

@@ -1,8 +1,12 @@
+import { Writable } from 'node:stream';
+import { createLogger, Registry } from '@owc/observability';
 import type { AccessToken } from '@owc/protocol';
+import { taggedKey } from '@owc/redis';
 import { redisTest } from '@owc/testing';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
+import { TokenUnavailableError } from './errors/token-unavailable-error.js';
 import { TokenKeeper, type TokenKeeperOptions } from './token-keeper.js';
 
 /** A stand-in for owitho's getAccessToken that counts calls and is slow enough to race. */
@@ -136,4 +140,102 @@ describe('TokenKeeper', () => {
     expect(await keeper.peekHonouredTokens()).toEqual([]);
     expect(source.count).toBe(0);
   });
+
+  redisTest(
+    'past the warning share it warns and counts in a metric; tokens never reach the log',
+    async ({ redis, prefix }) => {
+      const lines: string[] = [];
+      const destination = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(String(chunk));
+          done();
+        },
+      });
+      const logger = createLogger({ level: 'debug', name: 'token-test', destination });
+      const metrics = new Registry();
+      const source = issuer();
+      const keeper = new TokenKeeper({
+        ...keeperOptions(redis, prefix, source.fetch),
+        dailyQuota: 5,
+        quotaWarnShare: 0.6,
+        logger,
+        metrics,
+      });
+      let token = await keeper.currentToken();
+      token = await keeper.refreshBecauseRejected(token);
+      const warnings = () => lines.filter((l) => l.includes('past the warning share'));
+      expect(warnings()).toHaveLength(0);
+      token = await keeper.refreshBecauseRejected(token); // 3 of 5 = 0.6
+      expect(warnings()).toHaveLength(1);
+      token = await keeper.refreshBecauseRejected(token);
+      token = await keeper.refreshBecauseRejected(token);
+      await expect(keeper.refreshBecauseRejected(token)).rejects.toBeInstanceOf(TokenQuotaExceededError);
+      expect(warnings()).toHaveLength(3);
+      expect(lines.some((l) => l.includes('quota reached'))).toBe(true);
+      const text = await metrics.metrics();
+      expect(text).toMatch(/owc_token_fetches_today 5/);
+      expect(text).toMatch(/owc_token_quota_warnings_total 4/);
+      expect(text).toMatch(/owc_token_quota 5/);
+      const log = lines.join('');
+      for (let n = 1; n <= 5; n++) expect(log).not.toContain(`token-${n}`);
+    },
+  );
+
+  redisTest(
+    'a writer that lost the lock during a slow fetch does not overwrite the newer token (fencing)',
+    async ({ redisUrl, prefix }) => {
+      const slowConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const fastConn = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      let releaseSlow: () => void = () => {};
+      let slowStarted = false;
+      const slow = new TokenKeeper({
+        ...keeperOptions(slowConn, prefix, async () => {
+          slowStarted = true;
+          await new Promise<void>((r) => {
+            releaseSlow = r;
+          });
+          return { accessToken: 'slow-token', expireTime: Date.now() + 60_000 };
+        }),
+        lockTtlMs: 100,
+      });
+      const fast = new TokenKeeper({
+        ...keeperOptions(fastConn, prefix, async () => ({
+          accessToken: 'fast-token',
+          expireTime: Date.now() + 60_000,
+        })),
+        lockTtlMs: 5000,
+      });
+      const slowResult = slow.currentToken();
+      await waitFor(() => slowStarted);
+      // the slow holder's lock expires; the other pod takes it and writes its token
+      expect(await fast.currentToken()).toBe('fast-token');
+      releaseSlow();
+      // the slow writer's fenced write is refused: it returns the token that is in Redis
+      expect(await slowResult).toBe('fast-token');
+      expect(await fast.honouredTokens()).toEqual(['fast-token']);
+      slowConn.disconnect();
+      fastConn.disconnect();
+    },
+  );
+
+  redisTest(
+    'a waiter gives up with TokenUnavailableError when no refresh lands in time',
+    async ({ redis, prefix }) => {
+      const keeper = new TokenKeeper({
+        ...keeperOptions(redis, prefix, issuer().fetch),
+        waitMs: 200,
+      });
+      // another process holds the lock and never writes
+      await redis.set(taggedKey(prefix, 'token', 'lock'), 'someone-else', 'PX', 10_000);
+      await expect(keeper.currentToken()).rejects.toBeInstanceOf(TokenUnavailableError);
+    },
+  );
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -59,6 +59,7 @@ export class TokenKeeper {
   private loop?: Promise<void>;
   private readonly fetchedToday?: Gauge;
   private readonly fetches?: Counter;
+  private readonly quotaWarnings?: Counter;
 
   constructor(private readonly options: TokenKeeperOptions) {
     this.redis = options.redis;
@@ -93,6 +94,13 @@ export class TokenKeeper {
         new Counter({
           name: 'owc_token_fetches_total',
           help: 'access token fetches made by this process',
+          registers: [registry],
+        });
+      this.quotaWarnings =
+        (registry.getSingleMetric('owc_token_quota_warnings_total') as Counter | undefined) ??
+        new Counter({
+          name: 'owc_token_quota_warnings_total',
+          help: 'token fetches made past the warning share of the daily quota (or refused at it)',
           registers: [registry],
         });
       if (!registry.getSingleMetric('owc_token_quota')) {
@@ -228,12 +236,15 @@ export class TokenKeeper {
     const quota = this.options.dailyQuota;
     const used = await this.script('owcTokenCountFetch', this.fetchesKey(), quota, 2 * 24 * 3600 * 1000);
     if (used < 0) {
+      this.fetchedToday?.set(-used);
+      this.quotaWarnings?.inc();
       this.options.logger?.error({ fetchesToday: -used, quota }, 'access token quota reached: not fetching');
       throw new TokenQuotaExceededError(-used, quota);
     }
     this.fetchedToday?.set(used);
     this.fetches?.inc();
     if (used >= quota * this.options.quotaWarnShare) {
+      this.quotaWarnings?.inc();
       this.options.logger?.warn(
         { fetchesToday: used, quota },
         'access token fetches past the warning share of the daily quota',
