@@ -67,16 +67,18 @@ describe('OwithoClient classification', () => {
     await owitho.app.close();
   });
 
-  redisTest('retryable: 5xx, 50002, 40000, a timeout and a refused connection', async () => {
+  redisTest('retryable: 5xx, 50002, 50001, 40000, a timeout and a refused connection', async () => {
     const owitho = await fakeOwitho([
       { status: 503, body: 'busy' },
       { body: { code: 50002, msg: 'order callback failed' } },
+      { body: { code: 50001, msg: 'sku sync failed' } },
       { body: { code: 40000, msg: 'request failed' } },
       { hangMs: 1500 },
     ]);
     const c = client(owitho.url, staticTokens(['t']), 300);
     expect(await c.sendOrderCallback(result)).toMatchObject({ kind: 'retryable', status: 503 });
     expect(await c.sendOrderCallback(result)).toMatchObject({ kind: 'retryable', code: 50002 });
+    expect(await c.sendOrderCallback(result)).toMatchObject({ kind: 'retryable', code: 50001 });
     expect(await c.sendOrderCallback(result)).toMatchObject({ kind: 'retryable', code: 40000 });
     expect(await c.sendOrderCallback(result)).toMatchObject({
       kind: 'retryable',

@@ -101,6 +101,29 @@ describe('TokenKeeper', () => {
     expect(await keeper.honouredTokens()).toEqual(['token-2']);
   });
 
+  redisTest(
+    'an expired token is replaced on use even without the proactive loop',
+    async ({ redis, prefix }) => {
+      let now = 1_700_000_000_000;
+      const source = issuer();
+      const keeper = new TokenKeeper({
+        ...keeperOptions(redis, prefix, async () => {
+          await source.fetch();
+          return { accessToken: `token-${source.count}`, expireTime: now + 10_000 };
+        }),
+        now: () => now,
+      });
+      expect(await keeper.currentToken()).toBe('token-1');
+      now += 9_999;
+      expect(await keeper.currentToken()).toBe('token-1');
+      now += 1;
+      expect(await keeper.peekHonouredTokens()).toEqual(['token-1']);
+      expect(source.count).toBe(1);
+      expect(await keeper.currentToken()).toBe('token-2');
+      expect(source.count).toBe(2);
+    },
+  );
+
   redisTest('refreshes proactively inside the margin, not before', async ({ redis, prefix }) => {
     let now = 1_700_000_000_000;
     const source = issuer();

@@ -159,9 +159,11 @@ export class TokenKeeper {
 
   /** Tokens to sign with and to verify against: current first, then the previous one in its overlap. */
   async honouredTokens(): Promise<string[]> {
-    const tokens = await this.peekHonouredTokens();
-    if (tokens.length > 0) return tokens;
-    return this.honoured(await this.refreshWhen((s) => s === undefined, 'no token yet'));
+    const state = await this.cachedState();
+    if (state && this.now() < state.expireAt) return this.honoured(state);
+    // none yet, or expired with no proactive refresh (no pod runs the `token` role): fetch under the lock
+    const missingOrExpired = (s: TokenState | undefined) => s === undefined || this.now() >= s.expireAt;
+    return this.honoured(await this.refreshWhen(missingOrExpired, state ? 'token expired' : 'no token yet'));
   }
 
   async currentToken(): Promise<string> {
