@@ -1,5 +1,23 @@
 import { logSettingsShape, parseSettings, setting } from '@owc/config';
 import { z } from 'zod';
+import { faultsSchema } from './sim.schema.js';
+
+/** OWITHO_SIM_FAULTS: a JSON object of start faults, e.g. `{"status503":true,"path":"/order/callback"}`. */
+const faultsSetting = z.preprocess(
+  (value) => (value === '' || value === undefined ? undefined : value),
+  z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of faults' });
+        return z.NEVER;
+      }
+    })
+    .pipe(faultsSchema)
+    .optional(),
+);
 
 export const owithoSimSettingsSchema = z.object({
   ...logSettingsShape,
@@ -13,14 +31,20 @@ export const owithoSimSettingsSchema = z.object({
   OWITHO_SIM_TOKEN_OVERLAP_MS: setting.int(0).default(5 * 60_000),
   OWITHO_SIM_TOKEN_QUOTA: setting.int(1).default(2000),
   OWITHO_SIM_NOTICE_RETRY_MS: setting.int(10).default(2000),
+  /** a notice not acked after this many pushes is given up (logged) */
+  OWITHO_SIM_MAX_PUSHES: setting.int(1).default(10_000),
   OWITHO_SIM_DUPLICATE_RATE: setting.number(0).pipe(z.number().max(1)).default(0),
   OWITHO_SIM_QUERY_AFTER_MS: setting.int(100).default(60_000),
   OWITHO_SIM_SEED_MACHINES: setting.int(1, 10_000).default(3),
   OWITHO_SIM_SEED_SLOTS: setting.int(1, 1000).default(12),
+  /** distinct SKUs in the seed (default: as many as slots per machine) */
+  OWITHO_SIM_SEED_SKUS: setting.int(1, 100_000).optional(),
   /** generated orders per second; 0 = no stream */
   OWITHO_SIM_STREAM_RATE: setting.number(0).pipe(z.number().max(10_000)).default(0),
+  /** shortcuts for two start faults (merged over OWITHO_SIM_FAULTS) */
   OWITHO_SIM_ERROR_RATE: setting.number(0).pipe(z.number().max(1)).default(0),
-  OWITHO_SIM_LATENCY_MS: setting.int(0).default(0),
+  OWITHO_SIM_LATENCY_MS: setting.int(0, 600_000).default(0),
+  OWITHO_SIM_FAULTS: faultsSetting,
 });
 
 export type OwithoSimConfig = z.infer<typeof owithoSimSettingsSchema>;

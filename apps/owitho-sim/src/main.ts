@@ -16,6 +16,7 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'owitho-sim', pretty: process.stdout.isTTY });
   const faults = {
+    ...(config.OWITHO_SIM_FAULTS ?? {}),
     ...(config.OWITHO_SIM_ERROR_RATE > 0 ? { errorRate: config.OWITHO_SIM_ERROR_RATE } : {}),
     ...(config.OWITHO_SIM_LATENCY_MS > 0 ? { latencyMs: config.OWITHO_SIM_LATENCY_MS } : {}),
   };
@@ -32,7 +33,12 @@ async function main(): Promise<void> {
     noticeRetryMs: config.OWITHO_SIM_NOTICE_RETRY_MS,
     duplicateRate: config.OWITHO_SIM_DUPLICATE_RATE,
     queryAfterMs: config.OWITHO_SIM_QUERY_AFTER_MS,
-    seed: { machines: config.OWITHO_SIM_SEED_MACHINES, slotsPerMachine: config.OWITHO_SIM_SEED_SLOTS },
+    maxPushesPerOrder: config.OWITHO_SIM_MAX_PUSHES,
+    seed: {
+      machines: config.OWITHO_SIM_SEED_MACHINES,
+      slotsPerMachine: config.OWITHO_SIM_SEED_SLOTS,
+      ...(config.OWITHO_SIM_SEED_SKUS ? { skus: config.OWITHO_SIM_SEED_SKUS } : {}),
+    },
     faults,
     logger,
   });
