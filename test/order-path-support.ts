@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderStore } from '@owc/order-store';
 import type { MachineLayout, OrderNotice } from '@owc/protocol';
 import type { Producer } from '@owc/queues';
 import { dispenseJobId } from '@owc/queues';
+import { type AppProcess, spawnApp } from './system-support.js';
 
 /** Polls `fn` until it returns something other than undefined/false, or fails after the deadline. */
 export async function waitFor<T>(
@@ -66,42 +65,9 @@ export async function acceptOrder(store: OrderStore, producer: Producer, notice:
   );
 }
 
-/** A worker process (`apps/worker/src/main.ts`) started by a test; stopped by its pid only. */
-export interface WorkerProcess {
-  child: ChildProcess;
-  /** everything it wrote to stderr/stdout, for a failure message */
-  output(): string;
-  exited: Promise<number | null>;
-  kill(signal?: NodeJS.Signals): Promise<void>;
-}
-
-const ROOT = resolve(import.meta.dirname, '..');
+/** A worker process (`apps/worker/src/main.ts`) started by a test. */
+export type WorkerProcess = AppProcess;
 
 export function spawnWorker(env: Record<string, string>): WorkerProcess {
-  const child = spawn(
-    process.execPath,
-    ['--conditions=@owc/source', '--import', 'tsx', 'apps/worker/src/main.ts'],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const chunks: string[] = [];
-  const keep = (chunk: Buffer) => {
-    chunks.push(chunk.toString());
-    if (chunks.length > 2000) chunks.splice(0, 1000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  return {
-    child,
-    output: () => chunks.join(''),
-    exited,
-    async kill(signal = 'SIGKILL') {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
+  return spawnApp('worker', env);
 }

@@ -71,7 +71,7 @@ describe('a production-like run', () => {
         });
         const graceful = workers.shift() as AppProcess;
         stopped.push(graceful);
-        const exit = await graceful.stop('SIGTERM');
+        const exit = await graceful.kill('SIGTERM');
         expect(exit.code, graceful.output()).toBe(0);
         workers.push(spawnApp('worker', workerEnv));
 
@@ -82,7 +82,7 @@ describe('a production-like run', () => {
         });
         const crashed = workers.shift() as AppProcess;
         stopped.push(crashed);
-        await crashed.stop('SIGKILL');
+        await crashed.kill('SIGKILL');
         workers.push(spawnApp('worker', workerEnv));
 
         await waitFor(() => calledBack() === ORDERS, { timeoutMs: 180_000, what: 'every callback' });
@@ -113,7 +113,7 @@ describe('a production-like run', () => {
         // only the SIGKILL can double a delivery, and only for callbacks it had in flight
         expect(doubleDelivered).toBeLessThanOrEqual(32);
       } finally {
-        await Promise.all([...workers, ingress].map((p) => p.stop('SIGTERM')));
+        await Promise.all([...workers, ingress].map((p) => p.kill('SIGTERM')));
         await owitho.close();
         await machines.close();
       }

@@ -9,8 +9,8 @@ export interface AppProcess {
   child: ChildProcess;
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** sends the signal and waits for the exit */
-  stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** sends the signal (SIGTERM unless told) and waits for the exit */
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export function spawnApp(
@@ -41,7 +41,7 @@ export function spawnApp(
     child,
     output: () => chunks.join(''),
     exited,
-    async stop(signal = 'SIGTERM') {
+    async kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
