@@ -106,7 +106,8 @@ describe('owitho-sim: faults (more)', () => {
     // a client that gives up after 300 ms sees no answer
     await expect(fetch(`${s.url}/sku/sync`, { ...init, signal: AbortSignal.timeout(300) })).rejects.toThrow();
     const pending = fetch(`${s.url}/sku/sync`, init);
-    expect((await get(s.url, '/_sim/state')).status).toBe(200);
+    await waitFor(() => s.sim.state().heldRequests === 2);
+    expect((await get(s.url, '/_sim/state')).body).toMatchObject({ heldRequests: 2 });
     expect((await post(s.url, '/_sim/faults', {}, 'DELETE')).status).toBe(200);
     expect((await pending).status).toBe(503);
     expect((await post(s.url, '/sku/sync', JSON.parse(body))).body.code).toBe(200);
@@ -119,7 +120,7 @@ describe('owitho-sim: faults (more)', () => {
       (r) => r.status,
       () => 'closed',
     );
-    await waitFor(() => true);
+    await waitFor(() => s.sim.state().heldRequests === 1);
     await s.close();
     expect([503, 'closed']).toContain(await pending);
   });

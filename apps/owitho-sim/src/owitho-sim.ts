@@ -11,6 +11,7 @@ import {
 import { generateFleet } from '@owc/sim-fleet';
 import { Pool } from 'undici';
 import { NoTokenError } from './errors/no-token-error.js';
+import { HeldRequests } from './held-requests.js';
 import { type GenerateOptions, OrderGenerator } from './order-generator.js';
 import type { Faults } from './sim.schema.js';
 import { TokenAuthority } from './token-authority.js';
@@ -58,6 +59,8 @@ export interface OwithoSimSettings extends DriverOptions {
 /** The simulator's state and its order driver; the HTTP layer (start-owitho-sim.ts) calls into it. */
 export class OwithoSim {
   readonly tokens: TokenAuthority;
+  /** requests held by the latency and hang faults; released when the faults change */
+  readonly held = new HeldRequests();
   private faults: Faults = {};
   private readonly catalogueBySku = new Map<string, Sku>();
   private readonly layouts = new Map<string, MachineLayout>();
@@ -95,10 +98,12 @@ export class OwithoSim {
   /** Replaces the faults in place (an empty object clears them). */
   setFaults(faults: Faults): void {
     this.faults = { ...faults };
+    this.held.releaseAll();
     this.log.info({ faults: this.faults }, 'faults set');
   }
   clearFaults(): void {
     this.faults = {};
+    this.held.releaseAll();
     this.log.info('faults cleared');
   }
   currentFaults(): Faults {
@@ -365,15 +370,18 @@ export class OwithoSim {
     this.counts.clear();
     this.tokens.reset();
     this.faults = this.settings.faults ?? {};
+    this.held.releaseAll();
     this.syncRequests = { sku: 0, machine: 0 };
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.held.close();
     this.stopStream();
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    await this.pool?.close();
+    // in-flight pushes are abandoned: a closing platform does not wait for the third party
+    await this.pool?.destroy();
   }
 
   state() {
@@ -382,6 +390,7 @@ export class OwithoSim {
       tokenFetches: this.tokenFetchCount(),
       tokenFetchesToday: this.tokens.fetchesToday(this.now()),
       liveTokenCount: this.liveTokens().length,
+      heldRequests: this.held.size,
       catalogueSize: this.catalogueBySku.size,
       machines: [...this.layouts.keys()],
       syncRequests: this.syncRequests,

@@ -18,7 +18,6 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { z } from 'zod';
-import { HeldRequests } from './held-requests.js';
 import { OwithoSim } from './owitho-sim.js';
 import {
   type Faults,
@@ -91,7 +90,7 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 5 * 1024 * 1024,
   });
-  const held = new HeldRequests();
+  const held = sim.held;
 
   // Request faults apply to the platform endpoints, never to the control API.
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -240,12 +239,10 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
     const parsed = faultsSchema.safeParse(request.body ?? {});
     if (!parsed.success) return badRequest(reply, parsed.error);
     sim.setFaults(parsed.data);
-    held.releaseAll();
     return sim.currentFaults();
   });
   app.delete('/_sim/faults', async () => {
     sim.clearFaults();
-    held.releaseAll();
     return {};
   });
   app.post('/_sim/token/revoke', async () => {
@@ -304,7 +301,6 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
   });
   app.post('/_sim/reset', async () => {
     sim.reset();
-    held.releaseAll();
     return { reset: true };
   });
 
@@ -336,7 +332,6 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
     sim,
     close: () => {
       closing ??= (async () => {
-        held.close();
         await sim.close();
         await app.close();
       })();
