@@ -211,6 +211,21 @@ describe('owitho-sim: control API', () => {
     expect(bad).toMatchObject({ status: 400, body: { field: 'machineCode' } });
   });
 
+  it('gives a notice up after maxPushesPerOrder pushes', async () => {
+    const third = await receiver(started, [{ status: 503, code: 40000 }]);
+    const s = await started.sim({ thirdUrl: third.url, noticeRetryMs: 20, maxPushesPerOrder: 3 });
+    await tokenOf(s.url);
+    const [id] = s.sim.pushGenerated(1);
+    const state = await waitFor(() => {
+      const o = s.sim.order(id as string);
+      return o?.lastPushResult?.startsWith('given up') ? o : undefined;
+    });
+    expect(state).toMatchObject({ pushes: 3, lastPushResult: 'given up after 3 pushes' });
+    expect(state.ackedAt).toBeUndefined();
+    expect(third.notices).toHaveLength(3);
+    expect(s.sim.state().orders).toMatchObject({ total: 1, acked: 0, unacked: 0 });
+  });
+
   it('without a thirdUrl: 409 on the control API, a clear error in-process', async () => {
     const s = await started.sim();
     expect((await post(s.url, '/_sim/orders', { generate: 1 })).status).toBe(409);

@@ -58,6 +58,8 @@ export interface OwithoSimSettings extends DriverOptions {
 
 /** The simulator's state and its order driver; the HTTP layer (start-owitho-sim.ts) calls into it. */
 export class OwithoSim {
+  /** a stream generates nothing while this many notices wait for their ack */
+  static readonly STREAM_MAX_UNACKED = 10_000;
   readonly tokens: TokenAuthority;
   /** requests held by the latency and hang faults; released when the faults change */
   readonly held = new HeldRequests();
@@ -73,6 +75,9 @@ export class OwithoSim {
   private stream?: NodeJS.Timeout;
   private closed = false;
   private warnedNoToken = false;
+  /** notices pushed but not yet acked (nor given up) */
+  private unacked = 0;
+  private streamPaused = false;
   private streaming?: StreamOptions;
   readonly log: Logger;
   syncRequests = { sku: 0, machine: 0 };
@@ -216,6 +221,7 @@ export class OwithoSim {
     if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push orders');
     if (this.orderStates.has(notice.orderViewId)) return;
     this.newState(notice.orderViewId, notice);
+    this.unacked++;
     this.later(0, () => this.push(notice.orderViewId));
   }
 
@@ -243,6 +249,13 @@ export class OwithoSim {
       const n = Math.floor(owed);
       owed -= n;
       if (n === 0) return;
+      if (this.unacked >= OwithoSim.STREAM_MAX_UNACKED) {
+        if (!this.streamPaused)
+          this.log.warn({ unacked: this.unacked }, 'order stream paused: too many un-acked notices');
+        this.streamPaused = true;
+        return;
+      }
+      this.streamPaused = false;
       try {
         this.pushGenerated(n, generate);
       } catch (error) {
@@ -291,8 +304,10 @@ export class OwithoSim {
     const state = this.orderStates.get(orderViewId);
     if (!state?.notice) return;
     if (!duplicate && state.ackedAt) return;
-    if (state.pushes >= this.settings.maxPushesPerOrder) {
+    if (!duplicate && state.pushes >= this.settings.maxPushesPerOrder) {
       this.log.error({ orderViewId, pushes: state.pushes }, 'giving up pushing this notice');
+      state.lastPushResult = `given up after ${state.pushes} pushes`;
+      this.unacked--;
       return;
     }
     try {
@@ -304,6 +319,7 @@ export class OwithoSim {
         this.warnedNoToken = false;
         if (duplicate) return;
         state.ackedAt = this.now();
+        this.unacked--;
         this.log.debug({ orderViewId, pushes: state.pushes }, 'notice acked');
         if (Math.random() < this.settings.duplicateRate) {
           state.duplicatesPushed++;
@@ -367,6 +383,7 @@ export class OwithoSim {
     this.catalogueBySku.clear();
     this.layouts.clear();
     this.orderStates.clear();
+    this.unacked = 0;
     this.counts.clear();
     this.tokens.reset();
     this.faults = this.settings.faults ?? {};
@@ -397,6 +414,7 @@ export class OwithoSim {
       orders: {
         total: orders.length,
         acked: orders.filter((o) => o.ackedAt !== undefined).length,
+        unacked: this.unacked,
         calledBack: orders.filter((o) => o.callbacks.length > 0).length,
         queried: orders.filter((o) => o.queried !== undefined).length,
         pushes: orders.reduce((n, o) => n + o.pushes, 0),
