@@ -66,6 +66,18 @@ export const workerSettingsSchema = z
     SKU_BATCH_SIZE: setting.int(1, 10_000).default(100),
     SKU_BATCH_MAX_WAIT_MS: setting.int(0).default(1000),
     OWITHO_RATE_LIMIT_PER_SEC: setting.int(1).default(50),
+    /** sku.upsert jobs one pod consumes at once (each is one Redis script; they never call owitho) */
+    SKU_SYNC_CONCURRENCY: setting.int(1).default(16),
+    /** how long a taken sku batch is a pod's before another pod takes it back; longer than one sku/sync call */
+    SKU_BATCH_LEASE_MS: setting.int(100).default(60_000),
+    /** machine.restocked / machine.layout jobs one pod consumes at once */
+    MACHINE_SYNC_CONCURRENCY: setting.int(1).default(16),
+    /** a machine is sent once no newer change came for this long... */
+    MACHINE_SYNC_QUIET_MS: setting.int(0).default(300),
+    /** ...or once its first unsent change waited this long */
+    MACHINE_SYNC_MAX_WAIT_MS: setting.int(0).default(2000),
+    /** TTL of the per-machine sync lock (renewed while held): how soon another pod takes over from a dead one */
+    MACHINE_SYNC_LOCK_MS: setting.int(100).default(30_000),
   })
   .superRefine((s, ctx) => {
     if (s.MACHINE_LEASE_TTL_MS <= s.GATEWAY_VEND_TIMEOUT_MS) {

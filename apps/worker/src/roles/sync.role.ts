@@ -1,6 +1,88 @@
+import { createConsumer } from '@owc/queues';
+import type { Job, Worker } from 'bullmq';
+import { OwithoRateLimiter } from '../sync/owitho-rate-limiter.js';
+import { SkuBuffer } from '../sync/sku-buffer.js';
+import { SkuFlusher } from '../sync/sku-flusher.js';
+import { SkuUpsertHandler } from '../sync/sku-upsert.handler.js';
+import { syncMetrics } from '../sync/sync-metrics.js';
 import type { RoleStarter } from '../worker-context.js';
 
-// Being built (issue 6/7): replaced by the real role.
-export const startSyncRole: RoleStarter = async () => {
-  throw new Error('the sync role is not built yet');
+/**
+ * The sync role (docs/sync.md):
+ * - `sku.upsert` jobs go into a shared pending buffer in Redis (never straight to owitho); a
+ *   flusher in every pod sends batches of SKU_BATCH_SIZE, or smaller ones after
+ *   SKU_BATCH_MAX_WAIT_MS, with the newest version of each SKU;
+ * - `machine.restocked` / `machine.layout` jobs are coalesced per machine: at most one
+ *   machine/sync in flight per machine, always with the newest state;
+ * - every call to owitho waits for the shared OWITHO_RATE_LIMIT_PER_SEC budget.
+ */
+export const startSyncRole: RoleStarter = async (ctx) => {
+  const { config } = ctx;
+  const logger = ctx.logger.child({ role: 'sync' });
+  const metrics = syncMetrics(ctx.metrics);
+  const limiter = new OwithoRateLimiter({
+    redis: ctx.redis,
+    keyPrefix: config.KEY_PREFIX,
+    perSecond: config.OWITHO_RATE_LIMIT_PER_SEC,
+    onWait: () => metrics.rateLimitWaits.inc(),
+  });
+
+  const buffer = new SkuBuffer({ redis: ctx.redis, keyPrefix: config.KEY_PREFIX });
+  const skuQueue = ctx.producer.queue('sku-sync');
+  const flusher = new SkuFlusher({
+    buffer,
+    send: (skus) => ctx.owitho.syncSkus(skus),
+    batchSize: config.SKU_BATCH_SIZE,
+    maxWaitMs: config.SKU_BATCH_MAX_WAIT_MS,
+    leaseMs: config.SKU_BATCH_LEASE_MS,
+    // jobs not yet consumed may supersede what is pending: hold a merely full batch for them
+    backlog: async () => {
+      const counts = await skuQueue.getJobCounts('wait', 'prioritized');
+      return (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    },
+    acquire: (signal) => limiter.acquire(signal),
+    metrics,
+    logger: logger.child({ component: 'sku-flusher' }),
+  });
+  const skuHandler = new SkuUpsertHandler({ buffer, metrics, logger });
+  const skuWorker = createConsumer(
+    'sku-sync',
+    {
+      'sku.upsert': async (payload, job) => {
+        const result = await skuHandler.handle(payload, job);
+        if (result.accepted > 0) flusher.wake();
+        return result;
+      },
+    },
+    {
+      connection: ctx.newConnection(),
+      keyPrefix: config.KEY_PREFIX,
+      concurrency: config.SKU_SYNC_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_DURATION_MS,
+      stalledInterval: config.JOB_LOCK_DURATION_MS,
+    },
+  );
+  watch(skuWorker, 'sku-sync', logger);
+  flusher.start();
+
+  return {
+    role: 'sync',
+    async close() {
+      await skuWorker.close();
+      await flusher.close();
+    },
+  };
 };
+
+function watch(worker: Worker, queue: string, logger: RoleLogger): void {
+  worker.on('failed', (job: Job | undefined, error: Error) => {
+    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
+    logger[final ? 'error' : 'warn'](
+      { queue, jobId: job?.id, jobName: job?.name, attemptsMade: job?.attemptsMade, err: error.message },
+      final ? 'sync job failed for good' : 'sync job failed: will retry',
+    );
+  });
+  worker.on('error', (error) => logger.error({ queue, err: error.message }, 'sync worker error'));
+}
+
+type RoleLogger = Parameters<RoleStarter>[0]['logger'];

@@ -46,6 +46,13 @@ export interface TakeOptions {
   holdFull?: boolean;
 }
 
+export interface DeadBatch {
+  batchId: string;
+  reason: string;
+  at: number;
+  entries: { skuCode: string; version: number; json: string }[];
+}
+
 export interface BufferStats {
   pending: number;
   inFlightBatches: number;
@@ -242,6 +249,31 @@ redis.call('ZREM', k.leases, id)
 return ours
 `;
 
+/**
+ * KEYS: the 7 buffer keys, then the dead-letter list. ARGV: batch id, batch key, record JSON (the
+ * batch's entries are added under "skus"), cap of the list. owitho refused the batch for good: it
+ * is recorded for inspection and forgotten like an acknowledged one. Returns 1 when it was ours.
+ */
+const DEAD = `${KEYS7}
+local id, bkey = ARGV[1], ARGV[2]
+if not redis.call('ZSCORE', k.leases, id) then return 0 end
+local flat = redis.call('HGETALL', bkey)
+local record = cjson.decode(ARGV[3])
+local skus = {}
+for i = 1, #flat, 2 do
+  local sku = flat[i]
+  local e = cjson.decode(flat[i + 1])
+  skus[#skus + 1] = { skuCode = sku, version = e.v, sku = e.s }
+  if redis.call('HGET', k.inflight, sku) == id then redis.call('HDEL', k.inflight, sku) end
+end
+record.skus = skus
+redis.call('LPUSH', KEYS[8], cjson.encode(record))
+redis.call('LTRIM', KEYS[8], 0, tonumber(ARGV[4]) - 1)
+redis.call('DEL', bkey)
+redis.call('ZREM', k.leases, id)
+return 1
+`;
+
 /** KEYS: the 7 buffer keys. ARGV: batch id, batch key. Gives a batch back to pending now (shutdown). */
 const RELEASE = `${KEYS7}${RETURN_BATCH}
 if not redis.call('ZSCORE', k.leases, ARGV[1]) then return -1 end
@@ -254,6 +286,7 @@ const COMMANDS = {
   owcSkuBufferRenew: { numberOfKeys: 7, lua: RENEW },
   owcSkuBufferAck: { numberOfKeys: 7, lua: ACK },
   owcSkuBufferRelease: { numberOfKeys: 7, lua: RELEASE },
+  owcSkuBufferDead: { numberOfKeys: 8, lua: DEAD },
 } as const;
 
 type Command = (...args: (string | number)[]) => Promise<unknown>;
@@ -287,6 +320,7 @@ export class SkuBuffer {
   private readonly redis: RedisClient;
   private readonly keys: string[];
   private readonly idCounterKey: string;
+  private readonly deadKey: string;
   private readonly batchPrefix: string;
   private readonly reclaimLimit: number;
 
@@ -303,6 +337,7 @@ export class SkuBuffer {
       key('batch-seq'),
     ];
     this.batchPrefix = `${key('batch')}:`;
+    this.deadKey = key('dead');
     // BullMQ's job id counter of the sku-sync queue (`<prefix>:<queue>:id`), same hash tag
     this.idCounterKey = `${queuePrefix(options.keyPrefix, 'sku-sync')}:sku-sync:id`;
     this.reclaimLimit = options.reclaimLimit ?? 16;
@@ -385,6 +420,40 @@ export class SkuBuffer {
   /** Gives a held batch back to pending at once (so another pod need not wait for the lease). */
   async release(batchId: string): Promise<void> {
     await this.command('owcSkuBufferRelease')(...this.keys, batchId, this.batchPrefix + batchId);
+  }
+
+  /**
+   * owitho refused the batch for good (a permanent answer): moves it to the dead-letter list (the
+   * newest 1,000 kept) and forgets it. Returns whether the batch was still ours.
+   */
+  async deadLetter(batchId: string, reason: string): Promise<boolean> {
+    const record = JSON.stringify({ batchId, reason, at: Date.now() });
+    const ours = await this.command('owcSkuBufferDead')(
+      ...this.keys,
+      this.deadKey,
+      batchId,
+      this.batchPrefix + batchId,
+      record,
+      1000,
+    );
+    return Number(ours) === 1;
+  }
+
+  /** The newest dead-lettered batches (newest first). */
+  async deadLetters(count = 100): Promise<DeadBatch[]> {
+    const raw = await this.redis.lrange(this.deadKey, 0, count - 1);
+    return raw.map((r) => {
+      const d = JSON.parse(r) as { batchId: string; reason: string; at: number; skus?: unknown };
+      const skus = Array.isArray(d.skus)
+        ? (d.skus as { skuCode: string; version: string; sku: string }[])
+        : [];
+      return {
+        batchId: d.batchId,
+        reason: d.reason,
+        at: d.at,
+        entries: skus.map((e) => ({ skuCode: e.skuCode, version: Number(e.version), json: e.sku })),
+      };
+    });
   }
 
   async stats(): Promise<BufferStats> {

@@ -207,4 +207,38 @@ describe('SkuFlusher', () => {
       }
     },
   );
+  redisTest(
+    'a batch owitho refuses for good goes to the dead-letter list; later changes still go out',
+    async ({ redis, prefix }) => {
+      const buffer = new SkuBuffer({ redis, keyPrefix: prefix });
+      const owitho = new FakeOwitho();
+      let refuse = true;
+      owitho.answer = async () =>
+        refuse ? { kind: 'permanent', reason: 'owitho answered 40003', code: 40003 } : OK;
+      for (let i = 0; i < 3; i++) {
+        const sku = skuOf(i, 1);
+        await buffer.upsert([{ skuCode: sku.skuCode, json: JSON.stringify(sku) }], i + 1);
+      }
+      const f = flusher(buffer, owitho, { maxWaitMs: 0 });
+      f.start();
+      try {
+        await waitFor(async () => (await buffer.deadLetters()).length === 1, { what: 'a dead letter' });
+        expect(owitho.calls).toHaveLength(1);
+        const [dead] = await buffer.deadLetters();
+        expect(dead?.reason).toBe('owitho answered 40003');
+        expect(dead?.entries.map((e) => e.skuCode).sort()).toEqual(['SKU00000', 'SKU00001', 'SKU00002']);
+        expect(await drained(buffer)).toBe(true);
+        refuse = false;
+        const next = skuOf(1, 2);
+        await buffer.upsert([{ skuCode: next.skuCode, json: JSON.stringify(next) }], 10);
+        f.wake();
+        await waitFor(() => owitho.catalogue.get('SKU00001')?.skuName === 'Product 1 rev 2', {
+          what: 'the next change to go out',
+        });
+        expect(owitho.calls).toHaveLength(2);
+      } finally {
+        await f.close();
+      }
+    },
+  );
 });

@@ -142,6 +142,21 @@ export class SkuFlusher {
         log.debug({ skus: entries.length, attempt, ours }, 'sku batch sent');
         return;
       }
+      if (outcome.kind === 'permanent') {
+        // retrying will not help: keep the batch for inspection, count it, and move on
+        const ours = await buffer.deadLetter(batch.id, outcome.reason);
+        metrics?.skuBatchesDead.inc();
+        log.error(
+          {
+            skus: entries.length,
+            skuCodes: entries.map((e) => e.skuCode).slice(0, 20),
+            reason: outcome.reason,
+            ours,
+          },
+          'owitho refused a sku batch for good: moved to the dead-letter list',
+        );
+        return;
+      }
       const delay = backoffMs(attempt, this.options.retryBaseMs ?? 500, this.options.retryCapMs ?? 30_000);
       const level = outcome.kind === 'retryable' ? 'warn' : 'error';
       log[level](

@@ -4,6 +4,7 @@ import { metricOf } from '../dispense/dispense-metrics.js';
 export interface SyncMetrics {
   skuBatches: Counter<'outcome'>;
   skusSent: Counter;
+  skuBatchesDead: Counter;
   skuBatchSize: Histogram;
   skuChanges: Counter<'result'>;
   machineSyncs: Counter<'outcome'>;
@@ -33,6 +34,16 @@ export function syncMetrics(registry: Registry): SyncMetrics {
         new Counter({
           name: 'owc_sku_sync_skus_total',
           help: 'SKUs owitho accepted (answered 200 for)',
+          registers,
+        }),
+    ),
+    skuBatchesDead: metricOf(
+      registry,
+      'owc_sku_sync_dead_batches_total',
+      () =>
+        new Counter({
+          name: 'owc_sku_sync_dead_batches_total',
+          help: 'sku/sync batches owitho refused for good (permanent answer), moved to the dead-letter list',
           registers,
         }),
     ),

@@ -1,0 +1,158 @@
+import type { MachineGateway } from '@owc/gateway';
+import type { Logger } from '@owc/observability';
+import type { CallOutcome } from '@owc/owitho-client';
+import { type MachineLayout, machineLayoutSchema } from '@owc/protocol';
+import type { JobPayload } from '@owc/queues';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { LayoutSource, MachineSyncState } from './machine-sync-state.js';
+import { jobVersion } from './sku-upsert.handler.js';
+import type { SyncMetrics } from './sync-metrics.js';
+
+/** Where the sync worker saves what it sent (MachineStateStore of @owc/machine-state satisfies it). */
+export interface LayoutSnapshots {
+  save(layout: MachineLayout, seenAt?: number): Promise<boolean>;
+}
+
+export interface MachineSyncHandlerOptions {
+  state: MachineSyncState;
+  gateway: Pick<MachineGateway, 'getMachine'>;
+  send: (layout: MachineLayout) => Promise<CallOutcome>;
+  /** waits for the shared owitho rate limit */
+  acquire?: () => Promise<void>;
+  snapshots?: LayoutSnapshots;
+  /** a fresh value of the machine-sync queue's id counter (for jobs added with a custom id) */
+  nextVersion?: () => Promise<number>;
+  /** send once no new event came for this long; default 250 ms */
+  quietMs?: number;
+  /** … but never hold an event longer than this; default 5 s */
+  maxHoldMs?: number;
+  /** how soon a job tries again while another holds the machine's lock; default 200 ms */
+  lockedRetryMs?: number;
+  /** the per-machine lock's lifetime: longer than a gateway read plus one owitho call */
+  lockTtlMs: number;
+  metrics?: SyncMetrics;
+  logger: Logger;
+}
+
+type MachineJob = Pick<Job, 'id' | 'timestamp' | 'moveToDelayed'>;
+
+/**
+ * `machine.restocked` and `machine.layout`: every event is recorded per machine (the latest
+ * enqueued wins); a job completes once a machine/sync that covered it was answered 200. The job
+ * that finds the machine quiet (no event for quietMs, or the first unsent one older than
+ * maxHoldMs) and gets the machine's lock reads the source once — the gateway, or the given
+ * layout — and sends it; the other jobs wait as delayed jobs and then find themselves covered.
+ */
+export class MachineSyncHandler {
+  private readonly quietMs: number;
+  private readonly maxHoldMs: number;
+  private readonly lockedRetryMs: number;
+
+  constructor(private readonly options: MachineSyncHandlerOptions) {
+    this.quietMs = options.quietMs ?? 250;
+    this.maxHoldMs = options.maxHoldMs ?? 5000;
+    this.lockedRetryMs = options.lockedRetryMs ?? 200;
+  }
+
+  readonly restocked = (payload: JobPayload<'machine.restocked'>, job: MachineJob, token?: string) =>
+    this.handle(payload.machineCode, { kind: 'gateway' }, job, token);
+
+  readonly layout = (payload: JobPayload<'machine.layout'>, job: MachineJob, token?: string) =>
+    this.handle(
+      payload.machineCode,
+      { kind: 'layout', json: JSON.stringify(payload), at: job.timestamp },
+      job,
+      token,
+    );
+
+  private async handle(
+    machineCode: string,
+    source: LayoutSource,
+    job: MachineJob,
+    token: string | undefined,
+  ): Promise<{ version: number; synced: number; sent: boolean }> {
+    const { state, metrics } = this.options;
+    const log = this.options.logger.child({ machineCode, jobId: job.id });
+    const jobId = String(job.id);
+    const version = jobVersion(job.id);
+    const view = await state.record(machineCode, {
+      jobId,
+      source,
+      ...(version !== undefined ? { version } : {}),
+      ...(this.options.nextVersion ? { fallbackVersion: this.options.nextVersion } : {}),
+    });
+    const done = async (result: string) => {
+      metrics?.machineEvents.inc({ result });
+      if (version === undefined) await state.forgetJob(machineCode, jobId);
+    };
+    if (view.synced >= view.version) {
+      await done('covered');
+      return { version: view.version, synced: view.synced, sent: false };
+    }
+    if (view.failed >= view.version) {
+      await done('unknown-machine');
+      throw new UnrecoverableError(view.failReason ?? `machine ${machineCode} cannot be synced`);
+    }
+    const quietFor = view.now - view.lastAt;
+    const heldFor = view.firstAt > 0 ? view.now - view.firstAt : 0;
+    if (quietFor < this.quietMs && heldFor < this.maxHoldMs) {
+      const wait = Math.min(this.quietMs - quietFor, this.maxHoldMs - heldFor);
+      return this.later(job, token, wait);
+    }
+    const unlock = await state.tryLock(machineCode, this.options.lockTtlMs);
+    if (!unlock) return this.later(job, token, this.lockedRetryMs);
+    try {
+      const { version: latest, source: latestSource } = await state.latestSource(machineCode);
+      const seenAt = Date.now();
+      let layout: MachineLayout;
+      if (latestSource.kind === 'layout') {
+        layout = machineLayoutSchema.parse(JSON.parse(latestSource.json));
+      } else {
+        const live = await this.options.gateway.getMachine(machineCode);
+        if (!live) {
+          const reason = `machine ${machineCode} is unknown to the gateway (404 unknown_machine): nothing to sync`;
+          await state.markFailed(machineCode, latest, reason);
+          await done('unknown-machine');
+          throw new UnrecoverableError(reason);
+        }
+        layout = live;
+      }
+      await this.options.acquire?.();
+      const outcome = await this.options.send(layout);
+      metrics?.machineSyncs.inc({ outcome: outcome.kind });
+      if (outcome.kind !== 'ok') {
+        log.warn(
+          { outcome: outcome.kind, reason: outcome.reason, version: latest },
+          'machine/sync not accepted',
+        );
+        if (outcome.kind === 'permanent') {
+          await done('failed');
+          throw new UnrecoverableError(`machine/sync of ${machineCode} refused: ${outcome.reason}`);
+        }
+        throw new Error(`machine/sync of ${machineCode} not accepted (${outcome.kind}): ${outcome.reason}`);
+      }
+      await state.markSynced(machineCode, latest);
+      if (this.options.snapshots) {
+        try {
+          await this.options.snapshots.save(
+            layout,
+            latestSource.kind === 'layout' ? latestSource.at : seenAt,
+          );
+        } catch (error) {
+          log.warn({ err: (error as Error).message }, 'machine snapshot not saved');
+        }
+      }
+      log.info({ version: latest, slots: layout.slotList.length }, 'machine/sync sent');
+      await done('synced');
+      return { version: view.version, synced: latest, sent: true };
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** Runs this job again later (not a failed attempt): BullMQ's moveToDelayed + DelayedError. */
+  private async later(job: MachineJob, token: string | undefined, ms: number): Promise<never> {
+    await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(ms)), token);
+    throw new DelayedError();
+  }
+}
