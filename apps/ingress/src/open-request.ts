@@ -4,10 +4,10 @@ import type { IngressDeps } from './ingress-deps.js';
 import { ServiceUnavailableError } from './service-unavailable-error.js';
 
 /**
- * Runs the envelope checks of PROTOCOL.md against the tokens honoured right now. The checks
- * that need no token (shape, appId, salt, utc) run first, so a malformed or stale request never
- * costs a Redis read. Throws ServiceUnavailableError when the tokens cannot be read or none
- * exists yet: that is our problem, not the caller's, and owitho must retry.
+ * Runs the envelope checks of PROTOCOL.md against the tokens honoured right now (an in-process
+ * cached read, so one pass of the checks is all a request costs). Throws ServiceUnavailableError
+ * when the tokens cannot be read or none exists yet: that is our problem, not the caller's, and
+ * owitho must retry.
  */
 export async function openRequest<S extends z.ZodType>(
   deps: IngressDeps,
@@ -20,22 +20,20 @@ export async function openRequest<S extends z.ZodType>(
     now: (deps.now ?? Date.now)(),
     toleranceMs: deps.config.UTC_TOLERANCE_MS,
   };
-  const early = openEnvelope(body, { ...options, tokens: [] }, schema);
-  let result = early;
-  if (!early.ok && early.code === ResultCode.SIGNATURE_FAILED) {
-    const read = async (fresh: boolean): Promise<string[]> => {
-      try {
-        const source = deps.tokens;
-        return fresh && source.freshHonouredTokens
-          ? await source.freshHonouredTokens()
-          : await source.peekHonouredTokens();
-      } catch (error) {
-        throw new ServiceUnavailableError('cannot read the access tokens', { cause: error });
-      }
-    };
-    let tokens = await read(false);
-    if (tokens.length > 0) result = openEnvelope(body, { ...options, tokens }, schema);
-    if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED && deps.tokens.freshHonouredTokens) {
+  const read = async (fresh: boolean): Promise<string[]> => {
+    try {
+      const source = deps.tokens;
+      return fresh && source.freshHonouredTokens
+        ? await source.freshHonouredTokens()
+        : await source.peekHonouredTokens();
+    } catch (error) {
+      throw new ServiceUnavailableError('cannot read the access tokens', { cause: error });
+    }
+  };
+  let tokens = await read(false);
+  let result = openEnvelope(body, { ...options, tokens }, schema);
+  if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED) {
+    if (deps.tokens.freshHonouredTokens) {
       // the cached view may predate a rotation: look once more, straight from Redis
       const fresh = await read(true);
       if (fresh.join('\n') !== tokens.join('\n')) {

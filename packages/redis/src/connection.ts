@@ -21,7 +21,14 @@ export type ConnectionPurpose = 'worker' | 'producer';
 function optionsFor(purpose: ConnectionPurpose): RedisOptions {
   return purpose === 'worker'
     ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-    : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000, commandTimeout: 2000 };
+    : {
+        maxRetriesPerRequest: 1,
+        enableOfflineQueue: false,
+        connectTimeout: 2000,
+        commandTimeout: 2000,
+        // many concurrent requests share one socket: batch their commands into fewer writes
+        enableAutoPipelining: true,
+      };
 }
 
 export function clusterSeeds(settings: RedisConnectionSettings): { host: string; port: number }[] {
