@@ -51,7 +51,7 @@ export const workerSettingsSchema = z
     // dispense role
     DISPENSE_CONCURRENCY: setting.int(1).default(16),
     MACHINE_LEASE_TTL_MS: setting.int(1000).default(30_000),
-    MACHINE_LEASE_WAIT_MS: setting.int(1).default(250),
+    MACHINE_LEASE_WAIT_MS: setting.int(1).default(2000),
     VEND_RETRY_BUDGET: setting.int(1).default(3),
     VEND_RESOLVE_BACKOFF_MS: setting.msList().default([250, 500, 1000, 2000, 5000]),
     VEND_RETRY_DELAY_MS: setting.int(0).default(2000),

@@ -13,7 +13,10 @@ import { UnitVender, type UnitVenderSettings } from './unit-vender.js';
 export interface DispenseSettings extends UnitVenderSettings {
   keyPrefix: string;
   leaseTtlMs: number;
-  /** how long a job waits (delayed, no attempt burnt) when its machine's lease is held */
+  /**
+   * the longest a job waits (delayed, no attempt burnt) for a busy machine; the job that lets go
+   * of the machine wakes the oldest waiter at once, so this is only the safety net
+   */
   leaseWaitMs: number;
   /** the callback schedule, for the attempts of the callback job this handler enqueues */
   callbackScheduleMs: readonly number[];
@@ -109,28 +112,35 @@ export class DispenseHandler {
     }
     const target = { orderViewId, machineCode, containerCode: record.notice.containerCode };
 
-    for (const unit of record.units) {
-      const known = record.unitStates.get(unit.index);
-      if (known && known.s !== 'attempted') continue;
-      const lease = await this.leases.tryAcquire(machineCode);
-      if (!lease) {
-        this.deps.metrics.leaseWaits.inc();
-        const wait = this.deps.settings.leaseWaitMs;
-        return this.delay(job, token, wait + Math.floor(Math.random() * wait), log, 'machine lease held');
+    let usedMachine = false;
+    try {
+      for (const unit of record.units) {
+        const known = record.unitStates.get(unit.index);
+        if (known && known.s !== 'attempted') continue;
+        const lease = await this.leases.tryAcquire(machineCode);
+        if (!lease) {
+          this.deps.metrics.leaseWaits.inc();
+          return await this.waitForMachine(job, token, machineCode, log);
+        }
+        usedMachine = true;
+        let outcome: Awaited<ReturnType<UnitVender['settle']>>;
+        try {
+          // read the unit again under the lease: another run may have settled it meanwhile
+          const fresh = await store.get(orderViewId);
+          outcome = await this.vender.settle(target, unit, fresh?.unitStates.get(unit.index), lease, log);
+        } finally {
+          await lease.release();
+        }
+        if (outcome.kind === 'retry-later')
+          return await this.delay(job, token, outcome.delayMs, log, outcome.reason);
+        if (outcome.kind === 'lease-lost') {
+          log.warn({ vendId: unit.vendId }, 'machine lease lost: stepping back');
+          return await this.delay(job, token, this.deps.settings.leaseWaitMs, log, 'lease lost');
+        }
       }
-      let outcome: Awaited<ReturnType<UnitVender['settle']>>;
-      try {
-        // read the unit again under the lease: another run may have settled it meanwhile
-        const fresh = await store.get(orderViewId);
-        outcome = await this.vender.settle(target, unit, fresh?.unitStates.get(unit.index), lease, log);
-      } finally {
-        await lease.release();
-      }
-      if (outcome.kind === 'retry-later') return this.delay(job, token, outcome.delayMs, log, outcome.reason);
-      if (outcome.kind === 'lease-lost') {
-        log.warn({ vendId: unit.vendId }, 'machine lease lost: stepping back');
-        return this.delay(job, token, this.deps.settings.leaseWaitMs, log, 'lease lost');
-      }
+    } finally {
+      // done with the machine (or stepping back): hand it to the oldest waiting job
+      if (usedMachine) await this.wakeNextWaiter(machineCode, log);
     }
 
     const latest = await store.get(orderViewId);
@@ -155,6 +165,44 @@ export class DispenseHandler {
       log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
     }
     return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
+  }
+
+  /**
+   * Waits for a busy machine without polling: the job goes to delayed (for at most
+   * leaseWaitMs, the safety net) and joins the machine's waiters; whoever lets go of the
+   * machine promotes the oldest waiter. If the holder let go between our try and our joining,
+   * nobody would wake us: so we look once more and wake the next waiter (maybe us) ourselves.
+   */
+  private async waitForMachine(
+    job: Job,
+    token: string | undefined,
+    machineCode: string,
+    log: Logger,
+  ): Promise<never> {
+    if (!token) throw new Error('a dispense job needs its lock token to step back');
+    await job.moveToDelayed(Date.now() + this.deps.settings.leaseWaitMs, token);
+    await this.leases.addWaiter(machineCode, String(job.id));
+    if (!(await this.leases.isHeld(machineCode))) await this.wakeNextWaiter(machineCode, log);
+    log.debug('machine busy: waiting for it to be released');
+    throw new DelayedError('machine lease held');
+  }
+
+  /** Promotes the oldest job still waiting (delayed) for the machine; skips those that moved on. */
+  private async wakeNextWaiter(machineCode: string, log: Logger): Promise<void> {
+    const queue = this.deps.producer.queue('dispense');
+    for (;;) {
+      const jobId = await this.leases.nextWaiter(machineCode);
+      if (jobId === undefined) return;
+      const waiting = await queue.getJob(jobId);
+      if (!waiting) continue;
+      try {
+        await waiting.promote();
+        return;
+      } catch {
+        // no longer delayed (woken by its safety net, running, or done): try the next one
+        log.debug({ waiter: jobId }, 'waiter had moved on');
+      }
+    }
   }
 
   private async delay(

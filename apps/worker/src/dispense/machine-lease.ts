@@ -16,6 +16,11 @@ export function machineLeaseKey(keyPrefix: string, machineCode: string): string 
   return taggedKey(keyPrefix, `machine:${machineCode}`, 'lease');
 }
 
+/** The jobs waiting for a machine, oldest first: who the next release wakes. */
+export function machineWaitersKey(keyPrefix: string, machineCode: string): string {
+  return taggedKey(keyPrefix, `machine:${machineCode}`, 'waiters');
+}
+
 /**
  * Per-machine mutual exclusion across every pod: `SET key value NX PX ttl`. Whoever holds a
  * machine's lease is the only one who may have a vend in flight on it.
@@ -44,6 +49,22 @@ export class MachineLease {
     const ok = await this.redis.set(key, value, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return undefined;
     return new HeldLease(this.redis, key, value, this.ttlMs, this.renewEveryMs);
+  }
+
+  /** Whether anyone holds the machine's lease right now. */
+  async isHeld(machineCode: string): Promise<boolean> {
+    return (await this.redis.exists(machineLeaseKey(this.keyPrefix, machineCode))) === 1;
+  }
+
+  /** Queues a job id to be woken when the machine is released (once per job). */
+  async addWaiter(machineCode: string, jobId: string): Promise<void> {
+    await this.redis.zadd(machineWaitersKey(this.keyPrefix, machineCode), 'NX', Date.now(), jobId);
+  }
+
+  /** Takes the oldest waiting job id off the machine's queue. */
+  async nextWaiter(machineCode: string): Promise<string | undefined> {
+    const [jobId] = await this.redis.zpopmin(machineWaitersKey(this.keyPrefix, machineCode));
+    return jobId;
   }
 
   /** Who holds a machine's lease right now (its random value), for inspection. */
