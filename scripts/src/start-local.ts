@@ -1,6 +1,7 @@
 // `pnpm start`: the whole system on this machine — machine simulator, owitho simulator with a
 // steady stream of orders, ingress, one worker with every role — plus a progress line every
-// few seconds. Ctrl-C stops everything; no process is left behind.
+// few seconds. Ctrl-C stops everything; no process is left behind. The apps run from their
+// TypeScript sources (tsx), so a fresh clone needs no build step; production runs dist/.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -57,6 +58,11 @@ function portFree(port: number): Promise<boolean> {
     });
     socket.on('error', () => done(true));
   });
+}
+
+/** The command line of one app, run from source. */
+function app(name: string): string[] {
+  return [process.execPath, '--conditions=@owc/source', '--import', 'tsx', `apps/${name}/src/main.ts`];
 }
 
 function start(name: string, args: string[], extraEnv: Record<string, string>): ChildProcess {
@@ -148,7 +154,7 @@ async function main(): Promise<void> {
   const machineUrl = `http://127.0.0.1:${machinePort}`;
   const owithoUrl = `http://127.0.0.1:${owithoPort}`;
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
-  start('machine-sim', ['node', 'apps/machine-sim/dist/main.js'], {
+  start('machine-sim', app('machine-sim'), {
     MACHINE_SIM_PORT: String(machinePort),
     MACHINE_SIM_MACHINES: machines,
     MACHINE_SIM_SLOTS: slots,
@@ -156,7 +162,7 @@ async function main(): Promise<void> {
     MACHINE_SIM_VEND_MS: env.MACHINE_SIM_VEND_MS ?? '300',
   });
   await waitHttp('machine-sim', `${machineUrl}/ledger`);
-  start('owitho-sim', ['node', 'apps/owitho-sim/dist/main.js'], {
+  start('owitho-sim', app('owitho-sim'), {
     OWITHO_SIM_PORT: String(owithoPort),
     OWITHO_SIM_THIRD_URL: ingressUrl,
     OWITHO_SIM_APP_ID: appId,
@@ -177,13 +183,13 @@ async function main(): Promise<void> {
     ADMIN_USER: adminUser,
     ADMIN_PASSWORD: adminPassword,
   };
-  start('worker', ['node', 'apps/worker/dist/main.js'], {
+  start('worker', app('worker'), {
     ...connector,
-    WORKER_ROLES: 'dispense,callback,sync,token',
+    WORKER_ROLES: env.WORKER_ROLES ?? 'dispense,callback,sync,token',
     WORKER_METRICS_PORT: String(workerMetricsPort),
   });
   await waitHttp('worker', `http://127.0.0.1:${workerMetricsPort}/healthz`);
-  start('ingress', ['node', 'apps/ingress/dist/main.js'], {
+  start('ingress', app('ingress'), {
     ...connector,
     INGRESS_PORT: String(ingressPort),
   });
