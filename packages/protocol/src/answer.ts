@@ -27,7 +27,11 @@ export const answerSchema = z.object({
       .regex(/^\s*\d+\s*$/)
       .transform((s) => Number(s.trim())),
   ]),
-  msg: z.string().optional().default(''),
+  // A null or missing msg reads as '' (some serialisers write null fields).
+  msg: z
+    .string()
+    .nullish()
+    .transform((m) => m ?? ''),
   data: z.unknown().optional(),
 });
 export type ReadAnswer = z.infer<typeof answerSchema>;

@@ -23,8 +23,8 @@ const incomingSchema = z.object({
     .min(1, { message: 'appId is empty' }),
   salt: z.union([z.number(), z.string()], { message: 'salt is required' }),
   utc: integerLike,
-  signatures: z.union([z.array(z.string()).min(1), z.string().min(1)]).optional(),
-  signature: z.union([z.array(z.string()).min(1), z.string().min(1)]).optional(),
+  signatures: z.union([z.array(z.string()), z.string().min(1)]).optional(),
+  signature: z.union([z.array(z.string()), z.string().min(1)]).optional(),
   data: z.string({ message: 'data is required and must be a JSON string' }),
 });
 
@@ -65,7 +65,9 @@ export function signEnvelope(
   tokens: readonly string[],
   options: SignOptions = {},
 ): Envelope {
-  return signData(JSON.stringify(payload), creds, tokens, options);
+  const data: string | undefined = JSON.stringify(payload);
+  if (typeof data !== 'string') throw new TypeError('signEnvelope needs a JSON-serialisable payload');
+  return signData(data, creds, tokens, options);
 }
 
 export interface OpenOptions {

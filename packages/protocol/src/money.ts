@@ -10,6 +10,9 @@ export const moneySchema = z.string().regex(MONEY_PATTERN, {
 
 export type Money = z.infer<typeof moneySchema>;
 
+/** The largest amount wire money can carry ("9999999999999.99"); every amount up to it is a safe integer. */
+export const MAX_MONEY_CENTS = 999_999_999_999_999;
+
 /** "10.50" → 1050. Throws a RangeError on anything that is not wire money. */
 export function moneyToCents(money: string): number {
   if (!MONEY_PATTERN.test(money))
@@ -18,10 +21,10 @@ export function moneyToCents(money: string): number {
   return Number(units) * 100 + Number(decimals);
 }
 
-/** 1050 → "10.50". Only non-negative safe integers are money. */
+/** 1050 → "10.50". Only integers in 0..MAX_MONEY_CENTS are money (so the string always reads back). */
 export function centsToMoney(cents: number): Money {
-  if (!Number.isSafeInteger(cents) || cents < 0)
-    throw new RangeError(`cents must be a non-negative integer: ${cents}`);
+  if (!Number.isSafeInteger(cents) || cents < 0 || cents > MAX_MONEY_CENTS)
+    throw new RangeError(`cents must be an integer in 0..${MAX_MONEY_CENTS}: ${cents}`);
   const units = Math.floor(cents / 100);
   const rest = cents % 100;
   return `${units}.${rest.toString().padStart(2, '0')}`;

@@ -1,28 +1,83 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { openEnvelope, signEnvelope } from './envelope.js';
-import { centsToMoney, moneyToCents } from './money.js';
+import { readAnswer } from './answer.js';
+import { type OpenOptions, openEnvelope, signEnvelope } from './envelope.js';
+import { centsToMoney, MAX_MONEY_CENTS, moneySchema, moneyToCents, splitCents } from './money.js';
+import { orderNoticeSchema } from './payloads.js';
+import { flattenOrder } from './units.js';
 
-const any = z.unknown();
 const NOW = 1_700_000_000_000;
+const CODES = [40000, 40001, 40002, 40003, 40004];
+const receiver: OpenOptions = { appId: 'a', tokens: ['t'], now: NOW, toleranceMs: 300_000 };
 
-describe('properties', () => {
+/** What a JSON round trip makes of a value (-0 → 0). */
+const viaJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+describe('properties: envelopes', () => {
   it('signEnvelope then openEnvelope round-trips any payload', () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string(), fc.jsonValue()),
-        fc.string({ minLength: 1 }),
-        fc.array(fc.string({ minLength: 1 }), { minLength: 1, maxLength: 3 }),
-        (payload, appId, tokens) => {
-          const envelope = signEnvelope(payload, { appId }, tokens, { now: NOW });
-          const opened = openEnvelope(
-            JSON.parse(JSON.stringify(envelope)),
-            { appId, tokens: [tokens[tokens.length - 1] as string], now: NOW, toleranceMs: 1000 },
-            any,
+        fc.jsonValue(),
+        fc.string({ minLength: 1, unit: 'grapheme' }),
+        fc.array(fc.string({ minLength: 1, unit: 'grapheme' }), { minLength: 1, maxLength: 3 }),
+        fc.integer({ min: 1000, max: 9999 }),
+        fc.integer({ min: -300_000, max: 300_000 }),
+        (value, appId, tokens, salt, skew) => {
+          const payload = { value };
+          const envelope = signEnvelope(payload, { appId }, tokens, { now: NOW + skew, salt });
+          // over the wire, and honouring only the last token the sender signed with
+          const honoured = tokens.slice(-1);
+          for (const body of [envelope, JSON.stringify(envelope), viaJson(envelope)]) {
+            const opened = openEnvelope(
+              body,
+              { appId, tokens: honoured, now: NOW, toleranceMs: 300_000 },
+              z.unknown(),
+            );
+            expect(opened).toEqual({ ok: true, payload: viaJson(payload), data: envelope.data });
+          }
+          const asRecord = openEnvelope(
+            envelope,
+            { appId, tokens: honoured, now: NOW, toleranceMs: 300_000 },
+            z.record(z.string(), z.unknown()),
           );
-          expect(opened.ok).toBe(true);
-          if (opened.ok) expect(opened.payload).toEqual(JSON.parse(JSON.stringify(payload)));
+          expect(asRecord.ok).toBe(true);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('round-trips any dictionary of JSON values', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (payload) => {
+        const opened = openEnvelope(
+          signEnvelope(payload, { appId: 'a' }, ['t'], { now: NOW }),
+          receiver,
+          z.unknown(),
+        );
+        expect(opened).toMatchObject({ ok: true, payload: viaJson(payload) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any change to data, salt or utc after signing → 40002', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.string({ minLength: 1 }),
+        fc.integer({ min: 1000, max: 9998 }),
+        fc.integer({ min: 1, max: 1000 }),
+        (value, extra, salt, shift) => {
+          const envelope = signEnvelope({ value }, { appId: 'a' }, ['t'], { now: NOW, salt });
+          const tampered = [
+            { ...envelope, data: envelope.data + extra },
+            { ...envelope, salt: salt + 1 },
+            { ...envelope, utc: NOW - shift },
+          ];
+          for (const body of tampered)
+            expect(openEnvelope(body, receiver, z.unknown())).toMatchObject({ code: 40002 });
         },
       ),
       { numRuns: 300 },
@@ -30,44 +85,143 @@ describe('properties', () => {
   });
 
   it('openEnvelope never throws, whatever the body', () => {
-    const options = { appId: 'a', tokens: ['t'], now: NOW, toleranceMs: 1000 };
     fc.assert(
-      fc.property(fc.oneof(fc.jsonValue(), fc.anything(), fc.string(), fc.object()), (body) => {
-        const result = openEnvelope(body, options, any);
-        expect([true, false]).toContain(result.ok);
-        if (!result.ok) expect([40000, 40001, 40002, 40003, 40004]).toContain(result.code);
+      fc.property(
+        fc.oneof(
+          fc.jsonValue(),
+          fc.anything(),
+          fc.string(),
+          fc.string({ unit: 'binary' }),
+          fc.json(),
+          fc.object(),
+        ),
+        (body) => {
+          const result = openEnvelope(body, receiver, orderNoticeSchema);
+          expect(result.ok).toBe(false);
+          if (!result.ok) {
+            expect(CODES).toContain(result.code);
+            expect(typeof result.msg).toBe('string');
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('openEnvelope never throws on envelopes with arbitrary field values', () => {
+    const good = signEnvelope({ n: 1 }, { appId: 'a' }, ['t'], { now: NOW, salt: 1234 });
+    fc.assert(
+      fc.property(
+        fc.record(
+          {
+            appId: fc.oneof(fc.constant('a'), fc.anything()),
+            salt: fc.oneof(fc.constant(1234), fc.constant('1234'), fc.anything()),
+            utc: fc.oneof(fc.constant(NOW), fc.anything()),
+            signatures: fc.oneof(fc.constant(good.signatures), fc.anything()),
+            signature: fc.anything(),
+            data: fc.oneof(fc.constant(good.data), fc.string(), fc.json(), fc.anything()),
+          },
+          { requiredKeys: [] },
+        ),
+        (body) => {
+          let result: ReturnType<typeof openEnvelope> | undefined;
+          expect(() => {
+            result = openEnvelope(body, receiver, z.object({ n: z.number() }));
+          }).not.toThrow();
+          if (result && !result.ok) expect(CODES).toContain(result.code);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('readAnswer never throws and reads only protocol answers', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.anything(), fc.json(), fc.string()), (body) => {
+        const answer = readAnswer(body);
+        if (answer !== undefined) {
+          expect(Number.isInteger(answer.code)).toBe(true);
+          expect(typeof answer.msg).toBe('string');
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('properties: money and units', () => {
+  it('cents → money string → cents is the identity', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: MAX_MONEY_CENTS }), (cents) => {
+        const money = centsToMoney(cents);
+        expect(money).toMatch(/^(0|[1-9]\d*)\.\d{2}$/);
+        expect(moneySchema.safeParse(money).success).toBe(true);
+        expect(moneyToCents(money)).toBe(cents);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('money string → cents → money string is the identity, and anything else is refused', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^(0|[1-9]\d{0,12})\.\d{2}$/), (money) => {
+        expect(centsToMoney(moneyToCents(money))).toBe(money);
+      }),
+      { numRuns: 1000 },
+    );
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const accepted = moneySchema.safeParse(text).success;
+        if (accepted) expect(centsToMoney(moneyToCents(text))).toBe(text);
+        else expect(() => moneyToCents(text)).toThrow(RangeError);
       }),
       { numRuns: 1000 },
     );
   });
 
-  it('openEnvelope never throws on envelopes with arbitrary field values', () => {
-    const options = { appId: 'a', tokens: ['t'], now: NOW, toleranceMs: 1000 };
+  it('splitCents: n shares, summing exactly, largest first, at most one cent apart', () => {
     fc.assert(
       fc.property(
-        fc.record({
-          appId: fc.oneof(fc.constant('a'), fc.anything()),
-          salt: fc.anything(),
-          utc: fc.oneof(fc.constant(NOW), fc.anything()),
-          signatures: fc.anything(),
-          data: fc.oneof(fc.string(), fc.anything()),
-        }),
-        (body) => {
-          expect(() => openEnvelope(body, options, any)).not.toThrow();
+        fc.integer({ min: 0, max: MAX_MONEY_CENTS }),
+        fc.integer({ min: 1, max: 200 }),
+        (total, parts) => {
+          const shares = splitCents(total, parts);
+          expect(shares).toHaveLength(parts);
+          expect(shares.reduce((a, b) => a + b, 0)).toBe(total);
+          for (let i = 1; i < shares.length; i++) {
+            expect(shares[i]).toBeLessThanOrEqual(shares[i - 1] as number);
+          }
+          expect(Math.max(...shares) - Math.min(...shares)).toBeLessThanOrEqual(1);
         },
       ),
       { numRuns: 1000 },
     );
   });
 
-  it('cents → money string → cents is the identity', () => {
+  it('flattenOrder: one unit per quantity, indexes 0..n-1 in list order, vendIds unique', () => {
+    const line = fc.record({
+      skuCode: fc.constantFrom('COLA', 'CHIPS', 'WATER'),
+      slotNum: fc.constantFrom('01', '02', '03'),
+      quantity: fc.integer({ min: 1, max: 20 }),
+      originalPrice: fc.constant('2.00'),
+      actualPrice: fc.constantFrom('1.66', '1.67', '2.00'),
+    });
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 10 ** 14 }), (cents) => {
-        const money = centsToMoney(cents);
-        expect(money).toMatch(/^\d+\.\d{2}$/);
-        expect(moneyToCents(money)).toBe(cents);
-      }),
-      { numRuns: 2000 },
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.array(line, { minLength: 1, maxLength: 10 }),
+        (id, lines) => {
+          const units = flattenOrder({ orderViewId: id, orderDetailList: lines });
+          expect(units).toHaveLength(lines.reduce((n, l) => n + l.quantity, 0));
+          expect(units.map((u) => u.index)).toEqual(units.map((_, i) => i));
+          expect(units.map((u) => u.vendId)).toEqual(units.map((_, i) => `${id}-${i}`));
+          expect(new Set(units.map((u) => u.vendId)).size).toBe(units.length);
+          expect(units.map((u) => u.skuCode)).toEqual(
+            lines.flatMap((l) => Array(l.quantity).fill(l.skuCode)),
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 });
