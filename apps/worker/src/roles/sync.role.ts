@@ -1,5 +1,8 @@
-import { createConsumer } from '@owc/queues';
+import { MachineStateStore } from '@owc/machine-state';
+import { createConsumer, queuePrefix } from '@owc/queues';
 import type { Job, Worker } from 'bullmq';
+import { MachineSyncHandler } from '../sync/machine-sync.handler.js';
+import { MachineSyncState } from '../sync/machine-sync-state.js';
 import { OwithoRateLimiter } from '../sync/owitho-rate-limiter.js';
 import { SkuBuffer } from '../sync/sku-buffer.js';
 import { SkuFlusher } from '../sync/sku-flusher.js';
@@ -65,10 +68,39 @@ export const startSyncRole: RoleStarter = async (ctx) => {
   watch(skuWorker, 'sku-sync', logger);
   flusher.start();
 
+  const machineCounter = `${queuePrefix(config.KEY_PREFIX, 'machine-sync')}:machine-sync:id`;
+  const machineHandler = new MachineSyncHandler({
+    state: new MachineSyncState(ctx.redis, config.KEY_PREFIX),
+    gateway: ctx.gateway,
+    send: (layout) => ctx.owitho.syncMachine(layout),
+    acquire: () => limiter.acquire(),
+    // what was sent is the machine's last known state: the ingress answers machine/query from it
+    snapshots: new MachineStateStore({ redis: ctx.redis, keyPrefix: config.KEY_PREFIX }),
+    // a job added with a custom id is versioned when first seen (auto ids are versions already)
+    nextVersion: () => ctx.redis.incr(machineCounter),
+    quietMs: config.MACHINE_SYNC_QUIET_MS,
+    maxHoldMs: config.MACHINE_SYNC_MAX_WAIT_MS,
+    lockTtlMs: config.MACHINE_SYNC_LOCK_MS,
+    metrics,
+    logger: logger.child({ component: 'machine-sync' }),
+  });
+  const machineWorker = createConsumer(
+    'machine-sync',
+    { 'machine.restocked': machineHandler.restocked, 'machine.layout': machineHandler.layout },
+    {
+      connection: ctx.newConnection(),
+      keyPrefix: config.KEY_PREFIX,
+      concurrency: config.MACHINE_SYNC_CONCURRENCY,
+      lockDuration: config.JOB_LOCK_DURATION_MS,
+      stalledInterval: config.JOB_LOCK_DURATION_MS,
+    },
+  );
+  watch(machineWorker, 'machine-sync', logger);
+
   return {
     role: 'sync',
     async close() {
-      await skuWorker.close();
+      await Promise.all([skuWorker.close(), machineWorker.close()]);
       await flusher.close();
     },
   };

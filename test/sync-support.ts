@@ -1,0 +1,87 @@
+import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
+import { createLogger, type Logger } from '@owc/observability';
+import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
+import type { Sku } from '@owc/protocol';
+import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
+
+export const SYNC_APP_ID = 'app-sync';
+export const SYNC_SECRET = 'sync-secret-0001';
+export const silent = (name: string): Logger => createLogger({ level: 'silent', name });
+
+/** A valid SKU; `rev` goes into the name and the price, so every write is distinguishable. */
+export function skuOf(i: number, rev = 0): Sku {
+  return {
+    skuCode: `SKU${String(i).padStart(5, '0')}`,
+    skuName: `Product ${i} rev ${rev}`,
+    skuUnit: '罐',
+    skuSpec: '250ml',
+    originalPrice: `${1 + (i % 50)}.${String(rev % 100).padStart(2, '0')}`,
+    skuPic: `https://img.example.com/sku/${i}.png`,
+  };
+}
+
+/** Settings of a sync worker against the two simulators (tokens fetched by its token role). */
+export function syncWorkerEnv(
+  redisUrl: string,
+  prefix: string,
+  owitho: StartedOwithoSim,
+  machines: StartedMachineSim,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: prefix,
+    OWITHO_BASE_URL: owitho.url,
+    OWITHO_APP_ID: SYNC_APP_ID,
+    OWITHO_SECRET_KEY: SYNC_SECRET,
+    MACHINE_GATEWAY_URL: machines.url,
+    WORKER_ROLES: 'token,sync',
+    WORKER_METRICS_PORT: '-1',
+    LOG_LEVEL: 'warn',
+    JOB_LOCK_DURATION_MS: '5000',
+    ...extra,
+  };
+}
+
+export interface SyncSystem {
+  owitho: StartedOwithoSim;
+  machines: StartedMachineSim;
+  worker?: RunningWorker;
+  startWorker(extra?: Record<string, string>): Promise<RunningWorker>;
+  close(): Promise<void>;
+}
+
+/** Both simulators; the in-process worker (token + sync roles) starts when the test says so. */
+export async function startSyncSystem(redisUrl: string, prefix: string): Promise<SyncSystem> {
+  const owitho = await startOwithoSim({
+    appId: SYNC_APP_ID,
+    secretKey: SYNC_SECRET,
+    logger: silent('owitho-sim'),
+  });
+  const machines = await startMachineSim({ fleet: { machines: 3, slotsPerMachine: 8, inventory: 10 } });
+  const system: SyncSystem = {
+    owitho,
+    machines,
+    async startWorker(extra = {}) {
+      const worker = await runWorker(
+        loadWorkerConfig(
+          syncWorkerEnv(redisUrl, prefix, owitho, machines, { LOG_LEVEL: 'silent', ...extra }),
+        ),
+        silent('worker'),
+      );
+      system.worker = worker;
+      return worker;
+    },
+    async close() {
+      await system.worker?.close();
+      await owitho.close();
+      await machines.close();
+    },
+  };
+  return system;
+}
+
+/** How many requests reached a path of the owitho simulator, whatever the answer. */
+export function requestsTo(owitho: StartedOwithoSim, path: string): number {
+  return Object.values(owitho.sim.requestCounts()[path] ?? {}).reduce((a, b) => a + b, 0);
+}
