@@ -58,6 +58,7 @@ export class OwithoRateLimiter {
         await take.call(this.options.redis, this.key, this.options.perSecond, this.capacity),
       );
       if (wait <= 0) return;
+      if (signal?.aborted) return;
       this.options.onWait?.();
       await abortableSleep(wait, signal);
     }
