@@ -19,6 +19,8 @@ export const faultsSchema = z.strictObject({
   path: z.string().startsWith('/').optional(),
 });
 export type Faults = z.infer<typeof faultsSchema>;
+/** The name the public contract uses for `Faults`. */
+export type FaultSettings = Faults;
 
 /** `POST /_sim/orders` with `{orders: [OrderNotice…]}`: push these exact notices. */
 export const pushNoticesSchema = z.strictObject({
