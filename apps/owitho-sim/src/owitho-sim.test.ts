@@ -227,9 +227,11 @@ describe('owitho-sim: the order driver', () => {
     expect(s.sim.order(id as string)?.lastPushResult).toMatch(/no live access token/);
     expect(third.notices).toHaveLength(0);
     expect(s.sim.order(id as string)?.pushes).toBe(0);
+    expect(s.sim.state().orders).toMatchObject({ total: 1, pushed: 0, acked: 0 });
     await fetchToken(s.url);
     await waitFor(() => s.sim.order(id as string)?.ackedAt);
     expect(s.sim.order(id as string)?.pushes).toBe(1);
+    expect(s.sim.state().orders).toMatchObject({ total: 1, pushed: 1, acked: 1 });
   });
 
   it('pushes duplicates on purpose, and asks order/query when no callback comes', async () => {

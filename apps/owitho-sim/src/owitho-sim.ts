@@ -413,6 +413,8 @@ export class OwithoSim {
       syncRequests: this.syncRequests,
       orders: {
         total: orders.length,
+        /** orders pushed at least once (an order waiting for a token is not) */
+        pushed: orders.filter((o) => o.pushes > 0).length,
         acked: orders.filter((o) => o.ackedAt !== undefined).length,
         unacked: this.unacked,
         calledBack: orders.filter((o) => o.callbacks.length > 0).length,
