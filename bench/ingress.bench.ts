@@ -1,22 +1,37 @@
-// Ingress accept: POST /order/notice with real signed envelopes and distinct order ids, against a
-// bare Fastify route doing one queue.add per request. Both servers run in this process, one after
-// the other, under the same in-process autocannon load (same connections, same duration).
-import { loadIngressConfig, startIngress } from '@owc/ingress';
+// Ingress accept: POST /order/notice with real signed envelopes and distinct orderViewIds, against
+// a bare Fastify route doing one queue.add per request.
+//
+// Layout (identical for both sides): the server runs in a child process (bench/lib/ingress-server.ts),
+// autocannon runs in this process, Redis is the shared one. On 2 cores the three compete for CPU
+// either way; keeping the server in its own process means the load generator's work is not added
+// to the server's event loop. Bodies are signed before each phase, so the timed loop only sends.
+
 import { signEnvelope } from '@owc/protocol';
 import { generateFleet } from '@owc/sim-fleet';
 import autocannon from 'autocannon';
-import { Queue } from 'bullmq';
-import Fastify from 'fastify';
-import { Redis } from 'ioredis';
-import { report, round, rssMb } from './lib/report.js';
-import { APP, benchPrefix, quiet, REDIS_URL, seedToken } from './lib/system.js';
+import { report, round } from './lib/report.js';
+import {
+  APP,
+  benchPrefix,
+  envNumber,
+  machineLoad,
+  procStat,
+  redisServerPid,
+  seedToken,
+  spawnNode,
+} from './lib/system.js';
 
-const DURATION_S = Number(process.env.BENCH_INGRESS_SECONDS ?? 8);
-const CONNECTIONS = 32;
+/** timed seconds per round; each side gets PAIRS rounds */
+const ROUND_SECONDS = envNumber('BENCH_INGRESS_SECONDS', 5);
+const PAIRS = envNumber('BENCH_INGRESS_PAIRS', 3);
+const WARMUP_SECONDS = 2;
+const CONNECTIONS = envNumber('BENCH_INGRESS_CONNECTIONS', 32);
+/** enough bodies for any plausible rate; beyond them bodies are signed on the fly */
+const POOL = envNumber('BENCH_INGRESS_POOL', 120_000);
+
 const machine = generateFleet({ machines: 1, slotsPerMachine: 4 }).machines[0];
-if (!machine) throw new Error('no machine');
-const slot = machine.slotList[0];
-if (!slot) throw new Error('no slot');
+const slot = machine?.slotList[0];
+if (!machine || !slot) throw new Error('no machine in the generated fleet');
 
 let counter = 0;
 function body(token: string): string {
@@ -46,73 +61,138 @@ function body(token: string): string {
   return JSON.stringify(signEnvelope(notice, { appId: APP.appId }, [token]));
 }
 
-async function load(url: string, token: string) {
-  const run = (duration: number) =>
-    autocannon({
-      url,
+interface Round {
+  reqPerSec: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  failed: number;
+  serverCpuMs: number;
+  /** CPU per wall second of the round (1 = one full core) */
+  cpuShare: { server: number; redis: number; loadGenerator: number };
+}
+
+interface Server {
+  mode: 'bare' | 'ingress';
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function startServer(mode: 'bare' | 'ingress', prefix: string): Promise<Server> {
+  const child = spawnNode('bench/lib/ingress-server.ts', [mode, prefix]);
+  try {
+    const { url, pid } = await child.line<{ url: string; pid: number }>('url');
+    return { mode, url, pid, stop: () => child.stop() };
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
+function makeLoader(token: string) {
+  const pool = Array.from({ length: POOL }, () => body(token));
+  let next = 0;
+  return async (server: Server, seconds: number, redisPid: number): Promise<Round> => {
+    const before = { server: procStat(server.pid), redis: procStat(redisPid), self: process.cpuUsage() };
+    const result = await autocannon({
+      url: `${server.url}/order/notice`,
       connections: CONNECTIONS,
-      duration,
+      duration: seconds,
       requests: [
         {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          setupRequest: (request) => ({ ...request, body: body(token) }),
+          setupRequest: (request) => ({ ...request, body: pool[next++] ?? body(token) }),
         },
       ],
     });
-  await run(2); // warm-up
-  const result = await run(DURATION_S);
+    const after = {
+      server: procStat(server.pid),
+      redis: procStat(redisPid),
+      self: process.cpuUsage(before.self),
+    };
+    const share = (ms: number) => round(ms / (seconds * 1000), 2);
+    const serverCpuMs = after.server.cpuMs - before.server.cpuMs;
+    return {
+      reqPerSec: round(result.requests.total / seconds, 0),
+      requests: result.requests.total,
+      p50Ms: result.latency.p50,
+      p99Ms: result.latency.p99,
+      failed: result.non2xx + result.errors + result.timeouts,
+      serverCpuMs,
+      cpuShare: {
+        server: share(serverCpuMs),
+        redis: share(after.redis.cpuMs - before.redis.cpuMs),
+        loadGenerator: share((after.self.user + after.self.system) / 1000),
+      },
+    };
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+function summary(rounds: Round[]) {
+  const requests = rounds.reduce((n, r) => n + r.requests, 0);
   return {
-    reqPerSec: round(result.requests.average, 0),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
+    reqPerSec: round(requests / (rounds.length * ROUND_SECONDS), 0),
+    requests,
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    failed: rounds.reduce((n, r) => n + r.failed, 0),
+    serverCpuMsPerRequest: round(rounds.reduce((n, r) => n + r.serverCpuMs, 0) / Math.max(1, requests), 3),
+    cpuShare: {
+      server: median(rounds.map((r) => r.cpuShare.server)),
+      redis: median(rounds.map((r) => r.cpuShare.redis)),
+      loadGenerator: median(rounds.map((r) => r.cpuShare.loadGenerator)),
+    },
+    roundsReqPerSec: rounds.map((r) => r.reqPerSec),
   };
 }
 
 const { prefix, cleanup } = benchPrefix('ingress');
-const token = await seedToken(prefix);
-
-// the bare route: one queue.add per request, nothing else
-const bareRedis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
-const bareQueue = new Queue('bare', { connection: bareRedis, prefix: `${prefix}:{bare}` });
-const bare = Fastify();
-bare.post('/order/notice', async (request) => {
-  await bareQueue.add('notice', request.body, { removeOnComplete: true });
-  return { code: 200, msg: 'success' };
-});
-const bareUrl = await bare.listen({ port: 0, host: '127.0.0.1' });
-const baseline = await load(`${bareUrl}/order/notice`, token);
-await bare.close();
-await bareQueue.close();
-bareRedis.disconnect();
-
-const ingress = await startIngress(
-  loadIngressConfig({
-    REDIS_URL,
-    KEY_PREFIX: prefix,
-    OWITHO_APP_ID: APP.appId,
-    MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
-    ADMIN_USER: 'admin',
-    ADMIN_PASSWORD: 'admin',
-    INGRESS_HOST: '127.0.0.1',
-    INGRESS_PORT: '0',
-    LOG_LEVEL: 'warn',
-  }),
-  quiet,
-);
-const accept = await load(`${ingress.url}/order/notice`, token);
-await ingress.close();
-await cleanup();
-
-report('ingress', {
-  connections: CONNECTIONS,
-  seconds: DURATION_S,
-  ingress: accept,
-  bare: baseline,
-  ratio: round(accept.reqPerSec / baseline.reqPerSec, 3),
-  target: 0.8,
-  rssMb: rssMb(),
-});
+const servers: Server[] = [];
+try {
+  const token = await seedToken(prefix);
+  const loadBefore = machineLoad();
+  const redisPid = await redisServerPid();
+  const bare = await startServer('bare', prefix);
+  servers.push(bare);
+  const ingress = await startServer('ingress', prefix);
+  servers.push(ingress);
+  const load = makeLoader(token);
+  await load(bare, WARMUP_SECONDS, redisPid);
+  await load(ingress, WARMUP_SECONDS, redisPid);
+  // ABBA order: a drift in the machine's load during the run hits both sides alike
+  const rounds = { bare: [] as Round[], ingress: [] as Round[] };
+  for (let pair = 0; pair < PAIRS; pair++) {
+    const order = pair % 2 === 0 ? [bare, ingress] : [ingress, bare];
+    for (const server of order) rounds[server.mode].push(await load(server, ROUND_SECONDS, redisPid));
+  }
+  const a = summary(rounds.ingress);
+  const b = summary(rounds.bare);
+  report('ingress', {
+    layout: 'each server in its own child process, autocannon in the bench process, shared local Redis',
+    connections: CONNECTIONS,
+    rounds: `${PAIRS} x ${ROUND_SECONDS} s per side, alternating`,
+    ingress: a,
+    bare: b,
+    ratio: round(a.reqPerSec / b.reqPerSec, 3),
+    pairRatios: rounds.ingress.map((r, i) =>
+      round(r.reqPerSec / (rounds.bare[i]?.reqPerSec ?? Number.NaN), 2),
+    ),
+    cpuPerRequestRatio: round(b.serverCpuMsPerRequest / a.serverCpuMsPerRequest, 3),
+    target: 0.8,
+    loadAverage1m: { before: loadBefore, after: machineLoad() },
+  });
+} finally {
+  await Promise.all(servers.map((s) => s.stop()));
+  await cleanup();
+}
 process.exit(0);

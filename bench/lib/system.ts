@@ -1,11 +1,32 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger } from '@owc/observability';
 import { TokenKeeper } from '@owc/token';
 import { Redis } from 'ioredis';
 
+// The benchmarks' only settings (they are tools, like a CLI): read here and nowhere else.
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const APP = { appId: 'bench-app', secretKey: 'bench-secret' };
+/** extra node flags for the child processes a benchmark spawns, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` */
+export const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
+/** scales the amount of work of the pipeline and sync benchmarks (1 = the figures in BENCHMARKS.md) */
+export const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+
+export function envNumber(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isFinite(n)) throw new Error(`${name}: expected a number, got "${raw}"`);
+  return n;
+}
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APP = { appId: 'bench-app', secretKey: 'bench-secret-0001' };
 export const quiet: Logger = createLogger({ level: 'warn', name: 'bench' });
+export const silent: Logger = createLogger({ level: 'silent', name: 'bench' });
 
 /** A fresh key prefix, and a function that deletes everything under it. */
 export function benchPrefix(name: string): { prefix: string; cleanup(): Promise<void> } {
@@ -25,7 +46,11 @@ export function benchPrefix(name: string): { prefix: string; cleanup(): Promise<
   };
 }
 
-/** Puts a fixed access token where every pod of this prefix reads it. */
+/**
+ * Puts a fixed access token where every pod of this prefix reads it: a TokenKeeper whose
+ * fetchToken returns the token writes the keeper's Redis state, exactly as the worker's token
+ * role does after a real fetch.
+ */
 export async function seedToken(prefix: string, token = 'bench-token'): Promise<string> {
   const redis = new Redis(REDIS_URL);
   const keeper = new TokenKeeper({
@@ -41,4 +66,119 @@ export async function seedToken(prefix: string, token = 'bench-token'): Promise<
   await keeper.currentToken();
   redis.disconnect();
   return token;
+}
+
+/** Polls `fn` until it returns something other than undefined/false; throws after the deadline. */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'a condition'}`);
+    await sleep(options.intervalMs ?? 50);
+  }
+}
+
+/** A node child process under tsx with the @owc/source condition. */
+export interface BenchChild {
+  child: ChildProcess;
+  output(): string;
+  /** the first stdout line that parses as JSON and has `key` */
+  line<T>(key: string, timeoutMs?: number): Promise<T>;
+  /** SIGTERM (unless told), then the exit; SIGKILL if it does not exit in time */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
+}
+
+export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): BenchChild {
+  const child = spawn(
+    process.execPath,
+    [...CHILD_NODE_ARGS, '--conditions=@owc/source', '--import', 'tsx', script, ...args],
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  const keep = (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.length > 1_000_000) out = out.slice(-500_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return {
+    child,
+    output: () => out,
+    line: <T>(key: string, timeoutMs = 60_000) =>
+      waitFor(
+        () => {
+          if (child.exitCode !== null) throw new Error(`${script} exited early:\n${out.slice(-4000)}`);
+          for (const text of out.split('\n')) {
+            if (!text.startsWith('{')) continue;
+            try {
+              const parsed = JSON.parse(text) as Record<string, unknown>;
+              if (key in parsed) return parsed as T;
+            } catch {
+              // a partial line
+            }
+          }
+          return undefined;
+        },
+        { timeoutMs, intervalMs: 20, what: `"${key}" from ${script}` },
+      ),
+    async stop(signal = 'SIGTERM', timeoutMs = 15_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** CPU time (user + system, ms) and RSS (MB) of a process, from /proc/<pid>/stat. */
+export function procStat(pid: number): { cpuMs: number; rssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // fields after the command name, which is in parentheses and may hold spaces
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticksPerSec = 100; // USER_HZ on Linux
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const rssPages = Number(fields[21]);
+  return {
+    cpuMs: ((utime + stime) * 1000) / ticksPerSec,
+    rssMb: Math.round(((rssPages * 4096) / 1024 / 1024) * 10) / 10,
+  };
+}
+
+export const benchDir = join(ROOT, 'bench');
+
+/** A free TCP port on 127.0.0.1 (@owc/testing is for vitest only). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+/** The 1-minute load average: how busy the machine was (other processes compete for the cores). */
+export function machineLoad(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+}
+
+/** The pid of the Redis server at REDIS_URL (it must be local for its CPU to be read). */
+export async function redisServerPid(): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const info = await redis.info('server');
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    if (!pid) throw new Error('INFO server has no process_id');
+    return pid;
+  } finally {
+    redis.disconnect();
+  }
 }
