@@ -8,7 +8,9 @@ import { connect } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type OrderStats, OrderStore } from '@owc/order-store';
+import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis } from '@owc/redis';
+import { generateFleet } from '@owc/sim-fleet';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const logDir = join(root, '.local', 'logs');
@@ -84,7 +86,8 @@ function start(name: string, args: string[], extraEnv: Record<string, string>): 
   return child;
 }
 
-async function waitHttp(name: string, url: string, timeoutMs = 30_000): Promise<void> {
+async function waitHttp(name: string, url: string, timeoutMs = 120_000): Promise<void> {
+  say(`starting ${name}…`);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -208,6 +211,15 @@ async function main(): Promise<void> {
 
   const redis = createRedis({ url: redisUrl }, 'worker');
   const store = new OrderStore({ redis, keyPrefix, ttlMs: 24 * 3600 * 1000 });
+  // what the ERP and the restocking app would send: the catalogue, and a restock per machine
+  const producer = createProducer(redis, { keyPrefix });
+  const fleet = generateFleet({ machines: Number(machines), slotsPerMachine: Number(slots) });
+  await producer.enqueue('sku.upsert', { skus: fleet.skus });
+  for (const machine of fleet.machines)
+    await producer.enqueue('machine.restocked', { machineCode: machine.machineCode });
+  say(
+    `enqueued sku.upsert (${fleet.skus.length} SKUs) and a machine.restocked per machine: watch the sync queues`,
+  );
   const base: OrderStats = await store.stats();
   const timer = setInterval(() => {
     store.stats().then(
@@ -225,7 +237,10 @@ async function main(): Promise<void> {
     if (stopping) return;
     clearInterval(timer);
     say('stopping…');
-    void closeRedis(redis).then(() => stopAll(0));
+    void producer
+      .close()
+      .then(() => closeRedis(redis))
+      .then(() => stopAll(0));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
