@@ -86,11 +86,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 `;
 
+const RENEW_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
+`;
+
 const COMMANDS = {
   owcMachineSyncRecord: { numberOfKeys: 1, lua: RECORD },
   owcMachineSyncDone: { numberOfKeys: 1, lua: SYNCED },
   owcMachineSyncFailed: { numberOfKeys: 1, lua: FAILED },
   owcMachineSyncUnlock: { numberOfKeys: 1, lua: RELEASE_LOCK },
+  owcMachineSyncRenewLock: { numberOfKeys: 1, lua: RENEW_LOCK },
 } as const;
 
 type Command = (...args: (string | number)[]) => Promise<unknown>;
@@ -178,13 +184,26 @@ export class MachineSyncState {
     await this.redis.hdel(machineSyncKeys(this.keyPrefix, machineCode).state, `job:${jobId}`);
   }
 
-  /** The per-machine lock: at most one machine/sync in flight per machine. Returns a release function. */
+  /**
+   * The per-machine lock: at most one machine/sync in flight per machine. Renewed every ttl/3
+   * while held (a dead holder's lock lapses after at most ttl). Returns a release function.
+   */
   async tryLock(machineCode: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const { lock } = machineSyncKeys(this.keyPrefix, machineCode);
     const value = randomBytes(12).toString('hex');
     const ok = await this.redis.set(lock, value, 'PX', ttlMs, 'NX');
     if (ok !== 'OK') return undefined;
+    const renew = setInterval(
+      () => {
+        this.command('owcMachineSyncRenewLock')(lock, value, ttlMs).catch(() => {
+          // the next renewal, or the lock's own expiry, settles it
+        });
+      },
+      Math.max(50, Math.floor(ttlMs / 3)),
+    );
+    renew.unref();
     return async () => {
+      clearInterval(renew);
       await this.command('owcMachineSyncUnlock')(lock, value);
     };
   }
