@@ -1,8 +1,8 @@
 // Bare BullMQ consumers, in their own process, as the baselines of the system benchmarks:
 //   bare-workers.ts <prefix> chain <concurrency1> <concurrency2>
 //     stage1 (no-op, then adds one stage2 job carrying the root's timestamp) → stage2 (no-op)
-//   bare-workers.ts <prefix> idle <queue...>
-//     one no-op Worker per queue, as many as the worker's roles consume
+//   bare-workers.ts <prefix> idle <queue...> [--concurrency=N]
+//     one no-op Worker per queue (BullMQ's default concurrency 1 unless told)
 // Prints {"ready": true} once every Worker is connected; SIGTERM closes them and exits.
 import { createRedis } from '@owc/redis';
 import { Queue, Worker } from 'bullmq';
@@ -44,11 +44,14 @@ if (mode === 'chain') {
     }),
   );
 } else {
-  for (const name of rest) {
+  const flag = rest.find((a) => a.startsWith('--concurrency='));
+  const concurrency = flag ? Number(flag.slice('--concurrency='.length)) : 1;
+  for (const name of rest.filter((a) => !a.startsWith('--'))) {
     workers.push(
       new Worker(name, async () => undefined, {
         connection: createRedis({ url: REDIS_URL }, 'worker'),
         prefix: `${prefix}:{${name}}`,
+        concurrency,
       }),
     );
   }
