@@ -22,8 +22,11 @@ describe('sync worker processes', () => {
       const env = syncWorkerEnv(redisUrl, prefix, owitho, machines, {
         SKU_BATCH_SIZE: '100',
         SKU_BATCH_MAX_WAIT_MS: '200',
-        // how soon the restarted pod takes back the dead pod's batch
+        // how soon the restarted pod takes back the dead pod's batch (longer than one owitho call)
         SKU_BATCH_LEASE_MS: '2000',
+        OWITHO_CONNECT_TIMEOUT_MS: '300',
+        OWITHO_HEADERS_TIMEOUT_MS: '600',
+        OWITHO_BODY_TIMEOUT_MS: '600',
       });
       const workers: WorkerProcess[] = [];
       const last = new Map<string, number>();

@@ -87,6 +87,15 @@ export const workerSettingsSchema = z
         message: `must be longer than GATEWAY_VEND_TIMEOUT_MS (${s.GATEWAY_VEND_TIMEOUT_MS})`,
       });
     }
+    // a sku/sync batch must not be taken back (and a newer version sent) while its request may still land
+    const owithoCallMs = s.OWITHO_CONNECT_TIMEOUT_MS + s.OWITHO_HEADERS_TIMEOUT_MS + s.OWITHO_BODY_TIMEOUT_MS;
+    if (s.SKU_BATCH_LEASE_MS <= owithoCallMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SKU_BATCH_LEASE_MS'],
+        message: `must be longer than one owitho call can take (connect + headers + body timeouts: ${owithoCallMs} ms)`,
+      });
+    }
   });
 
 export type WorkerConfig = z.infer<typeof workerSettingsSchema>;
