@@ -207,12 +207,15 @@ describe('the sync worker (owitho-sim over HTTP, real Redis)', () => {
           ...base,
           slotList: base.slotList.map((x, j) => (j === 0 ? { ...x, row: 'one' } : x)),
         };
-        // `field: undefined`: sku.upsert is a union ({sku} | {skus}) and describeZodError names no
-        // field for a union that fails in both shapes ("Invalid input"): reported, fix pending in
-        // @owc/protocol. The money case passes through the union and names its field.
+        // sku.upsert is a union ({sku} | {skus}): the message names the field of the shape the job took
         const bad: { queue: typeof skuQueue; name: string; data: unknown; field?: RegExp }[] = [
-          { queue: skuQueue, name: 'sku.upsert', data: { sku: noName } },
-          { queue: skuQueue, name: 'sku.upsert', data: { sku: { ...skuOf(2, 1), originalPrice: 10.5 } } },
+          { queue: skuQueue, name: 'sku.upsert', data: { sku: noName }, field: /sku\.skuName/ },
+          {
+            queue: skuQueue,
+            name: 'sku.upsert',
+            data: { sku: { ...skuOf(2, 1), originalPrice: 10.5 } },
+            field: /sku\.originalPrice/,
+          },
           {
             queue: skuQueue,
             name: 'sku.upsert',
