@@ -57,8 +57,10 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
           state: new MachineSyncState(redis, prefix),
           gateway: { getMachine: async (code) => live.get(code) },
           send,
-          quietMs: 150,
-          maxHoldMs: 5000,
+          // generous: the events are all queued before the pods start (below), so the burst is as
+          // tight as the pods can consume it; quiet must outlast that even on a loaded machine
+          quietMs: 1000,
+          maxHoldMs: 10_000,
           lockedRetryMs: 20,
           lockTtlMs: 10_000,
           logger,
@@ -66,7 +68,12 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
         return createConsumer(
           'machine-sync',
           { 'machine.restocked': handler.restocked, 'machine.layout': handler.layout },
-          { connection: redis.duplicate({ maxRetriesPerRequest: null }), keyPrefix: prefix, concurrency: 8 },
+          {
+            connection: redis.duplicate({ maxRetriesPerRequest: null }),
+            keyPrefix: prefix,
+            concurrency: 8,
+            autorun: false,
+          },
         );
       });
       const producer = createProducer(redis, { keyPrefix: prefix });
@@ -78,6 +85,7 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
             ids.push((await producer.enqueue('machine.restocked', { machineCode: code })).id);
           }
         }
+        for (const pod of pods) void pod.run();
         const queue = producer.queue('machine-sync');
         await waitFor(
           async () =>
