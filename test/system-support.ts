@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 
+/** how often a wait loop looks again (each loop has its own deadline) */
+const POLL_MS = 100;
+
 const ROOT = resolve(import.meta.dirname, '..');
 
 /** One app process (`apps/<app>/src/main.ts` under tsx) started by a test. */
@@ -59,6 +62,6 @@ export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
       // not up yet
     }
     if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }

@@ -12,6 +12,9 @@ import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis } from '@owc/redis';
 import { generateFleet } from '@owc/sim-fleet';
 
+/** how often a wait loop looks again (each loop has its own deadline) */
+const POLL_MS = 100;
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const logDir = join(root, '.local', 'logs');
 const env = process.env;
@@ -97,7 +100,7 @@ async function waitHttp(name: string, url: string, timeoutMs = 120_000): Promise
       // not up yet
     }
     if (Date.now() > deadline) throw new Error(`${name} did not answer ${url} within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
@@ -149,7 +152,7 @@ async function main(): Promise<void> {
     const deadline = Date.now() + 10_000;
     while (!(await answersPing(redisUrl))) {
       if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
 

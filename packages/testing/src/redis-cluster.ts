@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { freePort, hasRedisServerBinary } from './redis-server.js';
 
+/** how often a wait loop looks again (each loop has its own deadline) */
+const POLL_MS = 100;
+
 export interface StartedRedisCluster {
   /** host:port of every master, for REDIS_CLUSTER_NODES */
   nodes: string[];
@@ -39,7 +42,7 @@ async function clusterReady(nodes: string[], deadline: number): Promise<void> {
       probe.disconnect();
     }
     if (Date.now() > deadline) throw new Error('redis cluster did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 
