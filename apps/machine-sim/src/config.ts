@@ -3,21 +3,7 @@ import { z } from 'zod';
 import { startFaultsSchema } from './sim.schema.js';
 
 /** MACHINE_SIM_FAULTS: a JSON array of start faults, e.g. `[{"machineCode":"M002","machineStatus":20}]`. */
-const faultsSetting = z.preprocess(
-  (value) => (value === '' || value === undefined ? undefined : value),
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array of faults' });
-        return z.NEVER;
-      }
-    })
-    .pipe(startFaultsSchema)
-    .optional(),
-);
+const faultsSetting = setting.json(startFaultsSchema, 'a JSON array of faults');
 
 export const machineSimSettingsSchema = z.object({
   ...logSettingsShape,

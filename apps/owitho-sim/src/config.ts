@@ -3,21 +3,7 @@ import { z } from 'zod';
 import { faultsSchema } from './sim.schema.js';
 
 /** OWITHO_SIM_FAULTS: a JSON object of start faults, e.g. `{"status503":true,"path":"/order/callback"}`. */
-const faultsSetting = z.preprocess(
-  (value) => (value === '' || value === undefined ? undefined : value),
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON object of faults' });
-        return z.NEVER;
-      }
-    })
-    .pipe(faultsSchema)
-    .optional(),
-);
+const faultsSetting = setting.json(faultsSchema, 'a JSON object of faults');
 
 export const owithoSimSettingsSchema = z.object({
   ...logSettingsShape,

@@ -51,6 +51,23 @@ export const setting = {
           .filter(Boolean),
       ),
     ),
+  /** a JSON document checked against `schema` (e.g. start-up faults of a simulator) */
+  json: <S extends z.ZodType>(schema: S, what: string) =>
+    z.preprocess(
+      unsetIfEmpty,
+      z
+        .string()
+        .transform((text, ctx) => {
+          try {
+            return JSON.parse(text) as unknown;
+          } catch {
+            ctx.addIssue({ code: 'custom', message: `must be JSON: ${what}` });
+            return z.NEVER;
+          }
+        })
+        .pipe(schema)
+        .optional(),
+    ),
   /** comma-separated durations in ms, e.g. a retry schedule */
   msList: () =>
     z.preprocess(
