@@ -3,7 +3,7 @@
 // it uses over IDLE_SECONDS with nothing to do. The baseline, idle in the same window: bare
 // BullMQ Workers (no-op processors) on the same four queues, in their own process.
 // CPU and RSS come from /proc/<pid>/stat; syscalls (a proxy for wake-ups) from /proc/<pid>/io.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { createRedis } from '@owc/redis';
@@ -36,13 +36,37 @@ function syscalls(pid: number): number {
   return read + write;
 }
 
+/** CPU ms per thread name (main thread = the process name, V8/libuv helpers by their names). */
+function threadCpu(pid: number): Map<string, number> {
+  const byName = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+      const key = tid === String(pid) ? 'main' : name;
+      byName.set(key, (byName.get(key) ?? 0) + ms);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
+}
+
 async function idle(pid: number, seconds: number) {
-  const before = { ...procStat(pid), syscalls: syscalls(pid) };
+  const before = { ...procStat(pid), syscalls: syscalls(pid), threads: threadCpu(pid) };
   await sleep(seconds * 1000);
-  const after = { ...procStat(pid), syscalls: syscalls(pid) };
+  const after = { ...procStat(pid), syscalls: syscalls(pid), threads: threadCpu(pid) };
   const cpuMs = after.cpuMs - before.cpuMs;
+  const threads: Record<string, number> = {};
+  for (const [name, ms] of after.threads) {
+    const used = ms - (before.threads.get(name) ?? 0);
+    if (used > 0) threads[name] = used;
+  }
   return {
     cpuMs,
+    cpuMsByThread: threads,
     cpuShare: round(cpuMs / (seconds * 1000), 4),
     syscallsPerSec: round((after.syscalls - before.syscalls) / seconds, 1),
     rssMb: after.rssMb,
@@ -144,6 +168,8 @@ try {
     idleSeconds: IDLE_SECONDS,
     idleCpuMsPerMinute: round((workerIdle.cpuMs * 60) / IDLE_SECONDS, 0),
     bareIdleCpuMsPerMinute: round((bareIdle.cpuMs * 60) / IDLE_SECONDS, 0),
+    // like every ratio here, 1 = as good as the baseline: the bare Workers' idle CPU over ours
+    ratio: round(bareIdle.cpuMs / Math.max(1, workerIdle.cpuMs), 3),
     target: 'idle CPU near zero (no busy polling)',
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });

@@ -1,7 +1,7 @@
 // `pnpm bench`: runs every bench/*.bench.ts in its own process, each bounded in time, and
 // prints their JSON lines (also appended to bench/results/<name>.jsonl).
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -13,6 +13,7 @@ const benches = readdirSync(here)
   .sort();
 const limitMs = Number(process.env.BENCH_TIME_LIMIT_MS ?? 120_000);
 let failed = 0;
+const summary = [];
 for (const file of benches) {
   process.stdout.write(`\n# ${file}\n`);
   const started = Date.now();
@@ -28,5 +29,16 @@ for (const file of benches) {
   } else {
     process.stdout.write(`# ${file} done in ${seconds} s\n`);
   }
+  // the line this run appended: its ratio against the same-run baseline, for the summary
+  const results = join(here, 'results', `${file.replace('.bench.ts', '')}.jsonl`);
+  const last = existsSync(results) ? readFileSync(results, 'utf8').trim().split('\n').at(-1) : undefined;
+  const line = last ? JSON.parse(last) : undefined;
+  if (line && Date.parse(line.at) >= started) {
+    summary.push(
+      `#   ${line.bench}: ratio ${line.ratio}${line.target !== undefined ? ` (target ${line.target})` : ''}`,
+    );
+  }
 }
+if (summary.length > 0)
+  process.stdout.write(`\n# ratios against the same-run baselines\n${summary.join('\n')}\n`);
 process.exit(failed > 0 ? 1 : 0);

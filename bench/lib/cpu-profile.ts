@@ -1,6 +1,6 @@
 // Summarises a V8 .cpuprofile (from `node --cpu-prof`): where the samples went, by package/file and
 // by function (self time), and the inclusive time of a few functions of interest.
-// Usage: node --import tsx bench/lib/cpu-profile.ts <file.cpuprofile> [top=25] [inclusive-name...]
+// Usage: node --import tsx bench/lib/cpu-profile.ts [--skip-ms=N] [--last-ms=N] <file.cpuprofile> [top=25] [inclusive-name...]
 import { readFileSync } from 'node:fs';
 
 interface ProfileNode {
@@ -21,6 +21,9 @@ const args = process.argv.slice(2);
 const skipArg = args.find((a) => a.startsWith('--skip-ms='));
 /** samples in the first N ms of the profile (start-up, module loading, warm-up) are left out */
 const skipMs = skipArg ? Number(skipArg.slice('--skip-ms='.length)) : 0;
+const lastArg = args.find((a) => a.startsWith('--last-ms='));
+/** only the samples of the last N ms (e.g. an idle window at the end of a run) */
+const lastMs = lastArg ? Number(lastArg.slice('--last-ms='.length)) : undefined;
 const [file, topArg, ...inclusiveNames] = args.filter((a) => !a.startsWith('--'));
 if (!file) {
   process.stderr.write('usage: cpu-profile.ts <file.cpuprofile> [top] [function names for inclusive time]\n');
@@ -34,10 +37,13 @@ for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n
 
 // self time per node from the samples and their time deltas
 let clock = 0;
-const kept: boolean[] = profile.samples.map((_, i) => {
+const at: number[] = profile.samples.map((_, i) => {
   clock += profile.timeDeltas[i] ?? 0;
-  return clock >= skipMs * 1000;
+  return clock;
 });
+const kept: boolean[] = at.map(
+  (t) => t >= skipMs * 1000 && (lastMs === undefined || t >= clock - lastMs * 1000),
+);
 const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => {
   if (kept[i]) selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
