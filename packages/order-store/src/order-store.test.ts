@@ -69,6 +69,8 @@ describe('OrderStore', () => {
       });
       // and a recorded unit is never put back to attempted
       expect(await store.markAttempted('U1', 0)).toMatchObject({ s: 'success' });
+      expect(await store.unitState('U1', 0)).toMatchObject({ s: 'success' });
+      expect(await store.unitState('U1', 3)).toBeUndefined();
       await store.recordUnitResult('U1', 1, { status: 'failed', reason: 'slot_empty' });
       expect(await store.queryResult('U1')).toEqual({
         orderViewId: 'U1',
@@ -89,9 +91,12 @@ describe('OrderStore', () => {
   redisTest('finalises once, with outStatus from the unit results', async ({ redis, prefix }) => {
     const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
     await store.accept(notice('F1'));
+    const stale = await store.get('F1');
     for (const i of [0, 1, 2]) await store.recordUnitResult('F1', i, { status: 'success' });
+    expect(await store.finalize('F1', stale)).toBeUndefined();
     await store.recordUnitResult('F1', 3, { status: 'failed', reason: 'jammed' });
-    const results = await Promise.all(Array.from({ length: 10 }, () => store.finalize('F1')));
+    // a record read before the last results is not trusted: the store is read instead
+    const results = await Promise.all(Array.from({ length: 10 }, () => store.finalize('F1', stale)));
     expect(results.filter((r) => r?.finalizedNow)).toHaveLength(1);
     for (const r of results) expect(r?.result.outStatus).toBe(300);
     expect(results[0]?.result.outDetailList.map((d) => d.status)).toEqual([200, 200, 200, 400]);

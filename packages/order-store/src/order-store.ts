@@ -120,6 +120,12 @@ export class OrderStore {
     return readRecord(orderViewId, record, units);
   }
 
+  /** One unit's recorded state (undefined while pending): a single field read, for hot paths. */
+  async unitState(orderViewId: string, index: number): Promise<UnitState | undefined> {
+    const raw = await this.redis.hget(orderKeys(this.prefix, orderViewId).units, String(index));
+    return raw ? unitStateSchema.parse(JSON.parse(raw)) : undefined;
+  }
+
   /** The order/query answer (outStatus 100 while dispensing); undefined for an unknown order. */
   async queryResult(orderViewId: string): Promise<OrderResult | undefined> {
     const record = await this.get(orderViewId);
@@ -155,8 +161,13 @@ export class OrderStore {
    * Writes the final result once every unit has one. Returns the stored result (whether this
    * call or an earlier one wrote it) and whether this call did; undefined while incomplete.
    */
-  async finalize(orderViewId: string): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined> {
-    const record = await this.get(orderViewId);
+  async finalize(
+    orderViewId: string,
+    /** a record the caller has just read: used when it already has every unit's result (results
+     * are write-once, so such a record cannot be stale); otherwise the store is read */
+    known?: OrderRecord,
+  ): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined> {
+    const record = known && (known.result || finalResultOf(known)) ? known : await this.get(orderViewId);
     if (!record) throw new Error(`order ${orderViewId} is not in the store`);
     if (record.result) return { result: record.result, finalizedNow: false };
     const result = finalResultOf(record);

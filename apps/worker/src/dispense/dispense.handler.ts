@@ -126,8 +126,8 @@ export class DispenseHandler {
         let outcome: Awaited<ReturnType<UnitVender['settle']>>;
         try {
           // read the unit again under the lease: another run may have settled it meanwhile
-          const fresh = await store.get(orderViewId);
-          outcome = await this.vender.settle(target, unit, fresh?.unitStates.get(unit.index), lease, log);
+          const fresh = await store.unitState(orderViewId, unit.index);
+          outcome = await this.vender.settle(target, unit, fresh, lease, log);
         } finally {
           await lease.release();
         }
@@ -155,7 +155,7 @@ export class DispenseHandler {
    */
   private async finish(record: OrderRecord, log: Logger): Promise<DispenseOutcome> {
     const { store, producer, settings, metrics } = this.deps;
-    const final = await store.finalize(record.orderViewId);
+    const final = await store.finalize(record.orderViewId, record);
     if (!final) throw new Error(`order ${record.orderViewId} still has units without a result`);
     if (record.state !== 'reported') {
       await enqueueCallback(producer, record.orderViewId, settings.callbackScheduleMs);
