@@ -23,6 +23,7 @@ import { spawnWorker, startWorld } from './lib/world.js';
 
 const WORKER_LOG = process.env.BENCH_WORKER_LOG ?? 'warn';
 const IDLE_SECONDS = envNumber('BENCH_IDLE_SECONDS', 30);
+const SETTLE_MS = envNumber('BENCH_IDLE_SETTLE_MS', 3000);
 const ORDERS = 300;
 const SKU_JOBS = 2000;
 const SKUS = 500;
@@ -144,7 +145,8 @@ try {
   redis.disconnect();
 
   const rssAfterRun = procStat(worker.pid).rssMb;
-  await sleep(3000); // let the last timers (batch waits, lease renewals) run out
+  // the last timers of the run (batch waits, lease renewals) must run out before idle is measured
+  await sleep(SETTLE_MS);
   const loadBefore = machineLoad();
   const [workerIdle, bareIdle, ingressIdle] = await Promise.all([
     idle(worker.pid, IDLE_SECONDS),

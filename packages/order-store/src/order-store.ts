@@ -1,5 +1,5 @@
 import { flattenOrder, type OrderNotice, type OrderResult } from '@owc/protocol';
-import type { RedisClient } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall } from '@owc/redis';
 import { fingerprint } from './fingerprint.js';
 import { indexKeys, orderKeys } from './order-keys.js';
 import {
@@ -36,23 +36,16 @@ export interface OrderStats {
   conflicts: number;
 }
 
-type ScriptName =
-  | 'owcAccept'
-  | 'owcMarkAttempted'
-  | 'owcRecordResult'
-  | 'owcFinalize'
-  | 'owcCallbackState'
-  | 'owcRevive';
-const SCRIPTS: Record<ScriptName, string> = {
-  owcAccept: ACCEPT,
-  owcMarkAttempted: MARK_ATTEMPTED,
-  owcRecordResult: RECORD_RESULT,
-  owcFinalize: FINALIZE,
-  owcCallbackState: CALLBACK_STATE,
-  owcRevive: REVIVE,
+// every script runs over one order's two keys: the record hash and the units hash
+const SCRIPTS = {
+  owcAccept: { numberOfKeys: 2, lua: ACCEPT },
+  owcMarkAttempted: { numberOfKeys: 2, lua: MARK_ATTEMPTED },
+  owcRecordResult: { numberOfKeys: 2, lua: RECORD_RESULT },
+  owcFinalize: { numberOfKeys: 2, lua: FINALIZE },
+  owcCallbackState: { numberOfKeys: 2, lua: CALLBACK_STATE },
+  owcRevive: { numberOfKeys: 2, lua: REVIVE },
 };
-
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+type ScriptName = keyof typeof SCRIPTS;
 
 /**
  * The one place orders live: the ingress, both worker roles and the CLI use it. Every state
@@ -64,21 +57,19 @@ export class OrderStore {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly now: () => number;
+  private readonly scripts: Record<ScriptName, ScriptCall>;
 
   constructor(options: OrderStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.keyPrefix;
     this.ttlMs = options.ttlMs;
     this.now = options.now ?? Date.now;
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in this.redis)) this.redis.defineCommand(name, { numberOfKeys: 2, lua });
-    }
+    this.scripts = defineScripts(this.redis, SCRIPTS);
   }
 
   private script(name: ScriptName, orderViewId: string, ...args: (string | number)[]): Promise<unknown> {
     const keys = orderKeys(this.prefix, orderViewId);
-    const call = (this.redis as unknown as Record<ScriptName, ScriptCall>)[name];
-    return call.call(this.redis, keys.record, keys.units, ...args);
+    return this.scripts[name](keys.record, keys.units, ...args);
   }
 
   /**

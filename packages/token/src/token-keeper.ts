@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Counter, type Gauge, Gauge as GaugeMetric, type Logger, type Registry } from '@owc/observability';
 import { type AccessToken, absoluteExpiry } from '@owc/protocol';
-import { type RedisClient, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
 import { COUNT_FETCH, EXTEND_LOCK, RELEASE_LOCK, WRITE_TOKEN } from './token-scripts.js';
@@ -36,7 +36,7 @@ export interface TokenState {
   previousUntil?: number;
 }
 
-type ScriptCall = (...args: (string | number)[]) => Promise<number>;
+type TokenScript = 'owcTokenExtendLock' | 'owcTokenReleaseLock' | 'owcTokenCountFetch' | 'owcTokenWrite';
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -48,6 +48,7 @@ function sleep(ms: number): Promise<void> {
  * write is fenced by the lock's value. Everyone else reads.
  */
 export class TokenKeeper {
+  private readonly scripts: Record<TokenScript, ScriptCall>;
   private readonly redis: RedisClient;
   private readonly keys: { state: string; lock: string; fetchesPrefix: string };
   private readonly now: () => number;
@@ -71,15 +72,12 @@ export class TokenKeeper {
     this.now = options.now ?? Date.now;
     this.lockTtlMs = options.lockTtlMs ?? 15_000;
     this.waitMs = options.waitMs ?? 20_000;
-    const scripts = {
-      owcTokenExtendLock: [1, EXTEND_LOCK],
-      owcTokenReleaseLock: [1, RELEASE_LOCK],
-      owcTokenCountFetch: [1, COUNT_FETCH],
-      owcTokenWrite: [2, WRITE_TOKEN],
-    } as const;
-    for (const [name, [numberOfKeys, lua]] of Object.entries(scripts)) {
-      if (!(name in this.redis)) this.redis.defineCommand(name, { numberOfKeys, lua });
-    }
+    this.scripts = defineScripts(this.redis, {
+      owcTokenExtendLock: { numberOfKeys: 1, lua: EXTEND_LOCK },
+      owcTokenReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
+      owcTokenCountFetch: { numberOfKeys: 1, lua: COUNT_FETCH },
+      owcTokenWrite: { numberOfKeys: 2, lua: WRITE_TOKEN },
+    });
     if (options.metrics) {
       const registry = options.metrics;
       this.fetchedToday =
@@ -113,11 +111,8 @@ export class TokenKeeper {
     }
   }
 
-  private script(name: string, ...args: (string | number)[]): Promise<number> {
-    return (this.redis as unknown as Record<string, ScriptCall>)[name]?.call(
-      this.redis,
-      ...args,
-    ) as Promise<number>;
+  private script(name: TokenScript, ...args: (string | number)[]): Promise<number> {
+    return this.scripts[name](...args) as Promise<number>;
   }
 
   private fetchesKey(at = this.now()): string {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { type RedisClient, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
 
 /** What a machine event asks to send: the gateway's live layout, or a layout the sender gave. */
 export type LayoutSource = { kind: 'gateway' } | { kind: 'layout'; json: string; at: number };
@@ -99,8 +99,6 @@ const COMMANDS = {
   owcMachineSyncRenewLock: { numberOfKeys: 1, lua: RENEW_LOCK },
 } as const;
 
-type Command = (...args: (string | number)[]) => Promise<unknown>;
-
 /** The per-machine sync state and lock: `${prefix}:{machine:<code>}:sync` / `:sync-lock`, one tag per machine. */
 export function machineSyncKeys(keyPrefix: string, machineCode: string): { state: string; lock: string } {
   return {
@@ -115,15 +113,10 @@ export class MachineSyncState {
     private readonly redis: RedisClient,
     private readonly keyPrefix: string,
   ) {
-    for (const [name, definition] of Object.entries(COMMANDS)) {
-      if (!(name in this.redis)) this.redis.defineCommand(name, definition);
-    }
+    this.scripts = defineScripts(this.redis, COMMANDS);
   }
 
-  private command(name: keyof typeof COMMANDS): Command {
-    const fn = (this.redis as unknown as Record<string, Command>)[name] as Command;
-    return (...args) => fn.call(this.redis, ...args);
-  }
+  private readonly scripts: Record<keyof typeof COMMANDS, ScriptCall>;
 
   /**
    * Records an event (idempotent per job). `version` is the job's auto id; for a custom id,
@@ -140,7 +133,7 @@ export class MachineSyncState {
       fallback = known ?? String(event.fallbackVersion ? await event.fallbackVersion() : 1);
     }
     const source = event.source;
-    const out = (await this.command('owcMachineSyncRecord')(
+    const out = (await this.scripts.owcMachineSyncRecord(
       state,
       event.version === undefined ? '' : String(event.version),
       source.kind,
@@ -168,11 +161,11 @@ export class MachineSyncState {
   }
 
   async markSynced(machineCode: string, version: number): Promise<void> {
-    await this.command('owcMachineSyncDone')(machineSyncKeys(this.keyPrefix, machineCode).state, version);
+    await this.scripts.owcMachineSyncDone(machineSyncKeys(this.keyPrefix, machineCode).state, version);
   }
 
   async markFailed(machineCode: string, version: number, reason: string): Promise<void> {
-    await this.command('owcMachineSyncFailed')(
+    await this.scripts.owcMachineSyncFailed(
       machineSyncKeys(this.keyPrefix, machineCode).state,
       version,
       reason,
@@ -195,7 +188,7 @@ export class MachineSyncState {
     if (ok !== 'OK') return undefined;
     const renew = setInterval(
       () => {
-        this.command('owcMachineSyncRenewLock')(lock, value, ttlMs).catch(() => {
+        this.scripts.owcMachineSyncRenewLock(lock, value, ttlMs).catch(() => {
           // the next renewal, or the lock's own expiry, settles it
         });
       },
@@ -204,7 +197,7 @@ export class MachineSyncState {
     renew.unref();
     return async () => {
       clearInterval(renew);
-      await this.command('owcMachineSyncUnlock')(lock, value);
+      await this.scripts.owcMachineSyncUnlock(lock, value);
     };
   }
 }

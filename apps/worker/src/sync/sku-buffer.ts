@@ -1,5 +1,5 @@
 import { queuePrefix } from '@owc/queues';
-import { type RedisClient, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
 
 /** The one hash tag of the buffer: the same as the `sku-sync` queue's, so a script may read its id counter. */
 export const SKU_BUFFER_TAG = 'sku-sync';
@@ -289,8 +289,6 @@ const COMMANDS = {
   owcSkuBufferDead: { numberOfKeys: 8, lua: DEAD },
 } as const;
 
-type Command = (...args: (string | number)[]) => Promise<unknown>;
-
 export interface SkuBufferOptions {
   redis: RedisClient;
   keyPrefix: string;
@@ -341,15 +339,10 @@ export class SkuBuffer {
     // BullMQ's job id counter of the sku-sync queue (`<prefix>:<queue>:id`), same hash tag
     this.idCounterKey = `${queuePrefix(options.keyPrefix, 'sku-sync')}:sku-sync:id`;
     this.reclaimLimit = options.reclaimLimit ?? 16;
-    for (const [name, definition] of Object.entries(COMMANDS)) {
-      if (!(name in this.redis)) this.redis.defineCommand(name, definition);
-    }
+    this.scripts = defineScripts(this.redis, COMMANDS);
   }
 
-  private command(name: keyof typeof COMMANDS): Command {
-    const fn = (this.redis as unknown as Record<string, Command>)[name] as Command;
-    return (...args) => fn.call(this.redis, ...args);
-  }
+  private readonly scripts: Record<keyof typeof COMMANDS, ScriptCall>;
 
   /**
    * Records the changes of one job, all with the job's version (undefined = the next value of the
@@ -361,7 +354,7 @@ export class SkuBuffer {
   ): Promise<{ accepted: number; version: number }> {
     const args: string[] = [version === undefined ? '' : String(version)];
     for (const change of changes) args.push(change.skuCode, change.json);
-    const [accepted, v] = (await this.command('owcSkuBufferUpsert')(
+    const [accepted, v] = (await this.scripts.owcSkuBufferUpsert(
       ...this.keys,
       this.idCounterKey,
       ...args,
@@ -370,7 +363,7 @@ export class SkuBuffer {
   }
 
   async take(options: TakeOptions): Promise<TakeResult> {
-    const out = (await this.command('owcSkuBufferTake')(
+    const out = (await this.scripts.owcSkuBufferTake(
       ...this.keys,
       options.maxBatch,
       options.maxWaitMs,
@@ -395,7 +388,7 @@ export class SkuBuffer {
 
   /** Extends the lease and swaps in newer versions; undefined when the batch is no longer ours. */
   async renew(batchId: string, leaseMs: number): Promise<BatchEntry[] | undefined> {
-    const out = (await this.command('owcSkuBufferRenew')(
+    const out = (await this.scripts.owcSkuBufferRenew(
       ...this.keys,
       batchId,
       this.batchPrefix + batchId,
@@ -408,7 +401,7 @@ export class SkuBuffer {
   async ack(batchId: string, entries: readonly BatchEntry[]): Promise<boolean> {
     const args: string[] = [];
     for (const e of entries) args.push(e.skuCode, String(e.version));
-    const ours = await this.command('owcSkuBufferAck')(
+    const ours = await this.scripts.owcSkuBufferAck(
       ...this.keys,
       batchId,
       this.batchPrefix + batchId,
@@ -419,7 +412,7 @@ export class SkuBuffer {
 
   /** Gives a held batch back to pending at once (so another pod need not wait for the lease). */
   async release(batchId: string): Promise<void> {
-    await this.command('owcSkuBufferRelease')(...this.keys, batchId, this.batchPrefix + batchId);
+    await this.scripts.owcSkuBufferRelease(...this.keys, batchId, this.batchPrefix + batchId);
   }
 
   /**
@@ -428,7 +421,7 @@ export class SkuBuffer {
    */
   async deadLetter(batchId: string, reason: string): Promise<boolean> {
     const record = JSON.stringify({ batchId, reason, at: Date.now() });
-    const ours = await this.command('owcSkuBufferDead')(
+    const ours = await this.scripts.owcSkuBufferDead(
       ...this.keys,
       this.deadKey,
       batchId,
