@@ -1,5 +1,5 @@
 import { describeZodError, type MachineLayout, machineLayoutSchema } from '@owc/protocol';
-import { type RedisClient, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
 import { z } from 'zod';
 
 export interface MachineStateStoreOptions {
@@ -31,8 +31,6 @@ return 1
 
 const seenAtSchema = z.coerce.number().int().min(0);
 
-type SaveCall = (key: string, layout: string, seenAt: number) => Promise<number>;
-
 /**
  * The last known layout of each machine. The ingress saves after every successful live
  * machine/query and answers from here when the gateway is slow or down; the sync worker saves
@@ -41,13 +39,14 @@ type SaveCall = (key: string, layout: string, seenAt: number) => Promise<number>
 export class MachineStateStore {
   private readonly redis: RedisClient;
   private readonly prefix: string;
+  private readonly saveScript: ScriptCall;
 
   constructor(options: MachineStateStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.keyPrefix;
-    if (!('owcSaveMachineSnapshot' in this.redis)) {
-      this.redis.defineCommand('owcSaveMachineSnapshot', { numberOfKeys: 1, lua: SAVE });
-    }
+    this.saveScript = defineScripts(this.redis, {
+      owcSaveMachineSnapshot: { numberOfKeys: 1, lua: SAVE },
+    }).owcSaveMachineSnapshot;
   }
 
   /**
@@ -58,9 +57,7 @@ export class MachineStateStore {
     const parsed = machineLayoutSchema.safeParse(layout);
     if (!parsed.success) throw new Error(`invalid machine layout: ${describeZodError(parsed.error)}`);
     const valid = parsed.data;
-    const call = (this.redis as unknown as Record<'owcSaveMachineSnapshot', SaveCall>).owcSaveMachineSnapshot;
-    const saved = await call.call(
-      this.redis,
+    const saved = await this.saveScript(
       machineSnapshotKey(this.prefix, valid.machineCode),
       JSON.stringify(valid),
       Math.trunc(seenAt),

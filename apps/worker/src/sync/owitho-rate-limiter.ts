@@ -1,4 +1,4 @@
-import { type RedisClient, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
 import { abortableSleep } from './abortable-sleep.js';
 
 /**
@@ -40,23 +40,20 @@ export function owithoRateKey(keyPrefix: string): string {
 export class OwithoRateLimiter {
   private readonly key: string;
   private readonly capacity: number;
+  private readonly take: ScriptCall;
 
   constructor(private readonly options: OwithoRateLimiterOptions) {
     this.key = owithoRateKey(options.keyPrefix);
     this.capacity = options.capacity ?? options.perSecond;
-    if (!('owcOwithoRateTake' in options.redis)) {
-      options.redis.defineCommand('owcOwithoRateTake', { numberOfKeys: 1, lua: TAKE_TOKEN });
-    }
+    this.take = defineScripts(options.redis, {
+      owcOwithoRateTake: { numberOfKeys: 1, lua: TAKE_TOKEN },
+    }).owcOwithoRateTake;
   }
 
   /** Resolves once a call may go out, or early when the signal aborts (the caller checks it). */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const take = (this.options.redis as unknown as Record<string, (...a: unknown[]) => Promise<number>>)
-      .owcOwithoRateTake as (...a: unknown[]) => Promise<number>;
     for (;;) {
-      const wait = Number(
-        await take.call(this.options.redis, this.key, this.options.perSecond, this.capacity),
-      );
+      const wait = Number(await this.take(this.key, this.options.perSecond, this.capacity));
       if (wait <= 0) return;
       if (signal?.aborted) return;
       this.options.onWait?.();
