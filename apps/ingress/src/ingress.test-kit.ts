@@ -180,7 +180,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 /**
- * A minimal HTTP machine gateway (GATEWAY.md `GET /machines/{code}`) with a switch to hang its
+ * A minimal HTTP machine gateway (docs/gateway.md `GET /machines/{code}`) with a switch to hang its
  * answers, for machine/query tests; the ingress reaches it through the real HttpMachineGateway.
  */
 export async function startTestGateway(machines: MachineLayout[]): Promise<{

@@ -4,7 +4,7 @@ import type { IngressDeps } from './ingress-deps.js';
 import { ServiceUnavailableError } from './service-unavailable-error.js';
 
 /**
- * Runs the envelope checks of PROTOCOL.md against the tokens honoured right now (an in-process
+ * Runs the envelope checks of docs/protocol.md against the tokens honoured right now (an in-process
  * cached read, so one pass of the checks is all a request costs). Throws ServiceUnavailableError
  * when the tokens cannot be read or none exists yet: that is our problem, not the caller's, and
  * owitho must retry.

@@ -42,7 +42,7 @@ export async function registerOpenapi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'owitho-connector ingress',
         description:
-          'The calls owitho makes into us (PROTOCOL.md calls 3, 4, 6). Every body is the signed envelope; ' +
+          'The calls owitho makes into us (docs/protocol.md calls 3, 4, 6). Every body is the signed envelope; ' +
           '`data` carries the payload as compact JSON (see components.schemas). Protocol errors are HTTP 200 ' +
           'with code 40000-40004; HTTP 503 with code 40000 means retry.',
         version: '1.0.0',

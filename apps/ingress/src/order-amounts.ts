@@ -3,7 +3,7 @@ import { moneyToCents, type OrderNotice } from '@owc/protocol';
 export type AmountMismatch = 'lines' | 'discount';
 
 /**
- * The amount checks PROTOCOL.md asks us to log and count (never a reason to refuse a paid order):
+ * The amount checks docs/protocol.md asks us to log and count (never a reason to refuse a paid order):
  * - `lines`: Σ quantity × actualPrice ≠ actualAmount
  * - `discount`: originAmount − discountMoney ≠ actualAmount
  * Integer cents throughout.

@@ -4,7 +4,7 @@ import type { MachineSim } from './machine-sim.js';
 import { controlRoutes } from './routes/control.routes.js';
 import { gatewayRoutes } from './routes/gateway.routes.js';
 
-/** The simulator's HTTP face: GATEWAY.md's routes plus the control API. Not listening yet. */
+/** The simulator's HTTP face: docs/gateway.md's routes plus the control API. Not listening yet. */
 export async function buildMachineSimApp(sim: MachineSim, logger: Logger): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -2,7 +2,7 @@ import { vendIdSchema } from '@owc/gateway';
 import { machineLayoutSchema, machineStatusSchema, moneySchema, slotStatusSchema } from '@owc/protocol';
 import { z } from 'zod';
 
-// Shapes of the simulator's own control API and start options (not part of GATEWAY.md).
+// Shapes of the simulator's own control API and start options (not part of docs/gateway.md).
 
 const code = z.string().min(1).max(128);
 const slotNum = z.string().min(1).max(32);

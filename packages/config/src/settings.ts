@@ -79,7 +79,7 @@ export const setting = {
     ),
 };
 
-/** Settings every process shares (SETTINGS.md). */
+/** Settings every process shares (docs/settings.md). */
 export const redisSettingsShape = {
   REDIS_URL: setting.string().default('redis://127.0.0.1:6379'),
   REDIS_CLUSTER_NODES: setting.list().optional(),
@@ -101,7 +101,7 @@ export const logSettingsShape = {
   ),
 };
 
-/** How we reach owitho and who we are to it (SETTINGS.md). */
+/** How we reach owitho and who we are to it (docs/settings.md). */
 export const owithoSettingsShape = {
   OWITHO_BASE_URL: setting.url(),
   OWITHO_APP_ID: setting.string(),
@@ -126,7 +126,7 @@ export const orderStoreSettingsShape = {
   ORDER_TTL_MS: setting.int(60_000).default(30 * 24 * 3600 * 1000),
 };
 
-/** The machine gateway (GATEWAY.md). */
+/** The machine gateway (docs/gateway.md). */
 export const gatewaySettingsShape = {
   MACHINE_GATEWAY_URL: setting.url(),
   GATEWAY_VEND_TIMEOUT_MS: setting.int(1).default(15_000),

@@ -43,7 +43,7 @@ class DeadlineReached extends Error {}
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
 /**
- * The HTTP driver of GATEWAY.md over an undici Pool. Every answer is parsed with the
+ * The HTTP driver of docs/gateway.md over an undici Pool. Every answer is parsed with the
  * contract's zod schemas; errors are mapped to the GatewayError classes.
  */
 export class HttpMachineGateway implements MachineGateway {

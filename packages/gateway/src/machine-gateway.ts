@@ -2,7 +2,7 @@ import type { MachineLayout } from '@owc/protocol';
 import type { VendAnswer, VendRequest } from './vend.schema.js';
 
 /**
- * How the connector drives vending machines (GATEWAY.md). The HTTP driver is the default;
+ * How the connector drives vending machines (docs/gateway.md). The HTTP driver is the default;
  * another transport (MQTT, a vendor SDK) implements the same interface.
  *
  * Errors (all extend GatewayError):

@@ -1,11 +1,11 @@
 import { z } from 'zod';
 
-// The wire shapes of GATEWAY.md, declared once: the HTTP driver parses answers with them and
+// The wire shapes of docs/gateway.md, declared once: the HTTP driver parses answers with them and
 // apps/machine-sim parses requests with them.
 
 const code = z.string().min(1).max(128);
 
-/** Why a vend failed (GATEWAY.md). */
+/** Why a vend failed (docs/gateway.md). */
 export const vendFailureReasons = [
   'slot_empty',
   'slot_fault',
@@ -62,7 +62,7 @@ export const gatewayErrorBodySchema = z.looseObject({
 });
 export type GatewayErrorBody = z.infer<typeof gatewayErrorBodySchema>;
 
-/** `error` values of GATEWAY.md's 404s. */
+/** `error` values of docs/gateway.md's 404s. */
 export const GatewayErrorCode = {
   UNKNOWN_MACHINE: 'unknown_machine',
   UNKNOWN_VEND: 'unknown_vend',

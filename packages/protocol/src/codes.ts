@@ -1,4 +1,4 @@
-/** Result codes of the owitho protocol (PROTOCOL.md, "Checks a receiver runs"). */
+/** Result codes of the owitho protocol (docs/protocol.md, "Checking an incoming envelope"). */
 export const ResultCode = {
   OK: 200,
   REQUEST_FAILED: 40000,

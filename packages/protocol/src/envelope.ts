@@ -90,7 +90,7 @@ function fail(
 }
 
 /**
- * Runs the receiver's checks in PROTOCOL.md's order (shape 40000, appId 40001, salt 40003,
+ * Runs the receiver's checks in docs/protocol.md's order (shape 40000, appId 40001, salt 40003,
  * utc 40004, signature 40002, payload 40000) and returns the parsed payload or the first
  * failure. Never throws, whatever `body` is.
  */

@@ -114,7 +114,7 @@ export const accessTokenSchema = z.object({
 export type AccessToken = z.infer<typeof accessTokenSchema>;
 
 /**
- * The absolute expiry of a token answer. PROTOCOL.md: a value below 10^11 is a lifetime in ms.
+ * The absolute expiry of a token answer. docs/protocol.md: a value below 10^11 is a lifetime in ms.
  */
 export function absoluteExpiry(token: AccessToken, now: number): number {
   return token.expireTime < 1e11 ? now + token.expireTime : token.expireTime;

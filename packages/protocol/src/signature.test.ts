@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { signEnvelope } from './envelope.js';
 import { businessSignature, randomSalt, signaturesEqual, tokenSignature } from './signature.js';
 
-// Vectors derived by hand from PROTOCOL.md's formulas: the exact string that is hashed is
+// Vectors derived by hand from docs/protocol.md's formulas: the exact string that is hashed is
 // written out literally, and hashed here with node:crypto, independently of the code under test.
 const md5 = (text: string) => createHash('md5').update(Buffer.from(text, 'utf8')).digest('hex');
 

@@ -11,7 +11,7 @@ export interface OrderUnit {
   actualPriceCents: number;
 }
 
-/** The gateway's idempotency key of one unit (GATEWAY.md). */
+/** The gateway's idempotency key of one unit (docs/gateway.md). */
 export function vendIdOf(orderViewId: string, index: number): string {
   return `${orderViewId}-${index}`;
 }

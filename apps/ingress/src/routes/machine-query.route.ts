@@ -21,7 +21,7 @@ type Live =
   | { kind: 'failed'; reason: string };
 
 /**
- * PROTOCOL.md call 3: the live layout from the machine gateway within MACHINE_QUERY_TIMEOUT_MS
+ * docs/protocol.md call 3: the live layout from the machine gateway within MACHINE_QUERY_TIMEOUT_MS
  * (saved as the machine's snapshot); on a timeout or gateway error, the last known snapshot
  * with machineStatus as last seen. Unknown machine (gateway 404, no snapshot) → 40000.
  */

@@ -11,7 +11,7 @@ import { answer, answerSchema, envelopeBodySchema, owithoRouteOptions } from './
 const ROUTE = '/order/notice';
 
 /**
- * PROTOCOL.md call 4. Ack means durable: 200 only once the order record and its dispense job
+ * docs/protocol.md call 4. Ack means durable: 200 only once the order record and its dispense job
  * both exist. The record is written first (one script: created | duplicate | conflict); the job
  * id is derived from the orderViewId, so writing the job again is a no-op. A crash or a Redis
  * error between the two answers 503, and owitho's re-push (a duplicate of a record still

@@ -8,7 +8,7 @@ import { answer, answerSchema, envelopeBodySchema, owithoRouteOptions } from './
 const ROUTE = '/order/query';
 
 /**
- * PROTOCOL.md call 6: the order's dispense result, read from the same record the callback is
+ * docs/protocol.md call 6: the order's dispense result, read from the same record the callback is
  * built from (outStatus 100 and unit status 100 while dispensing). Unknown order → 40000.
  */
 export async function orderQueryRoute(app: FastifyInstance, deps: IngressDeps): Promise<void> {

@@ -21,7 +21,7 @@ export function envelopeBodySchema(payloadName: string) {
         .string()
         .describe(`the ${payloadName} payload as compact JSON (schema: components.schemas.${payloadName})`),
     })
-    .describe('the owitho envelope (PROTOCOL.md); a `signature` string or array is accepted too');
+    .describe('the owitho envelope (docs/protocol.md); a `signature` string or array is accepted too');
 }
 
 /** `{code,msg,data}` with the given data schema. */
@@ -35,7 +35,7 @@ export function answerSchema(data?: z.ZodType) {
 
 /**
  * Route options shared by the owitho calls. The zod schemas document the route (OpenAPI) but do
- * not validate the body: the envelope checks must run in PROTOCOL.md's order and answer
+ * not validate the body: the envelope checks must run in docs/protocol.md's order and answer
  * `{code,msg}` with HTTP 200, which `openRequest` does.
  */
 export const owithoRouteOptions = {

@@ -7,7 +7,7 @@ import { parseOrReply } from './invalid-input.js';
 const machineParams = z.object({ machineCode: z.string().min(1).max(128) });
 const slotParams = z.object({ machineCode: z.string().min(1).max(128), slotNum: z.string().min(1).max(32) });
 
-/** The simulator's own API: inspection, fault injection, restock, reset (not in GATEWAY.md). */
+/** The simulator's own API: inspection, fault injection, restock, reset (not in docs/gateway.md). */
 export async function controlRoutes(app: FastifyInstance, options: { sim: MachineSim }): Promise<void> {
   const { sim } = options;
 

@@ -7,7 +7,7 @@ import { parseOrReply } from './invalid-input.js';
 const machineParams = z.object({ machineCode: z.string().min(1).max(128) });
 const vendParams = z.object({ vendId: vendIdSchema });
 
-/** GATEWAY.md: the production contract. */
+/** docs/gateway.md: the production contract. */
 export async function gatewayRoutes(app: FastifyInstance, options: { sim: MachineSim }): Promise<void> {
   const { sim } = options;
 

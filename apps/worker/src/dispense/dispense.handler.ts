@@ -36,7 +36,7 @@ export type DispenseOutcome =
   | { outcome: 'final'; outStatus: number; finalizedNow: boolean }
   | { outcome: 'already-reported' };
 
-/** Why an order is not dispensed (PROTOCOL.md: only payStatus 1 and refundStatus 0 are). */
+/** Why an order is not dispensed (docs/protocol.md: only payStatus 1 and refundStatus 0 are). */
 export function notDispensableReason(
   notice: Pick<OrderNotice, 'payStatus' | 'refundStatus'>,
 ): string | undefined {
@@ -46,7 +46,7 @@ export function notDispensableReason(
 }
 
 /**
- * The `order.dispense` job (ORDER-LIFECYCLE.md). Resumable at any point: every decision is
+ * The `order.dispense` job (docs/order-lifecycle.md). Resumable at any point: every decision is
  * re-read from the order store, so a retried, stalled or re-enqueued job continues where the
  * last run stopped. One unit at a time under the machine's lease; a job that cannot take the
  * lease is moved back to delayed (DelayedError: no attempt is burnt).

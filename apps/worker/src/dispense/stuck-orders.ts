@@ -44,7 +44,7 @@ function kindOf(state: OrderState): StuckKind | undefined {
 }
 
 /**
- * ORDER-LIFECYCLE.md invariant 7: orders still `accepted`/`dispensing`, or `final` and not
+ * docs/order-lifecycle.md invariant 7: orders still `accepted`/`dispensing`, or `final` and not
  * reported, past STUCK_ORDER_AFTER_MS are made visible (gauge, log) and repairable: the job
  * that should move each one on is re-created under its deterministic id when it is missing,
  * and retried when it failed. Repair is idempotent: a job that exists is left alone.

@@ -56,7 +56,7 @@ export interface UnitVenderDeps {
 
 /**
  * Settles one unit while its machine's lease is held, so that it drops at most once
- * (ORDER-LIFECYCLE.md invariant 3):
+ * (docs/order-lifecycle.md invariant 3):
  * - a unit already marked `attempted` may have been sent: ask the gateway first, and send
  *   only when it says it never received the vend;
  * - `attempted` is written before every send, and the lease confirmed (renewed) right before

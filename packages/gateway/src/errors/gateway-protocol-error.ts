@@ -1,6 +1,6 @@
 import { GatewayError } from './gateway-error.js';
 
-/** The gateway answered something that does not fit GATEWAY.md; `field` names what failed. */
+/** The gateway answered something that does not fit docs/gateway.md; `field` names what failed. */
 export class GatewayProtocolError extends GatewayError {
   override name = 'GatewayProtocolError';
   constructor(
