@@ -2,9 +2,11 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results');
+// Run output is untracked (gitignored); `pnpm bench --save` copies a chosen run's lines into
+// bench/results/committed/, the only results that are committed.
+const resultsDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'runs');
 
-/** Prints one JSON line and appends it to bench/results/<bench>.jsonl. */
+/** Prints one JSON line and appends it to bench/results/runs/<bench>.jsonl (untracked). */
 export function report(bench: string, figures: Record<string, unknown>): void {
   const line = JSON.stringify({ bench, at: new Date().toISOString(), ...figures });
   mkdirSync(resultsDir, { recursive: true });
