@@ -56,5 +56,8 @@ for (const file of benches) {
 if (summary.length > 0)
   process.stdout.write(`\n# ratios against the same-run baselines\n${summary.join('\n')}\n`);
 if (saved.length > 0) process.stdout.write(`\n# saved this run to ${saved.join(', ')}: commit them\n`);
-else if (!save) process.stdout.write('\n# run output in bench/results/runs/ (untracked); `pnpm bench --save` keeps a run\n');
+else if (!save)
+  process.stdout.write(
+    '\n# run output in bench/results/runs/ (untracked); `pnpm bench --save` keeps a run\n',
+  );
 process.exit(failed > 0 ? 1 : 0);
