@@ -1,9 +1,9 @@
 #!/bin/sh
 # Enqueue an `sku.upsert` job through the ingress (POST /admin/jobs/{name}), no redis-cli needed.
-# Usage: INGRESS_URL=http://127.0.0.1:3000 ADMIN_USER=admin ADMIN_PASSWORD=secret ./enqueue-sku.sh [jobId]
+# Usage: ADMIN_URL=http://127.0.0.1:3001 ADMIN_USER=admin ADMIN_PASSWORD=secret ./enqueue-sku.sh [jobId]
 # Answers: 202 {"jobId","name","queue"}; 400 {"error","message"} naming the field; 401; 404 unknown job name.
 set -eu
-url="${INGRESS_URL:-http://127.0.0.1:3000}/admin/jobs/sku.upsert"
+url="${ADMIN_URL:-http://127.0.0.1:3001}/admin/jobs/sku.upsert"
 if [ "$#" -ge 1 ]; then url="$url?jobId=$1"; fi   # optional: idempotent while that job exists
 
 curl --silent --show-error --fail-with-body \

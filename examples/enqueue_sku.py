@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Enqueue an `sku.upsert` job through the ingress (POST /admin/jobs/{name}); stdlib only.
 
-Usage: INGRESS_URL=http://127.0.0.1:3000 ADMIN_USER=admin ADMIN_PASSWORD=secret python3 enqueue_sku.py [jobId]
+Usage: ADMIN_URL=http://127.0.0.1:3001 ADMIN_USER=admin ADMIN_PASSWORD=secret python3 enqueue_sku.py [jobId]
 Answers: 202 {"jobId","name","queue"}; 400 {"error","message"} naming the field; 401; 404 unknown job name.
 """
 import base64
@@ -14,7 +14,7 @@ import urllib.request
 
 
 def enqueue(name, payload, job_id=None):
-    base = os.environ.get("INGRESS_URL", "http://127.0.0.1:3000")
+    base = os.environ.get("ADMIN_URL", "http://127.0.0.1:3001")
     url = f"{base}/admin/jobs/{urllib.parse.quote(name)}"
     if job_id:  # optional: the same jobId enqueues once while that job exists
         url += "?" + urllib.parse.urlencode({"jobId": job_id})

@@ -36,6 +36,8 @@ async function startSystem(
       OWITHO_APP_ID: APP_ID,
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
       MACHINE_GATEWAY_URL: machines.url,
       ADMIN_USER: 'admin',
       ADMIN_PASSWORD: 'admin-pass',

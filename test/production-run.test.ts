@@ -54,6 +54,8 @@ describe('a production-like run', () => {
         ...common,
         INGRESS_HOST: '127.0.0.1',
         INGRESS_PORT: String(ingressPort),
+        ADMIN_HOST: '127.0.0.1',
+        ADMIN_PORT: '0',
         ADMIN_USER: 'admin',
         ADMIN_PASSWORD: 'admin',
       });

@@ -40,6 +40,8 @@ describe('Redis Cluster', () => {
       ADMIN_PASSWORD: 'admin',
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(ingressPort),
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
       WORKER_METRICS_PORT: '-1',
       CALLBACK_SCHEDULE_MS: '200,400,800',
       VEND_RESOLVE_BACKOFF_MS: '50,100',

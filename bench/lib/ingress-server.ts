@@ -41,6 +41,8 @@ if (mode === 'bare') {
       ADMIN_PASSWORD: 'admin',
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: '0',
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
       LOG_LEVEL: 'warn',
       SHUTDOWN_TIMEOUT_MS: '2000',
     }),

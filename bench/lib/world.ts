@@ -98,6 +98,8 @@ export async function spawnIngress(
       ADMIN_PASSWORD: 'bench-admin',
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(port),
+      ADMIN_HOST: '127.0.0.1',
+      ADMIN_PORT: '0',
       LOG_LEVEL: 'warn',
       ...env,
     }),

@@ -22,6 +22,7 @@ const env = process.env;
 const redisUrl = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const keyPrefix = env.KEY_PREFIX ?? 'owc';
 const ingressPort = Number(env.INGRESS_PORT ?? 3000);
+const adminPort = Number(env.ADMIN_PORT ?? 3001);
 const owithoPort = Number(env.OWITHO_SIM_PORT ?? 4000);
 const machinePort = Number(env.MACHINE_SIM_PORT ?? 4100);
 const workerMetricsPort = Number(env.WORKER_METRICS_PORT ?? 9464);
@@ -126,6 +127,7 @@ async function main(): Promise<void> {
   mkdirSync(logDir, { recursive: true });
   for (const [name, port] of [
     ['ingress', ingressPort],
+    ['ingress admin', adminPort],
     ['owitho-sim', owithoPort],
     ['machine-sim', machinePort],
     ['worker metrics', workerMetricsPort],
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
   const machineUrl = `http://127.0.0.1:${machinePort}`;
   const owithoUrl = `http://127.0.0.1:${owithoPort}`;
   const ingressUrl = `http://127.0.0.1:${ingressPort}`;
+  const adminUrl = `http://127.0.0.1:${adminPort}`;
   start('machine-sim', app('machine-sim'), {
     MACHINE_SIM_PORT: String(machinePort),
     MACHINE_SIM_MACHINES: machines,
@@ -198,15 +201,16 @@ async function main(): Promise<void> {
   start('ingress', app('ingress'), {
     ...connector,
     INGRESS_PORT: String(ingressPort),
+    ADMIN_PORT: String(adminPort),
   });
   await waitHttp('ingress', `${ingressUrl}/healthz`);
+  await waitHttp('ingress admin', `${adminUrl}/healthz`);
 
   say('');
   say('owitho-connector is running:');
-  say(`  dashboard   ${ingressUrl}/admin/queues   (user ${adminUser}, password ${adminPassword})`);
-  say(
-    `  ingress     ${ingressUrl}   (metrics ${ingressUrl}/metrics, OpenAPI ${ingressUrl}/docs/openapi.json)`,
-  );
+  say(`  ingress     ${ingressUrl}   (owitho's calls, /healthz, /readyz)`);
+  say(`  dashboard   ${adminUrl}/admin/queues   (user ${adminUser}, password ${adminPassword})`);
+  say(`  admin port  ${adminUrl}   (metrics ${adminUrl}/metrics, OpenAPI ${adminUrl}/docs/openapi.json)`);
   say(`  owitho sim  ${owithoUrl}/_sim/state   machine sim ${machineUrl}/ledger`);
   say(`  logs        ${logDir}/*.log`);
   say('Ctrl-C stops everything.');

@@ -1,12 +1,105 @@
-import { redisTest } from '@owc/testing';
-import { describe, expect } from 'vitest';
-import { metricValue, notice, post, signed, startTestIngress, TOKEN, waitFor } from './ingress.test-kit.js';
+import { freePort, redisTest } from '@owc/testing';
+import { describe, expect, it } from 'vitest';
+import { loadIngressConfig } from './config.js';
+import {
+  basicAuth,
+  metricValue,
+  notice,
+  post,
+  signed,
+  startTestIngress,
+  TOKEN,
+  waitFor,
+} from './ingress.test-kit.js';
+
+describe("two listeners: owitho's port and the admin port", () => {
+  redisTest(
+    "admin routes answer 404 on owitho's port and are served on the admin port",
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix);
+      try {
+        expect(ingress.adminUrl).not.toBe(ingress.url);
+        const adminPaths = [
+          '/admin/queues',
+          '/admin/queues/api/queues',
+          '/metrics',
+          '/docs/openapi.json',
+        ] as const;
+        for (const path of adminPaths) {
+          // with credentials too: the public port does not know these paths at all
+          const onPublic = await fetch(`${ingress.url}${path}`, { headers: basicAuth() });
+          expect({ path, status: onPublic.status }).toEqual({ path, status: 404 });
+          const onAdmin = await fetch(`${ingress.adminUrl}${path}`, { headers: basicAuth() });
+          expect({ path, status: onAdmin.status }).toEqual({ path, status: 200 });
+        }
+        const enqueue = await post(
+          `${ingress.url}/admin/jobs/machine.restocked`,
+          { machineCode: 'M001' },
+          { headers: basicAuth() },
+        );
+        expect(enqueue.status).toBe(404);
+        expect(await ingress.deps.producer.queue('machine-sync').count()).toBe(0);
+        // the admin port still asks for credentials
+        expect((await fetch(`${ingress.adminUrl}/admin/queues`)).status).toBe(401);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest("owitho's calls and the probes answer on the public port only", async ({ redisUrl, prefix }) => {
+    const ingress = await startTestIngress(redisUrl, prefix);
+    try {
+      expect((await fetch(`${ingress.url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${ingress.url}/readyz`)).status).toBe(200);
+      const accepted = await post(`${ingress.url}/order/notice`, signed(notice('OVPORT1')));
+      expect(accepted.body).toEqual({ code: 200, msg: 'success' });
+      const onAdmin = await post(`${ingress.adminUrl}/order/notice`, signed(notice('OVPORT2')));
+      expect(onAdmin.status).toBe(404);
+      expect(await ingress.deps.store.get('OVPORT2')).toBeUndefined();
+      expect((await fetch(`${ingress.adminUrl}/readyz`)).status).toBe(404);
+      // the admin listener can be probed on its own
+      expect((await fetch(`${ingress.adminUrl}/healthz`)).status).toBe(200);
+    } finally {
+      await ingress.close();
+    }
+  });
+
+  it('ADMIN_PORT defaults to 3001 and may not be INGRESS_PORT', () => {
+    const base = {
+      OWITHO_APP_ID: 'a',
+      MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
+      ADMIN_USER: 'u',
+      ADMIN_PASSWORD: 'p',
+    };
+    expect(loadIngressConfig(base)).toMatchObject({ INGRESS_PORT: 3000, ADMIN_PORT: 3001 });
+    expect(() => loadIngressConfig({ ...base, INGRESS_PORT: '3001' })).toThrow(/ADMIN_PORT.*INGRESS_PORT/);
+    expect(loadIngressConfig({ ...base, INGRESS_PORT: '0', ADMIN_PORT: '0' }).ADMIN_PORT).toBe(0);
+  });
+
+  redisTest(
+    'a taken admin port fails the start and leaves nothing listening',
+    async ({ redisUrl, prefix }) => {
+      const first = await startTestIngress(redisUrl, prefix);
+      const adminPort = new URL(first.adminUrl).port;
+      const publicPort = String(await freePort());
+      try {
+        await expect(
+          startTestIngress(redisUrl, prefix, { env: { ADMIN_PORT: adminPort, INGRESS_PORT: publicPort } }),
+        ).rejects.toThrow(/EADDRINUSE/);
+        await expect(fetch(`http://127.0.0.1:${publicPort}/healthz`)).rejects.toThrow();
+      } finally {
+        await first.close();
+      }
+    },
+  );
+});
 
 describe('the ingress app', () => {
   redisTest('serves the OpenAPI document of the three owitho routes only', async ({ redisUrl, prefix }) => {
     const ingress = await startTestIngress(redisUrl, prefix);
     try {
-      const response = await fetch(`${ingress.url}/docs/openapi.json`);
+      const response = await fetch(`${ingress.adminUrl}/docs/openapi.json`);
       expect(response.status).toBe(200);
       const doc = (await response.json()) as {
         openapi: string;
@@ -46,7 +139,7 @@ describe('the ingress app', () => {
       try {
         await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
         await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
-        const text = await (await fetch(`${ingress.url}/metrics`)).text();
+        const text = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         const value = (name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels);
         expect(
           value('owc_ingress_requests_total', { route: '/order/notice', status: '200', code: '200' }),
@@ -84,7 +177,7 @@ describe('the ingress app', () => {
       const envelope = signed(notice('OVLOG1'));
       await post(`${ingress.url}/order/notice`, envelope);
       await post(`${ingress.url}/order/notice`, signed(notice('OVLOG2'), ['wrong-token']));
-      await fetch(`${ingress.url}/admin/queues/api/queues`, { headers: basicAuth() });
+      await fetch(`${ingress.adminUrl}/admin/queues/api/queues`, { headers: basicAuth() });
       const text = lines.join('');
       expect(text).toContain('request completed');
       expect(text).toContain('OVLOG1');

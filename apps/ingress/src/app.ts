@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IngressDeps } from './ingress-deps.js';
-import { registerOpenapi } from './openapi.js';
+import { openapiDocumentRoute, registerOpenapi } from './openapi.js';
 import { adminPlugin } from './plugins/admin.plugin.js';
-import { healthRoutes } from './routes/health.route.js';
+import { healthRoutes, metricsRoute } from './routes/health.route.js';
 import { machineQueryRoute } from './routes/machine-query.route.js';
 import { orderNoticeRoute } from './routes/order-notice.route.js';
 import { orderQueryRoute } from './routes/order-query.route.js';
@@ -20,11 +20,10 @@ declare module 'fastify' {
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
- * The ingress as a Fastify plugin, built only from what it is given: external plugins first
- * (OpenAPI), then our own (admin: basic auth + bull-board + job enqueue), then the routes.
- * Testable with `app.inject` or a real listen.
+ * What both listeners share: zod validation, JSON only, request ids, `Connection: close` once
+ * shutdown starts, and the request counter.
  */
-export async function ingressApp(app: FastifyInstance, deps: IngressDeps): Promise<void> {
+function commonHooks(app: FastifyInstance, deps: IngressDeps): void {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   // JSON only: anything else is 415 (Fastify's answer to a content type without a parser)
@@ -48,10 +47,17 @@ export async function ingressApp(app: FastifyInstance, deps: IngressDeps): Promi
       code: request.protocolCode ? String(request.protocolCode) : '',
     });
   });
+}
 
+/**
+ * The public listener (INGRESS_PORT), the one owitho reaches from the internet: owitho's three
+ * calls, `/healthz` and `/readyz`, nothing else (an admin path here is a plain 404). The OpenAPI
+ * plugin is registered here, before the routes, so it documents them; the admin listener serves
+ * the document. Testable with `app.inject` or a real listen.
+ */
+export async function publicApp(app: FastifyInstance, deps: IngressDeps): Promise<void> {
+  commonHooks(app, deps);
   await registerOpenapi(app);
-  await app.register(async (admin) => adminPlugin(admin, deps), { prefix: '/admin' });
-
   await app.register(async (owitho) => {
     registerOwithoErrorHandler(owitho, deps);
     await orderNoticeRoute(owitho, deps);
@@ -61,9 +67,25 @@ export async function ingressApp(app: FastifyInstance, deps: IngressDeps): Promi
   await app.register(async (health) => healthRoutes(health, deps));
 }
 
-/** A Fastify instance with the ingress registered: body limit, request ids, the given pino logger. */
-export async function buildIngress(deps: IngressDeps): Promise<FastifyInstance> {
-  const app = Fastify({
+/**
+ * The admin listener (ADMIN_PORT), for operators and Prometheus only: `/admin/*` (basic auth:
+ * dashboard, job enqueue), `/metrics`, and the OpenAPI document of the public listener's routes
+ * under `/docs`. Also answers `/healthz`, so the listener itself can be probed.
+ */
+export async function adminApp(
+  app: FastifyInstance,
+  deps: IngressDeps,
+  documented: FastifyInstance,
+): Promise<void> {
+  commonHooks(app, deps);
+  await app.register(async (admin) => adminPlugin(admin, deps), { prefix: '/admin' });
+  await app.register(async (docs) => openapiDocumentRoute(docs, documented), { prefix: '/docs' });
+  await app.register(async (metrics) => metricsRoute(metrics, deps));
+  app.get('/healthz', async () => ({ status: 'ok' }));
+}
+
+function newFastify(deps: IngressDeps): FastifyInstance {
+  return Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
@@ -75,6 +97,21 @@ export async function buildIngress(deps: IngressDeps): Promise<FastifyInstance> 
     forceCloseConnections: 'idle',
     return503OnClosing: true,
   });
-  await app.register(async (root) => ingressApp(root, deps));
-  return app;
+}
+
+export interface IngressApps {
+  /** INGRESS_PORT: owitho's calls and the probes */
+  public: FastifyInstance;
+  /** ADMIN_PORT: dashboard, /admin/*, /metrics, OpenAPI */
+  admin: FastifyInstance;
+}
+
+/** The two Fastify instances of the ingress, built from the same deps, not yet listening. */
+export async function buildIngress(deps: IngressDeps): Promise<IngressApps> {
+  // on the root instances, so the OpenAPI plugin decorates `pub` itself (`pub.swagger()`)
+  const pub = newFastify(deps);
+  await publicApp(pub, deps);
+  const admin = newFastify(deps);
+  await adminApp(admin, deps, pub);
+  return { public: pub, admin };
 }

@@ -13,31 +13,45 @@ import { z } from 'zod';
  * (the worker's `token` role does); it only reads the tokens the keeper honours, so the token
  * settings here are the ones that govern reading (overlap, cache).
  */
-export const ingressSettingsSchema = z.object({
-  ...redisSettingsShape,
-  ...logSettingsShape,
-  ...tokenSettingsShape,
-  ...orderStoreSettingsShape,
-  /** the appId owitho's requests must carry (ours) */
-  OWITHO_APP_ID: setting.string(),
-  UTC_TOLERANCE_MS: setting.int(0).default(300_000),
-  INGRESS_HOST: setting.string().default('0.0.0.0'),
-  INGRESS_PORT: setting.port().default(3000),
-  MACHINE_GATEWAY_URL: setting.url(),
-  /** how long machine/query waits for the live state before it answers from the snapshot */
-  MACHINE_QUERY_TIMEOUT_MS: setting.int(1).default(2000),
-  GATEWAY_CONNECTIONS: setting.int(1).default(32),
-  ADMIN_USER: setting.string(),
-  ADMIN_PASSWORD: setting.string(),
-  DASHBOARD_READ_ONLY: setting.bool().default(false),
-  BODY_LIMIT_BYTES: setting.int(1024).default(1024 * 1024),
-  /** upper bound on accepting one notice (record + job); past it the answer is 503 */
-  NOTICE_ACCEPT_TIMEOUT_MS: setting.int(1).default(5000),
-  /** how long start-up waits for the first Redis connection before it listens anyway */
-  REDIS_CONNECT_WAIT_MS: setting.int(0).default(3000),
-  /** how long shutdown waits for in-flight requests before it closes anyway */
-  SHUTDOWN_TIMEOUT_MS: setting.int(0).default(10_000),
-});
+export const ingressSettingsSchema = z
+  .object({
+    ...redisSettingsShape,
+    ...logSettingsShape,
+    ...tokenSettingsShape,
+    ...orderStoreSettingsShape,
+    /** the appId owitho's requests must carry (ours) */
+    OWITHO_APP_ID: setting.string(),
+    UTC_TOLERANCE_MS: setting.int(0).default(300_000),
+    INGRESS_HOST: setting.string().default('0.0.0.0'),
+    INGRESS_PORT: setting.port().default(3000),
+    /** the second listener, for operators and Prometheus only: /admin/*, /metrics, /docs (OpenAPI) */
+    ADMIN_HOST: setting.string().default('0.0.0.0'),
+    ADMIN_PORT: setting.port().default(3001),
+    MACHINE_GATEWAY_URL: setting.url(),
+    /** how long machine/query waits for the live state before it answers from the snapshot */
+    MACHINE_QUERY_TIMEOUT_MS: setting.int(1).default(2000),
+    GATEWAY_CONNECTIONS: setting.int(1).default(32),
+    ADMIN_USER: setting.string(),
+    ADMIN_PASSWORD: setting.string(),
+    DASHBOARD_READ_ONLY: setting.bool().default(false),
+    BODY_LIMIT_BYTES: setting.int(1024).default(1024 * 1024),
+    /** upper bound on accepting one notice (record + job); past it the answer is 503 */
+    NOTICE_ACCEPT_TIMEOUT_MS: setting.int(1).default(5000),
+    /** how long start-up waits for the first Redis connection before it listens anyway */
+    REDIS_CONNECT_WAIT_MS: setting.int(0).default(3000),
+    /** how long shutdown waits for in-flight requests before it closes anyway */
+    SHUTDOWN_TIMEOUT_MS: setting.int(0).default(10_000),
+  })
+  .superRefine((s, ctx) => {
+    // 0 means "a free port" for either; the same fixed port would make the second listen fail
+    if (s.ADMIN_PORT !== 0 && s.ADMIN_PORT === s.INGRESS_PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_PORT'],
+        message: `must differ from INGRESS_PORT (${s.INGRESS_PORT}): the admin surface never shares owitho's port`,
+      });
+    }
+  });
 
 export type IngressConfig = z.infer<typeof ingressSettingsSchema>;
 

@@ -14,7 +14,7 @@ describe('examples/ (enqueueing from the shell and from Python)', () => {
       const ingress = await startTestIngress(redisUrl, prefix);
       const env = {
         ...process.env,
-        INGRESS_URL: ingress.url,
+        ADMIN_URL: ingress.adminUrl,
         ADMIN_USER: ADMIN.user,
         ADMIN_PASSWORD: ADMIN.password,
       };

@@ -24,6 +24,8 @@ export function testConfig(
     OWITHO_APP_ID: APP_ID,
     INGRESS_HOST: '127.0.0.1',
     INGRESS_PORT: '0',
+    ADMIN_HOST: '127.0.0.1',
+    ADMIN_PORT: '0',
     MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
     ADMIN_USER: ADMIN.user,
     ADMIN_PASSWORD: ADMIN.password,

@@ -32,8 +32,9 @@ function payloadComponents(): Record<string, unknown> {
 
 /**
  * @fastify/swagger over the three routes owitho calls (every other route is hidden), their
- * envelope and answers generated from the same zod schemas, served at GET /docs/openapi.json.
- * Called on the root instance before the routes are registered, so it sees them.
+ * envelope and answers generated from the same zod schemas. Called on the public listener's root
+ * instance before the routes are registered, so it sees them; the admin listener serves the
+ * document (openapiDocumentRoute).
  */
 export async function registerOpenapi(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwagger, {
@@ -54,5 +55,9 @@ export async function registerOpenapi(app: FastifyInstance): Promise<void> {
         ? jsonSchemaTransform(document)
         : { schema: { ...document.schema, hide: true }, url: document.url },
   });
-  app.get('/docs/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+}
+
+/** GET /openapi.json (register with `{ prefix: '/docs' }`): the document of `documented`'s routes. */
+export async function openapiDocumentRoute(app: FastifyInstance, documented: FastifyInstance): Promise<void> {
+  app.get('/openapi.json', async () => documented.swagger());
 }

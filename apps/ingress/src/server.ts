@@ -6,7 +6,7 @@ import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { TokenKeeper } from '@owc/token';
 import type { FastifyInstance } from 'fastify';
-import { buildIngress } from './app.js';
+import { buildIngress, type IngressApps } from './app.js';
 import type { IngressConfig } from './config.js';
 import type { HonouredTokens, IngressDeps, MachineReader } from './ingress-deps.js';
 import { IngressMetrics } from './ingress-metrics.js';
@@ -51,9 +51,14 @@ function readOnlyTokens(
 }
 
 export interface RunningIngress {
-  /** http://host:port it listens on (127.0.0.1 when bound to every interface) */
+  /** http://host:port of the public listener (127.0.0.1 when bound to every interface) */
   url: string;
+  /** http://host:port of the admin listener (dashboard, /admin/*, /metrics, /docs) */
+  adminUrl: string;
+  /** the public listener's Fastify instance */
   app: FastifyInstance;
+  /** the admin listener's Fastify instance */
+  admin: FastifyInstance;
   deps: IngressDeps;
   /** Stops accepting, lets in-flight requests finish (bounded by SHUTDOWN_TIMEOUT_MS), closes Redis. */
   close(): Promise<void>;
@@ -118,38 +123,55 @@ export async function startIngress(
     logger.warn('Redis is not reachable yet: answering 503 until it is'),
   );
 
-  let app: FastifyInstance;
+  let apps: IngressApps | undefined;
   try {
-    app = await buildIngress(deps);
-    await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
+    apps = await buildIngress(deps);
+    // the admin listener first: a port clash there must not leave owitho's port half-open
+    await apps.admin.listen({ host: config.ADMIN_HOST, port: config.ADMIN_PORT });
+    await apps.public.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
   } catch (error) {
+    if (apps) await Promise.allSettled([apps.admin.close(), apps.public.close()]);
     await closeConnections();
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.INGRESS_PORT;
-  const host =
-    config.INGRESS_HOST === '0.0.0.0' || config.INGRESS_HOST === '::' ? '127.0.0.1' : config.INGRESS_HOST;
+  const { public: app, admin } = apps;
 
+  // app.close() stops accepting and waits for in-flight requests; bound it, then cut what is left
+  const closeListener = async (listener: FastifyInstance, name: string): Promise<void> => {
+    const closed = await withinTime(listener.close(), config.SHUTDOWN_TIMEOUT_MS, `closing the ${name}`).then(
+      () => true,
+      () => false,
+    );
+    if (!closed) {
+      logger.warn(
+        { timeoutMs: config.SHUTDOWN_TIMEOUT_MS, listener: name },
+        'in-flight requests did not finish in time',
+      );
+      listener.server.closeAllConnections();
+    }
+  };
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      // app.close() stops accepting and waits for in-flight requests; bound it, then cut what is left
-      const closed = await withinTime(
-        app.close(),
-        config.SHUTDOWN_TIMEOUT_MS,
-        'closing the HTTP server',
-      ).then(
-        () => true,
-        () => false,
-      );
-      if (!closed) {
-        logger.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'in-flight requests did not finish in time');
-        app.server.closeAllConnections();
-      }
+      await Promise.all([closeListener(app, 'public listener'), closeListener(admin, 'admin listener')]);
       await closeConnections();
     })();
     return closing;
   };
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, app, deps, close };
+  return {
+    url: listenerUrl(app, config.INGRESS_HOST),
+    adminUrl: listenerUrl(admin, config.ADMIN_HOST),
+    app,
+    admin,
+    deps,
+    close,
+  };
+}
+
+/** http://host:port a listening instance answers on (127.0.0.1 when bound to every interface). */
+function listenerUrl(listener: FastifyInstance, boundHost: string): string {
+  const address = listener.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const host = boundHost === '0.0.0.0' || boundHost === '::' ? '127.0.0.1' : boundHost;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -23,17 +23,17 @@ describe('the dashboard at /admin/queues', () => {
     async ({ redisUrl, prefix }) => {
       const ingress = await startTestIngress(redisUrl, prefix);
       try {
-        const page = await get(`${ingress.url}/admin/queues`, basicAuth());
+        const page = await get(`${ingress.adminUrl}/admin/queues`, basicAuth());
         expect(page.status).toBe(200);
         expect(page.text).toContain('<html');
         // the page loads its assets relative to <base href="/admin/queues/">
         expect(page.text).toMatch(/<base href="\/admin\/queues\/?"/);
         const asset = page.text.match(/src="(static\/js\/[^"]+\.js)"/)?.[1];
         expect(asset).toBeDefined();
-        const assetUrl = `${ingress.url}/admin/queues/${asset}`;
-        const api = `${ingress.url}/admin/queues/api/queues`;
+        const assetUrl = `${ingress.adminUrl}/admin/queues/${asset}`;
+        const api = `${ingress.adminUrl}/admin/queues/api/queues`;
 
-        for (const url of [`${ingress.url}/admin/queues`, api, assetUrl]) {
+        for (const url of [`${ingress.adminUrl}/admin/queues`, api, assetUrl]) {
           const anonymous = await get(url);
           expect({ url, status: anonymous.status }).toEqual({ url, status: 401 });
           expect(anonymous.headers.get('www-authenticate')).toMatch(/^Basic realm="owc-admin"/);
@@ -66,7 +66,7 @@ describe('the dashboard at /admin/queues', () => {
       env: { DASHBOARD_READ_ONLY: 'true' },
     });
     try {
-      const api = await get(`${ingress.url}/admin/queues/api/queues`, basicAuth());
+      const api = await get(`${ingress.adminUrl}/admin/queues/api/queues`, basicAuth());
       const queues = JSON.parse(api.text) as { queues: { readOnlyMode: boolean }[] };
       expect(queues.queues).toHaveLength(4);
       expect(queues.queues.every((q) => q.readOnlyMode)).toBe(true);
@@ -81,7 +81,7 @@ describe('POST /admin/jobs/:name', () => {
     '401 anonymous, 404 unknown name, 400 naming the field, 202 with the job id',
     async ({ redisUrl, prefix }) => {
       const ingress = await startTestIngress(redisUrl, prefix);
-      const url = (name: string, query = '') => `${ingress.url}/admin/jobs/${name}${query}`;
+      const url = (name: string, query = '') => `${ingress.adminUrl}/admin/jobs/${name}${query}`;
       const queue = ingress.deps.producer.queue('sku-sync');
       try {
         const anonymous = await post(url('sku.upsert'), { sku: sku('A') });
@@ -130,7 +130,7 @@ describe('POST /admin/jobs/:name', () => {
       try {
         for (let i = 0; i < 3; i++) {
           const answer = await post(
-            `${ingress.url}/admin/jobs/machine.restocked?jobId=restock-M001-42`,
+            `${ingress.adminUrl}/admin/jobs/machine.restocked?jobId=restock-M001-42`,
             { machineCode: 'M001' },
             { headers: basicAuth() },
           );
@@ -140,7 +140,7 @@ describe('POST /admin/jobs/:name', () => {
         expect(await queue.count()).toBe(1);
         for (const jobId of ['a:b', '42']) {
           const refused = await post(
-            `${ingress.url}/admin/jobs/machine.restocked?jobId=${encodeURIComponent(jobId)}`,
+            `${ingress.adminUrl}/admin/jobs/machine.restocked?jobId=${encodeURIComponent(jobId)}`,
             { machineCode: 'M001' },
             { headers: basicAuth() },
           );

@@ -6,7 +6,10 @@ const READY_CHECK_MS = 1000;
 
 type Check = 'ok' | 'down' | 'none';
 
-/** GET /healthz: the process is up. GET /readyz: Redis answers PING and a token is honoured. */
+/**
+ * GET /healthz: the process is up (liveness: answers without touching Redis).
+ * GET /readyz: Redis answers PING and a token is honoured (readiness: 503 otherwise).
+ */
 export async function healthRoutes(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -24,7 +27,10 @@ export async function healthRoutes(app: FastifyInstance, deps: IngressDeps): Pro
     const ready = redis === 'ok' && token === 'ok';
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable', redis, token });
   });
+}
 
+/** GET /metrics: Prometheus text (the admin listener). */
+export async function metricsRoute(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   app.get('/metrics', async (_request, reply) => {
     const text = await deps.metrics.registry.metrics();
     return reply.header('content-type', deps.metrics.registry.contentType).send(text);

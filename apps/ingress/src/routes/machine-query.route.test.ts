@@ -87,7 +87,7 @@ describe('POST /machine/query', () => {
         await gateway.close();
         const gone = await query();
         expect(gone.body).toEqual({ code: 200, msg: 'success', data: layout('M001', 7, 30) });
-        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         expect(metricValue(metrics, 'owc_ingress_machine_snapshot_answers_total')).toBeGreaterThan(0);
 
         // never seen and the gateway is down: we cannot say "unknown", so owitho should retry

@@ -128,7 +128,7 @@ describe('POST /order/notice', () => {
           expect(body.msg).toMatch(msg);
         }
         expect((await redis.keys(`${prefix}*`)).sort()).toEqual(before);
-        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         expect(
           metricValue(metrics, 'owc_ingress_envelope_rejections_total', {
             route: '/order/notice',
@@ -190,7 +190,7 @@ describe('POST /order/notice', () => {
         expect(record?.conflicts).toBe(1);
         expect(await ingress.deps.producer.queue('dispense').count()).toBe(1);
         expect((await ingress.deps.store.stats()).conflicts).toBe(1);
-        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         expect(metricValue(metrics, 'owc_ingress_notice_conflicts_total')).toBe(1);
       } finally {
         await ingress.close();
@@ -237,7 +237,7 @@ describe('POST /order/notice', () => {
       const off = notice('OV6001', { actualAmount: '6.50' });
       const answer = await post(`${ingress.url}/order/notice`, signed(off));
       expect(answer.body).toEqual({ code: 200, msg: 'success' });
-      const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+      const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
       expect(metricValue(metrics, 'owc_ingress_amount_mismatches_total', { kind: 'lines' })).toBe(1);
       expect(metricValue(metrics, 'owc_ingress_amount_mismatches_total', { kind: 'discount' })).toBe(1);
       expect(await ingress.deps.store.get('OV6001')).toBeDefined();
