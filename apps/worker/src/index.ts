@@ -4,7 +4,6 @@ export * from './callback/callback-metrics.js';
 export * from './config.js';
 export * from './dispense/dispense.handler.js';
 export * from './dispense/dispense-metrics.js';
-export * from './dispense/held-lease.js';
 export * from './dispense/machine-lease.js';
 export * from './dispense/stuck-orders.js';
 export * from './dispense/unit-vender.js';

@@ -1,3 +1,4 @@
+export * from './kit/index.js';
 export * from './redis-cluster.js';
 export * from './redis-fixture.js';
 export * from './redis-server.js';

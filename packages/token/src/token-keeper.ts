@@ -1,10 +1,16 @@
-import { randomBytes } from 'node:crypto';
 import { Counter, type Gauge, Gauge as GaugeMetric, type Logger, type Registry } from '@owc/observability';
 import { type AccessToken, absoluteExpiry } from '@owc/protocol';
-import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
+import {
+  defineScripts,
+  type LeaseHold,
+  type RedisClient,
+  RedisLease,
+  type ScriptCalls,
+  taggedKey,
+} from '@owc/redis';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
-import { COUNT_FETCH, EXTEND_LOCK, RELEASE_LOCK, WRITE_TOKEN } from './token-scripts.js';
+import { tokenScripts } from './token-scripts.js';
 
 export interface TokenKeeperOptions {
   redis: RedisClient;
@@ -36,8 +42,6 @@ export interface TokenState {
   previousUntil?: number;
 }
 
-type TokenScript = 'owcTokenExtendLock' | 'owcTokenReleaseLock' | 'owcTokenCountFetch' | 'owcTokenWrite';
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -48,7 +52,8 @@ function sleep(ms: number): Promise<void> {
  * write is fenced by the lock's value. Everyone else reads.
  */
 export class TokenKeeper {
-  private readonly scripts: Record<TokenScript, ScriptCall>;
+  private readonly scripts: ScriptCalls<typeof tokenScripts>;
+  private readonly lock: RedisLease;
   private readonly redis: RedisClient;
   private readonly keys: { state: string; lock: string; fetchesPrefix: string };
   private readonly now: () => number;
@@ -72,12 +77,9 @@ export class TokenKeeper {
     this.now = options.now ?? Date.now;
     this.lockTtlMs = options.lockTtlMs ?? 15_000;
     this.waitMs = options.waitMs ?? 20_000;
-    this.scripts = defineScripts(this.redis, {
-      owcTokenExtendLock: { numberOfKeys: 1, lua: EXTEND_LOCK },
-      owcTokenReleaseLock: { numberOfKeys: 1, lua: RELEASE_LOCK },
-      owcTokenCountFetch: { numberOfKeys: 1, lua: COUNT_FETCH },
-      owcTokenWrite: { numberOfKeys: 2, lua: WRITE_TOKEN },
-    });
+    this.scripts = defineScripts(this.redis, tokenScripts);
+    // the holder renews it itself once the fetch is back, before its fenced write
+    this.lock = new RedisLease(this.redis, { ttlMs: this.lockTtlMs, renewEveryMs: 0 });
     if (options.metrics) {
       const registry = options.metrics;
       this.fetchedToday =
@@ -109,10 +111,6 @@ export class TokenKeeper {
         }).set(options.dailyQuota);
       }
     }
-  }
-
-  private script(name: TokenScript, ...args: (string | number)[]): Promise<number> {
-    return this.scripts[name](...args) as Promise<number>;
   }
 
   private fetchesKey(at = this.now()): string {
@@ -208,15 +206,14 @@ export class TokenKeeper {
     for (;;) {
       const state = await this.readState();
       if (state && !needed(state)) return state;
-      const fence = randomBytes(16).toString('hex');
-      const locked = await this.redis.set(this.keys.lock, fence, 'PX', this.lockTtlMs, 'NX');
-      if (locked === 'OK') {
+      const hold = await this.lock.acquire(this.keys.lock);
+      if (hold) {
         try {
           const again = await this.readState();
           if (again && !needed(again)) return again;
-          return await this.fetchAndWrite(fence, why);
+          return await this.fetchAndWrite(hold, why);
         } finally {
-          await this.script('owcTokenReleaseLock', this.keys.lock, fence);
+          await hold.release();
         }
       }
       if (this.now() > deadline) {
@@ -229,9 +226,9 @@ export class TokenKeeper {
     }
   }
 
-  private async fetchAndWrite(fence: string, why: string): Promise<TokenState> {
+  private async fetchAndWrite(hold: LeaseHold, why: string): Promise<TokenState> {
     const quota = this.options.dailyQuota;
-    const used = await this.script('owcTokenCountFetch', this.fetchesKey(), quota, 2 * 24 * 3600 * 1000);
+    const used = await this.scripts.owcTokenCountFetch(this.fetchesKey(), quota, 2 * 24 * 3600 * 1000);
     if (used < 0) {
       this.fetchedToday?.set(-used);
       this.quotaWarnings?.inc();
@@ -251,18 +248,17 @@ export class TokenKeeper {
     const now = this.now();
     const expireAt = absoluteExpiry(fetched, now);
     // the fetch may have outlived the lock: extend it only if still ours, then write fenced
-    await this.script('owcTokenExtendLock', this.keys.lock, fence, this.lockTtlMs);
-    const written = await this.script(
-      'owcTokenWrite',
+    await hold.renew();
+    const written = await this.scripts.owcTokenWrite(
       this.keys.lock,
       this.keys.state,
-      fence,
+      hold.token,
       fetched.accessToken,
       expireAt,
       now + this.options.overlapMs,
       now,
     );
-    if (written !== 1) {
+    if (written === 'lost') {
       this.options.logger?.warn(
         { why },
         'lost the token lock during the fetch; keeping the token another process wrote',

@@ -1,15 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { MachineLease, machineLeaseKey } from './machine-lease.js';
-
-async function waitFor(fn: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
 
 describe('MachineLease', () => {
   redisTest('one holder per machine; other machines are independent', async ({ redis, prefix }) => {
@@ -45,23 +36,36 @@ describe('MachineLease', () => {
       await waitFor(async () => (await redis.exists(machineLeaseKey(prefix, 'M001'))) === 0);
       const second = await lease.tryAcquire('M001');
       expect(second).toBeDefined();
-      // the first holder wakes up: its lease is gone, confirming says so, releasing changes nothing
-      expect(await first?.confirm()).toBe(false);
+      // the first holder wakes up: its lease is gone, renewing says so, releasing changes nothing
+      expect(await first?.renew()).toBe(false);
       expect(first?.held).toBe(false);
       await first?.release();
-      expect(await lease.holder('M001')).toBe(second?.value);
+      expect(await lease.holder('M001')).toBe(second?.token);
       await second?.release();
       expect(await lease.holder('M001')).toBeNull();
     },
   );
 
   redisTest('a held lease is renewed in the background past its TTL', async ({ redis, prefix }) => {
-    const lease = new MachineLease({ redis, keyPrefix: prefix, ttlMs: 1000, renewEveryMs: 200 });
+    const ttlMs = 1000;
+    const lease = new MachineLease({ redis, keyPrefix: prefix, ttlMs, renewEveryMs: 200 });
     const held = await lease.tryAcquire('M001');
-    const until = Date.now() + 2500;
-    await waitFor(() => Date.now() > until, 5000);
-    expect(await lease.holder('M001')).toBe(held?.value);
-    expect(await held?.confirm()).toBe(true);
+    const key = machineLeaseKey(prefix, 'M001');
+    const since = Date.now();
+    // the renewals we see (the time to live jumps back up), until the lease has outlived its TTL
+    let renewals = 0;
+    let last = await redis.pttl(key);
+    await waitFor(
+      async () => {
+        const now = await redis.pttl(key);
+        if (now > last) renewals++;
+        last = now;
+        return renewals >= 6 && Date.now() - since > ttlMs;
+      },
+      { intervalMs: 20, what: 'six background renewals' },
+    );
+    expect(await lease.holder('M001')).toBe(held?.token);
+    expect(await held?.renew()).toBe(true);
     await held?.release();
     expect(held?.held).toBe(false);
   });

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { type RedisClient, taggedKey } from '@owc/redis';
-import { HeldLease, LEASE_RELEASE, LEASE_RENEW } from './held-lease.js';
+import { type LeaseHold, type RedisClient, RedisLease, taggedKey } from '@owc/redis';
 
 export interface MachineLeaseOptions {
   redis: RedisClient;
@@ -22,33 +20,27 @@ export function machineWaitersKey(keyPrefix: string, machineCode: string): strin
 }
 
 /**
- * Per-machine mutual exclusion across every pod: `SET key value NX PX ttl`. Whoever holds a
- * machine's lease is the only one who may have a vend in flight on it.
+ * Per-machine mutual exclusion across every pod (a `RedisLease` per machine). Whoever holds a
+ * machine's lease is the only one who may have a vend in flight on it; it renews the hold
+ * right before each vend leaves (`LeaseHold.renew`).
  */
 export class MachineLease {
   private readonly redis: RedisClient;
   private readonly keyPrefix: string;
-  private readonly ttlMs: number;
-  private readonly renewEveryMs: number;
+  private readonly lease: RedisLease;
 
   constructor(options: MachineLeaseOptions) {
     this.redis = options.redis;
     this.keyPrefix = options.keyPrefix;
-    this.ttlMs = options.ttlMs;
-    this.renewEveryMs = options.renewEveryMs ?? Math.max(100, Math.floor(options.ttlMs / 3));
-    if (!('owcLeaseRenew' in this.redis))
-      this.redis.defineCommand('owcLeaseRenew', { numberOfKeys: 1, lua: LEASE_RENEW });
-    if (!('owcLeaseRelease' in this.redis))
-      this.redis.defineCommand('owcLeaseRelease', { numberOfKeys: 1, lua: LEASE_RELEASE });
+    this.lease = new RedisLease(options.redis, {
+      ttlMs: options.ttlMs,
+      ...(options.renewEveryMs !== undefined ? { renewEveryMs: options.renewEveryMs } : {}),
+    });
   }
 
   /** Takes the machine's lease when it is free; undefined when another holder has it. */
-  async tryAcquire(machineCode: string): Promise<HeldLease | undefined> {
-    const key = machineLeaseKey(this.keyPrefix, machineCode);
-    const value = randomBytes(16).toString('hex');
-    const ok = await this.redis.set(key, value, 'PX', this.ttlMs, 'NX');
-    if (ok !== 'OK') return undefined;
-    return new HeldLease(this.redis, key, value, this.ttlMs, this.renewEveryMs);
+  async tryAcquire(machineCode: string): Promise<LeaseHold | undefined> {
+    return this.lease.acquire(machineLeaseKey(this.keyPrefix, machineCode));
   }
 
   /** Whether anyone holds the machine's lease right now. */
@@ -67,8 +59,8 @@ export class MachineLease {
     return jobId;
   }
 
-  /** Who holds a machine's lease right now (its random value), for inspection. */
+  /** Who holds a machine's lease right now (its random token), for inspection. */
   async holder(machineCode: string): Promise<string | null> {
-    return this.redis.get(machineLeaseKey(this.keyPrefix, machineCode));
+    return this.lease.holder(machineLeaseKey(this.keyPrefix, machineCode));
   }
 }

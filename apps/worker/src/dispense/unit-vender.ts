@@ -11,8 +11,8 @@ import {
 import type { Logger } from '@owc/observability';
 import type { OrderStore, UnitResult, UnitState } from '@owc/order-store';
 import type { OrderUnit } from '@owc/protocol';
+import type { LeaseHold } from '@owc/redis';
 import type { DispenseMetrics } from './dispense-metrics.js';
-import type { HeldLease } from './held-lease.js';
 
 /** Failures that say nothing dropped and the machine may recover: retried within the budget. */
 export const TRANSIENT_REASONS = new Set(['machine_offline', 'machine_fault', 'gateway_unavailable']);
@@ -73,7 +73,7 @@ export class UnitVender {
     target: VendTarget,
     unit: OrderUnit,
     current: UnitState | undefined,
-    lease: HeldLease,
+    lease: LeaseHold,
     log: Logger,
   ): Promise<UnitOutcome> {
     if (current && current.s !== 'attempted') return { kind: 'done', result: current };
@@ -112,7 +112,7 @@ export class UnitVender {
         const marked = await store.markAttempted(target.orderViewId, unit.index);
         if (marked.s !== 'attempted') return { kind: 'done', result: marked };
         attempts = marked.n;
-        if (!(await lease.confirm())) return { kind: 'lease-lost' };
+        if (!(await lease.renew())) return { kind: 'lease-lost' };
         const sent = await this.send(target, unit, log);
         if (sent.kind === 'ask') {
           phase = 'ask';
@@ -196,7 +196,7 @@ export class UnitVender {
   }
 
   /** Asks about a vend until the gateway knows its outcome (success/failed) or says it never got it. */
-  private async askUntilKnown(vendId: string, lease: HeldLease, log: Logger): Promise<Known> {
+  private async askUntilKnown(vendId: string, lease: LeaseHold, log: Logger): Promise<Known> {
     const { gateway, settings } = this.deps;
     const backoff = settings.resolveBackoffMs.length > 0 ? settings.resolveBackoffMs : [500];
     let errorsSince: number | undefined;

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { defineScripts, type RedisClient, type ScriptCall, taggedKey } from '@owc/redis';
+import { defineScripts, type RedisClient, RedisLease, type ScriptCall, taggedKey } from '@owc/redis';
 
 /** What a machine event asks to send: the gateway's live layout, or a layout the sender gave. */
 export type LayoutSource = { kind: 'gateway' } | { kind: 'layout'; json: string; at: number };
@@ -81,22 +80,10 @@ end
 return 1
 `;
 
-const RELEASE_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
-const RENEW_LOCK = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`;
-
 const COMMANDS = {
   owcMachineSyncRecord: { numberOfKeys: 1, lua: RECORD },
   owcMachineSyncDone: { numberOfKeys: 1, lua: SYNCED },
   owcMachineSyncFailed: { numberOfKeys: 1, lua: FAILED },
-  owcMachineSyncUnlock: { numberOfKeys: 1, lua: RELEASE_LOCK },
-  owcMachineSyncRenewLock: { numberOfKeys: 1, lua: RENEW_LOCK },
 } as const;
 
 /** The per-machine sync state and lock: `${prefix}:{machine:<code>}:sync` / `:sync-lock`, one tag per machine. */
@@ -178,26 +165,17 @@ export class MachineSyncState {
   }
 
   /**
-   * The per-machine lock: at most one machine/sync in flight per machine. Renewed every ttl/3
-   * while held (a dead holder's lock lapses after at most ttl). Returns a release function.
+   * The per-machine lock: at most one machine/sync in flight per machine. A `RedisLease`,
+   * renewed every ttl/3 while held (a dead holder's lock lapses after at most ttl). Returns a
+   * release function.
    */
   async tryLock(machineCode: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
-    const { lock } = machineSyncKeys(this.keyPrefix, machineCode);
-    const value = randomBytes(12).toString('hex');
-    const ok = await this.redis.set(lock, value, 'PX', ttlMs, 'NX');
-    if (ok !== 'OK') return undefined;
-    const renew = setInterval(
-      () => {
-        this.scripts.owcMachineSyncRenewLock(lock, value, ttlMs).catch(() => {
-          // the next renewal, or the lock's own expiry, settles it
-        });
-      },
-      Math.max(50, Math.floor(ttlMs / 3)),
+    const hold = await new RedisLease(this.redis, { ttlMs }).acquire(
+      machineSyncKeys(this.keyPrefix, machineCode).lock,
     );
-    renew.unref();
+    if (!hold) return undefined;
     return async () => {
-      clearInterval(renew);
-      await this.scripts.owcMachineSyncUnlock(lock, value);
+      await hold.release();
     };
   }
 }

@@ -1,0 +1,88 @@
+import { redisTest, waitFor } from '@owc/testing';
+import { describe, expect } from 'vitest';
+import { RedisLease } from './redis-lease.js';
+
+describe('RedisLease', () => {
+  redisTest('one holder at a time; the token is random and 128 bits', async ({ redis, prefix }) => {
+    const lease = new RedisLease(redis, { ttlMs: 5000 });
+    const key = `${prefix}:lease`;
+    const first = await lease.acquire(key);
+    expect(first?.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(await lease.acquire(key)).toBeUndefined();
+    expect(await redis.pttl(key)).toBeGreaterThan(4000);
+    expect(await lease.holder(key)).toBe(first?.token);
+    expect(await first?.check()).toBe(true);
+    expect(await first?.release()).toBe(true);
+    expect(await first?.release()).toBe(false);
+    expect(first?.held).toBe(false);
+    const second = await lease.acquire(key);
+    expect(second?.token).not.toBe(first?.token);
+    await second?.release();
+  });
+
+  redisTest('50 concurrent takers: exactly one wins', async ({ redis, prefix }) => {
+    const lease = new RedisLease(redis, { ttlMs: 5000 });
+    const taken = await Promise.all(Array.from({ length: 50 }, () => lease.acquire(`${prefix}:lease`)));
+    expect(taken.filter(Boolean)).toHaveLength(1);
+    await Promise.all(taken.map((t) => t?.release()));
+  });
+
+  redisTest('renew and release act only while the token is ours', async ({ redis, prefix }) => {
+    const lease = new RedisLease(redis, { ttlMs: 5000, renewEveryMs: 0 });
+    const key = `${prefix}:lease`;
+    const first = await lease.acquire(key);
+    expect(await first?.renew()).toBe(true);
+    // the lease passes to someone else behind the first holder's back (as after an expiry)
+    await redis.set(key, 'someone-else', 'PX', 5000);
+    expect(await first?.check()).toBe(false);
+    expect(first?.held).toBe(false);
+    expect(await first?.renew()).toBe(false);
+    expect(await first?.release()).toBe(false);
+    expect(await redis.get(key)).toBe('someone-else');
+    expect(await redis.pttl(key)).toBeLessThanOrEqual(5000);
+  });
+
+  redisTest('a renewal that finds the lease taken marks the hold lost', async ({ redis, prefix }) => {
+    const lease = new RedisLease(redis, { ttlMs: 5000, renewEveryMs: 0 });
+    const key = `${prefix}:lease`;
+    const first = await lease.acquire(key);
+    await redis.del(key);
+    expect(await first?.renew()).toBe(false);
+    expect(first?.held).toBe(false);
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  redisTest('a held lease renews itself in the background past its TTL', async ({ redis, prefix }) => {
+    const ttlMs = 600;
+    const lease = new RedisLease(redis, { ttlMs, renewEveryMs: 100 });
+    const key = `${prefix}:lease`;
+    const held = await lease.acquire(key);
+    const since = Date.now();
+    // count the renewals we see (the key's time to live jumps back up) until the lease has
+    // outlived its TTL several times over
+    let renewals = 0;
+    let last = await redis.pttl(key);
+    await waitFor(
+      async () => {
+        const now = await redis.pttl(key);
+        if (now > last) renewals++;
+        last = now;
+        return renewals >= 10 && Date.now() - since > ttlMs;
+      },
+      { intervalMs: 10, what: 'ten background renewals' },
+    );
+    expect(await lease.holder(key)).toBe(held?.token);
+    expect(await held?.check()).toBe(true);
+    await held?.release();
+    expect(await redis.exists(key)).toBe(0);
+  });
+
+  redisTest('without renewal the lease lapses after its TTL', async ({ redis, prefix }) => {
+    const lease = new RedisLease(redis, { ttlMs: 200, renewEveryMs: 0 });
+    const key = `${prefix}:lease`;
+    const held = await lease.acquire(key);
+    await waitFor(async () => (await redis.exists(key)) === 0, { what: 'the lease to lapse' });
+    expect(await held?.check()).toBe(false);
+    expect(await lease.acquire(key)).toBeDefined();
+  });
+});
