@@ -46,6 +46,8 @@ export const workerSettingsSchema = z
     SHUTDOWN_TIMEOUT_MS: setting.int(0).default(10_000),
     /** where GET /metrics and /healthz of the worker listen; 0 = a free port, -1 = off */
     WORKER_METRICS_PORT: setting.int(-1, 65535).default(9464),
+    /** how long GET /readyz waits for one check (Redis PING, token read) before calling it failed */
+    READY_CHECK_TIMEOUT_MS: setting.int(1).default(1000),
     /** BullMQ job lock (and stalled-check interval): how soon a job of a dead pod is picked up again */
     JOB_LOCK_DURATION_MS: setting.int(1000).default(30_000),
     // dispense role

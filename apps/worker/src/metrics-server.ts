@@ -1,10 +1,18 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from '@owc/observability';
+import type { Readiness } from './readiness.js';
 
-/** GET /metrics (Prometheus text) and GET /healthz for a worker process; nothing else. */
+/**
+ * The worker's only HTTP surface, for Prometheus and the kubelet:
+ * - GET /metrics: Prometheus text;
+ * - GET /healthz: liveness, 200 as long as the process answers (touches nothing, so a Redis
+ *   outage never restarts a pod that would recover by itself);
+ * - GET /readyz: readiness, 200 when every check passes, 503 otherwise, with each check's outcome.
+ */
 export async function startMetricsServer(
   registry: Registry,
   port: number,
+  readiness: Readiness,
   host = '0.0.0.0',
 ): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
@@ -24,6 +32,19 @@ export async function startMetricsServer(
     if (req.method === 'GET' && req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"status":"ok"}');
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/readyz') {
+      readiness
+        .report()
+        .then(({ ready, checks }) => {
+          res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ status: ready ? 'ready' : 'unavailable', checks }));
+        })
+        .catch(() => {
+          res.writeHead(503);
+          res.end();
+        });
       return;
     }
     res.writeHead(404);

@@ -8,12 +8,16 @@ import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { TokenKeeper } from '@owc/token';
 import type { WorkerConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
+import { Readiness, redisCheck } from './readiness.js';
 import { roleStarters } from './roles/index.js';
 import type { RunningRole, WorkerContext } from './worker-context.js';
 
 export interface RunningWorker {
   context: WorkerContext;
+  /** where /metrics, /healthz and /readyz answer (undefined when WORKER_METRICS_PORT is -1) */
   metricsPort?: number;
+  /** what /readyz answers */
+  readiness: Readiness;
   /** Stops every role within SHUTDOWN_TIMEOUT_MS, then closes connections. */
   close(): Promise<void>;
 }
@@ -87,8 +91,13 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
   };
 
   const running: RunningRole[] = [];
+  const readiness = new Readiness(config.READY_CHECK_TIMEOUT_MS);
+  readiness.add('redis', redisCheck(redis));
+  let started = false;
+  readiness.add('roles', async () => (started ? undefined : 'starting'));
   let metricsServer: Server | undefined;
   const closeAll = async (): Promise<void> => {
+    readiness.stop();
     const stopped = await within(
       Promise.allSettled(running.map((r) => r.close())),
       config.SHUTDOWN_TIMEOUT_MS,
@@ -105,17 +114,22 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
   };
 
   try {
-    for (const role of config.WORKER_ROLES) {
-      running.push(await roleStarters[role](context));
-      logger.info({ role }, 'role started');
-    }
+    // listening first, so liveness answers while the roles start (readiness says "starting")
     let metricsPort: number | undefined;
     if (config.WORKER_METRICS_PORT >= 0) {
-      const started = await startMetricsServer(metrics, config.WORKER_METRICS_PORT);
-      metricsServer = started.server;
-      metricsPort = started.port;
+      const listening = await startMetricsServer(metrics, config.WORKER_METRICS_PORT, readiness);
+      metricsServer = listening.server;
+      metricsPort = listening.port;
     }
-    return { context, metricsPort, close: closeAll };
+    for (const role of config.WORKER_ROLES) {
+      const runningRole = await roleStarters[role](context);
+      running.push(runningRole);
+      for (const [name, check] of Object.entries(runningRole.readiness ?? {}))
+        readiness.add(`${role}.${name}`, check);
+      logger.info({ role }, 'role started');
+    }
+    started = true;
+    return { context, metricsPort, readiness, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -6,6 +6,7 @@ import type { Producer } from '@owc/queues';
 import type { RedisClient } from '@owc/redis';
 import type { TokenKeeper } from '@owc/token';
 import type { WorkerConfig, WorkerRole } from './config.js';
+import type { ReadinessCheck } from './readiness.js';
 
 /** What every role is handed; built once in main, passed down (no singletons). */
 export interface WorkerContext {
@@ -27,6 +28,12 @@ export interface WorkerContext {
 export interface RunningRole {
   role: WorkerRole;
   close(): Promise<void>;
+  /**
+   * What this role needs to be ready, by name (reported as `<role>.<name>` on /readyz): its
+   * BullMQ workers consuming, and whatever else the role depends on (the token role: a usable
+   * token). Redis itself is checked once for the whole process.
+   */
+  readiness?: Record<string, ReadinessCheck>;
 }
 
 export type RoleStarter = (ctx: WorkerContext) => Promise<RunningRole>;

@@ -51,15 +51,18 @@ export interface StartedRedis {
   stop(): Promise<void>;
 }
 
-/** Starts a private, non-persistent redis-server on a free port. */
-export async function startRedisServer(extraArgs: string[] = []): Promise<StartedRedis> {
-  const port = await freePort();
+/**
+ * Starts a private, non-persistent redis-server on a free port (or on `port`: e.g. to bring one
+ * back where a stopped one was, as a Redis restart).
+ */
+export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<StartedRedis> {
+  const listenPort = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'owc-redis-'));
   const child: ChildProcess = spawn(
     'redis-server',
     [
       '--port',
-      String(port),
+      String(listenPort),
       '--bind',
       '127.0.0.1',
       '--save',
@@ -72,18 +75,18 @@ export async function startRedisServer(extraArgs: string[] = []): Promise<Starte
     ],
     { stdio: 'ignore' },
   );
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://127.0.0.1:${listenPort}`;
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url, 500))) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not start`);
+      throw new Error(`redis-server on port ${listenPort} did not start`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     url,
-    port,
+    port: listenPort,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

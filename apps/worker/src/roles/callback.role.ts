@@ -2,6 +2,7 @@ import { createConsumer } from '@owc/queues';
 import { CallbackHandler } from '../callback/callback.handler.js';
 import { CALLBACK_BACKOFF_TYPE, callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
+import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
 
 /**
@@ -42,6 +43,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
   worker.on('error', (error) => logger.error({ err: error.message }, 'callback worker error'));
   return {
     role: 'callback',
+    readiness: { worker: bullWorkerCheck(worker) },
     async close() {
       await worker.close();
     },

@@ -2,6 +2,7 @@ import { createConsumer } from '@owc/queues';
 import { DispenseHandler } from '../dispense/dispense.handler.js';
 import { dispenseMetrics } from '../dispense/dispense-metrics.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
+import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
 
 /** How often the stuck-order sweep runs: a quarter of the threshold, between 1 s and 1 min. */
@@ -89,6 +90,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
 
   return {
     role: 'dispense',
+    readiness: { worker: bullWorkerCheck(worker) },
     async close() {
       clearInterval(timer);
       await worker.close();

@@ -1,6 +1,7 @@
 import { MachineStateStore } from '@owc/machine-state';
 import { createConsumer, queuePrefix } from '@owc/queues';
 import type { Job, Worker } from 'bullmq';
+import { bullWorkerCheck } from '../readiness.js';
 import { MachineSyncHandler } from '../sync/machine-sync.handler.js';
 import { MachineSyncState } from '../sync/machine-sync-state.js';
 import { OwithoRateLimiter } from '../sync/owitho-rate-limiter.js';
@@ -99,6 +100,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
 
   return {
     role: 'sync',
+    readiness: { 'sku-worker': bullWorkerCheck(skuWorker), 'machine-worker': bullWorkerCheck(machineWorker) },
     async close() {
       await Promise.all([skuWorker.close(), machineWorker.close()]);
       await flusher.close();
