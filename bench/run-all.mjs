@@ -18,7 +18,7 @@ const benches = readdirSync(here)
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => only.length === 0 || only.some((o) => f.startsWith(o)))
   .sort();
-const limitMs = Number(process.env.BENCH_TIME_LIMIT_MS ?? 120_000);
+const limitMs = Number(process.env.BENCH_TIME_LIMIT_MS ?? 300_000);
 let failed = 0;
 const summary = [];
 for (const file of benches) {

@@ -30,16 +30,32 @@ export interface World {
  */
 export async function startWorld(
   fleet: Fleet,
-  options: { prefix: string; ingress: boolean },
+  options: {
+    prefix: string;
+    ingress: boolean;
+    /** how long one unit takes to drop (default 0) */
+    vendDurationMs?: number;
+    /** notices owitho-sim keeps in flight (default 32) */
+    pushConnections?: number;
+    /** where owitho-sim pushes when there is no ingress of ours (the naive connector) */
+    thirdUrl?: string;
+    /** extra environment of the ingress (e.g. REDIS_URL of a private Redis) */
+    env?: Record<string, string>;
+  },
 ): Promise<World> {
-  const machineSim = await startMachineSim({ fleet, vendDurationMs: 0, logger: silent });
+  const machineSim = await startMachineSim({
+    fleet,
+    vendDurationMs: options.vendDurationMs ?? 0,
+    logger: silent,
+  });
   let ingress: World['ingress'];
   try {
-    if (options.ingress) ingress = await spawnIngress(options.prefix, machineSim.url);
+    if (options.ingress) ingress = await spawnIngress(options.prefix, machineSim.url, options.env);
     const owitho = await startOwithoSim({
       appId: APP.appId,
       secretKey: APP.secretKey,
-      thirdUrl: ingress?.url,
+      thirdUrl: ingress?.url ?? options.thirdUrl,
+      pushConnections: options.pushConnections,
       noticeRetryMs: 2000,
       queryAfterMs: 3_600_000,
       seed: { machines: fleet.machines, slotsPerMachine: fleet.slotsPerMachine, skus: fleet.skus },
@@ -139,13 +155,18 @@ export async function spawnWorker(
       ...env,
     }),
   );
-  await waitForConsumers(prefix, queues, app);
+  await waitForConsumers(prefix, queues, app, env.REDIS_URL);
   return app;
 }
 
 /** Waits until every queue has a connected consumer (BullMQ names its worker connections). */
-export async function waitForConsumers(prefix: string, queues: QueueName[], app?: BenchChild): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+export async function waitForConsumers(
+  prefix: string,
+  queues: QueueName[],
+  app?: BenchChild,
+  redisUrl = REDIS_URL,
+): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const handles = queues.map(
     (name) => new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) }),
   );

@@ -54,6 +54,8 @@ export interface OwithoSimSettings extends DriverOptions {
   seed: { machines: number; slotsPerMachine: number; skus?: number };
   faults?: Faults;
   logger?: Logger;
+  /** notices (and other pushes) in flight at once: sockets to the connector; default 32 */
+  pushConnections?: number;
 }
 
 /** The simulator's state and its order driver; the HTTP layer (start-owitho-sim.ts) calls into it. */
@@ -91,7 +93,10 @@ export class OwithoSim {
     this.log = settings.logger ?? createLogger({ level: 'silent', name: 'owitho-sim' });
     this.faults = settings.faults ?? {};
     this.seedMachines = generateFleet(settings.seed).machines;
-    if (settings.thirdUrl) this.pool = new Pool(new URL(settings.thirdUrl).origin, { connections: 32 });
+    if (settings.thirdUrl)
+      this.pool = new Pool(new URL(settings.thirdUrl).origin, {
+        connections: settings.pushConnections ?? 32,
+      });
   }
 
   /** The simulator's clock (shifted by the clock-skew fault). */

@@ -44,6 +44,8 @@ export interface OwithoSimOptions {
   seed?: { machines: number; slotsPerMachine: number; skus?: number };
   faults?: Faults;
   logger?: Logger;
+  /** notices in flight at once (sockets to thirdUrl); default 32 */
+  pushConnections?: number;
 }
 
 export interface StartedOwithoSim {
@@ -83,6 +85,7 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
     seed: options.seed ?? { machines: 3, slotsPerMachine: 12 },
     faults: options.faults,
     logger,
+    pushConnections: options.pushConnections,
   });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -1,0 +1,88 @@
+// A Redis server of the benchmark's own (redis-server on a free port, no persistence), so that
+// INFO commandstats, used_memory and the server's CPU count only what the benchmark did: the
+// shared Redis also serves other people's test runs.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { freePort, waitFor } from './system.js';
+
+export interface PrivateRedis {
+  url: string;
+  pid: number;
+  /** calls per command (Lua-internal calls included) since the server started */
+  commandCalls(): Promise<Record<string, number>>;
+  usedMemory(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--loglevel',
+      'warning',
+    ],
+    { stdio: 'ignore' },
+  );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('redis-server could not be started (is it installed?)');
+  const url = `redis://127.0.0.1:${port}`;
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined); // refused until the server listens; judged by PING below
+  await waitFor(
+    async () => {
+      try {
+        if (client.status !== 'ready') await client.connect();
+        return (await client.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+    { timeoutMs: 10_000, what: 'the private redis-server' },
+  );
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  return {
+    url,
+    pid,
+    async commandCalls() {
+      const info = await client.info('commandstats');
+      const calls: Record<string, number> = {};
+      for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1] as string] = Number(m[2]);
+      return calls;
+    },
+    async usedMemory() {
+      const info = await client.info('memory');
+      return Number(/^used_memory:(\d+)/m.exec(info)?.[1]);
+    },
+    async stop() {
+      client.disconnect();
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Commands called between two `commandCalls()` snapshots: the total and the largest ones. */
+export function commandDelta(
+  before: Record<string, number>,
+  after: Record<string, number>,
+): { total: number; byCommand: Record<string, number> } {
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  for (const [name, calls] of Object.entries(after)) {
+    const delta = calls - (before[name] ?? 0);
+    if (delta <= 0) continue;
+    byCommand[name] = delta;
+    total += delta;
+  }
+  const sorted = Object.fromEntries(Object.entries(byCommand).sort(([, a], [, b]) => b - a));
+  return { total, byCommand: sorted };
+}

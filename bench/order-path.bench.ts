@@ -1,0 +1,129 @@
+// The order path against a naive connector, in the same run, under the same load: owitho-sim pushes
+// N signed notices (64 in flight) for 200 machines with instant vends; the naive connector
+// (bench/lib/naive-connector.ts: Fastify + queue.add with a jobId, a worker that vends and enqueues
+// the callback, a callback worker; no order store, no lease, no ask-before-retry) and ours (the
+// ingress and the worker with its default settings) each get the same burst and then a paced phase
+// at half our burst rate. Both run on a private redis-server, so INFO commandstats (Lua-internal
+// calls included), its CPU and its memory count only this benchmark.
+
+import {
+  driverFor,
+  perOrder,
+  pushPaced,
+  rssOf,
+  type System,
+  type SystemOptions,
+  startConnector,
+  startNaive,
+  watchCpu,
+} from './lib/order-path.js';
+import { commandDelta, type PrivateRedis, startPrivateRedis } from './lib/private-redis.js';
+import { report, round } from './lib/report.js';
+import { benchPrefix, envNumber, machineLoad, procStat, SCALE } from './lib/system.js';
+
+const N = Math.round(envNumber('BENCH_ORDER_PATH_ORDERS', 1000) * SCALE);
+const IN_FLIGHT = envNumber('BENCH_ORDER_PATH_IN_FLIGHT', 64);
+const PACE_SECONDS = envNumber('BENCH_PIPELINE_PACE_SECONDS', 8);
+const WORKERS = envNumber('BENCH_ORDER_PATH_WORKERS', 1);
+const WARMUP = 100;
+const TIMEOUT_MS = 60_000;
+
+async function run(
+  system: System,
+  redis: PrivateRedis,
+  paceRate: number | undefined,
+): Promise<Record<string, unknown> & { ordersPerSec: number }> {
+  const driver = driverFor(system.world);
+  const warm = Array.from({ length: WARMUP }, () => driver.push('W'));
+  if (!(await driver.settle(warm, 60_000))) {
+    throw new Error(
+      `${system.name}: the warm-up did not finish: ${driver.acked(warm)} acked, ${driver.calledBack(warm)} called back\n${system.output()}`,
+    );
+  }
+
+  const commandsBefore = await redis.commandCalls();
+  const cpu = watchCpu({ ...system.pids, redis: redis.pid });
+  const startedAt = Date.now();
+  const ids = Array.from({ length: N }, () => driver.push('P'));
+  const finished = await driver.settle(ids, TIMEOUT_MS);
+  if (!finished) {
+    process.stderr.write(
+      `${system.name}: ${driver.acked(ids)} acked, ${driver.calledBack(ids)} called back of ${ids.length}\n${system.output()}\n`,
+    );
+  }
+  const cpuMs = cpu.stop();
+  const commands = commandDelta(commandsBefore, await redis.commandCalls());
+  const burst = driver.measure(ids, startedAt);
+
+  // notice → callback at half our burst rate (the same rate for both systems)
+  const rate = paceRate ?? Math.max(1, Math.round(burst.ordersPerSec / 2));
+  const pacedIds = await pushPaced(driver, 'L', rate, PACE_SECONDS);
+  await driver.settle(pacedIds, 30_000);
+  const paced = driver.measure(pacedIds, 0);
+  const machines = system.world.machineSim.sim;
+  return {
+    finished,
+    ...burst,
+    commandsPerOrder: round(commands.total / burst.orders, 1),
+    commandsTop: Object.fromEntries(
+      Object.entries(commands.byCommand)
+        .slice(0, 12)
+        .map(([name, calls]) => [name, round(calls / burst.orders, 2)]),
+    ),
+    cpuMsPerOrder: perOrder(cpuMs, burst.orders),
+    pacedRatePerSec: rate,
+    pacedOrders: pacedIds.length,
+    pacedLatency: paced.latency,
+    overlaps: machines.overlaps().total,
+    doubleVends: machines.stats().doubleVends,
+    rssMbAfter: rssOf(system.pids),
+  };
+}
+
+const { prefix, cleanup } = benchPrefix('op');
+const redis = await startPrivateRedis();
+try {
+  const loadBefore = machineLoad();
+  const options = (name: string): SystemOptions => ({
+    prefix: `${prefix}-${name}`,
+    redisUrl: redis.url,
+    vendDurationMs: 0,
+    inFlight: IN_FLIGHT,
+    workers: WORKERS,
+  });
+  let ours: Awaited<ReturnType<typeof run>>;
+  const connector = await startConnector(options('ours'));
+  try {
+    ours = await run(connector, redis, undefined);
+  } finally {
+    await connector.stop();
+  }
+  const naiveSystem = await startNaive(options('naive'));
+  let naive: Awaited<ReturnType<typeof run>>;
+  try {
+    naive = await run(naiveSystem, redis, Number(ours.pacedRatePerSec));
+  } finally {
+    await naiveSystem.stop();
+  }
+  const noticesRatio = round(Number(ours.noticesPerSec) / Number(naive.noticesPerSec), 3);
+  report('order-path', {
+    layout:
+      'ours: ingress + worker (token,dispense,callback; default settings) processes; naive: ingress + worker processes; simulators in the bench process; a private redis-server',
+    orders: N,
+    inFlight: IN_FLIGHT,
+    machines: 200,
+    workers: WORKERS,
+    connector: ours,
+    naive,
+    ratio: round(ours.ordersPerSec / naive.ordersPerSec, 3),
+    noticesRatio,
+    commandsPerOrder: ours.commandsPerOrder,
+    target: 1.25,
+    redisRssMb: procStat(redis.pid).rssMb,
+    loadAverage1m: { before: loadBefore, after: machineLoad() },
+  });
+} finally {
+  await redis.stop();
+  await cleanup();
+}
+process.exit(0);
