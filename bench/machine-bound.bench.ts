@@ -81,6 +81,9 @@ try {
     naive,
     ratio: ours.efficiency,
     target: 0.8,
+    summary:
+      `slow-vend efficiency ${ours.efficiency} (busiest machine ${ours.busiestMachineVendingSeconds} s of vending, ` +
+      `all called back in ${ours.seconds} s); naive ${naive.efficiency} with ${naive.overlaps} overlapping vends`,
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });
 } finally {

@@ -119,6 +119,12 @@ try {
     noticesRatio,
     commandsPerOrder: ours.commandsPerOrder,
     target: 1.25,
+    summary:
+      `orders/s ${ours.ordersPerSec} vs naive ${naive.ordersPerSec}, notices/s ratio ${noticesRatio}, ` +
+      `overlaps ${ours.overlaps} (naive ${naive.overlaps}), double vends ${ours.doubleVends}, ` +
+      `Redis commands/order ${ours.commandsPerOrder} (naive ${naive.commandsPerOrder}), ` +
+      `worker CPU ${(ours.cpuMsPerOrder as Record<string, number>).worker} ms/order, ` +
+      `paced p99 ${(ours.pacedLatency as { p99Ms: number }).p99Ms} ms, RSS ${JSON.stringify(ours.rssMbAfter)} MB`,
     redisRssMb: procStat(redis.pid).rssMb,
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });

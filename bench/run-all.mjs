@@ -49,7 +49,7 @@ for (const file of benches) {
   const line = thisRun.length > 0 ? JSON.parse(thisRun.at(-1)) : undefined;
   if (line) {
     summary.push(
-      `#   ${line.bench}: ratio ${line.ratio}${line.target !== undefined ? ` (target ${line.target})` : ''}`,
+      `#   ${line.bench}: ratio ${line.ratio}${line.target !== undefined ? ` (target ${line.target})` : ''}${line.summary ? `; ${line.summary}` : ''}`,
     );
   }
 }
