@@ -87,7 +87,7 @@ describe('SkuFlusher', () => {
       const f = flusher(buffer, owitho, { maxWaitMs: 150, sweepMs: 60_000 });
       f.start();
       try {
-        await waitFor(() => owitho.calls.length === 0 || undefined);
+        // the sweep is a minute away: only the flusher's own timer for the due time can send it
         const sku = skuOf(7, 1);
         await buffer.upsert([{ skuCode: sku.skuCode, json: JSON.stringify(sku) }], 1);
         const at = Date.now();
