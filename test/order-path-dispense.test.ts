@@ -246,7 +246,7 @@ describe('dispense handler against the machine simulator', () => {
         const inFlight = rig.gateway
           .vend(m.machineCode, {
             vendId: 'R1-0',
-            containerCode: notice.containerCode,
+            containerCode: notice.containerCode ?? undefined,
             slotNum: '01',
             skuCode: m.slotList[0]?.skuCode ?? '',
           })

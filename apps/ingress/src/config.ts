@@ -34,7 +34,17 @@ export const ingressSettingsSchema = z
     ADMIN_USER: setting.string(),
     ADMIN_PASSWORD: setting.string(),
     DASHBOARD_READ_ONLY: setting.bool().default(false),
+    /** request body limit: beyond it 413, naming this setting */
     BODY_LIMIT_BYTES: setting.int(1024).default(1024 * 1024),
+    /** order notice limits (owitho publishes none): a notice beyond one is 40000 naming the setting */
+    NOTICE_MAX_LINES: setting.int(1).default(1000),
+    NOTICE_MAX_LINE_QUANTITY: setting.int(1).default(1000),
+    /**
+     * units per order: the callback carries one detail entry per unit, so this bounds its size.
+     * 1000 units of the longest ids (32-char slotNum, 128-char skuCode, 3 UTF-8 bytes each) make a
+     * callback of about 0.53 MB, inside a 1 MiB body limit (docs/protocol.md, "Limits are settings").
+     */
+    NOTICE_MAX_UNITS: setting.int(1).default(1000),
     /** upper bound on accepting one notice (record + job); past it the answer is 503 */
     NOTICE_ACCEPT_TIMEOUT_MS: setting.int(1).default(5000),
     /** how long start-up waits for the first Redis connection before it listens anyway */

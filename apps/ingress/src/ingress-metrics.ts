@@ -10,6 +10,7 @@ export class IngressMetrics {
   readonly conflicts: Counter;
   readonly amountMismatches: Counter<'kind'>;
   readonly snapshotAnswers: Counter<'reason'>;
+  readonly unknownEnums: Counter<'field'>;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -52,6 +53,12 @@ export class IngressMetrics {
       name: 'owc_ingress_machine_snapshot_answers_total',
       help: 'machine/query answered from the last known snapshot, by why the live query failed',
       labelNames: ['reason'],
+      registers,
+    });
+    this.unknownEnums = new Counter({
+      name: 'owc_ingress_notice_unknown_enum_total',
+      help: 'Order notices carrying a payStatus, refundStatus or payMethod outside the guide (kept; unknown pay/refund status is never dispensed)',
+      labelNames: ['field'],
       registers,
     });
   }

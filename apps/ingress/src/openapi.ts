@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import {
-  machineLayoutSchema,
+  machineLayoutOutSchema,
   machineQuerySchema,
   orderNoticeSchema,
   orderQuerySchema,
@@ -20,12 +20,13 @@ function payloadComponents(): Record<string, unknown> {
     OrderQuery: orderQuerySchema,
     OrderResult: orderResultSchema,
     MachineQuery: machineQuerySchema,
-    MachineLayout: machineLayoutSchema,
+    MachineLayout: machineLayoutOutSchema,
   };
   return Object.fromEntries(
     Object.entries(schemas).map(([name, schema]) => [
       name,
-      z.toJSONSchema(schema, { target: 'openapi-3.0' }),
+      // requests are read tolerantly (money as a string or a number): document what may be sent
+      z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }),
     ]),
   );
 }

@@ -171,6 +171,7 @@ export class MachineSim {
 
     if (
       machine.layout.containerCode !== undefined &&
+      request.containerCode !== undefined &&
       request.containerCode !== machine.layout.containerCode
     ) {
       return {
@@ -288,7 +289,7 @@ export class MachineSim {
       seq: world.ledger.length + 1,
       vendId: request.vendId,
       machineCode,
-      containerCode: request.containerCode,
+      containerCode: request.containerCode ?? machine.layout.containerCode ?? '',
       slotNum: request.slotNum,
       skuCode: request.skuCode,
       status: reason ? 'failed' : 'success',

@@ -59,7 +59,7 @@ describe('seeding', () => {
     const fleet = generateFleet({ machines: 1, slotsPerMachine: 2 });
     const broken = structuredClone(fleet.machines);
     const slot = broken[0]?.slotList[1];
-    if (slot) slot.actualPrice = '1.5';
+    if (slot) slot.actualPrice = '-1.5';
     await expect(loadSeedFile(await seedFile(JSON.stringify(broken)))).rejects.toThrow(
       /0\.slotList\.1\.actualPrice/,
     );

@@ -1,5 +1,11 @@
 import { vendIdSchema } from '@owc/gateway';
-import { machineLayoutSchema, machineStatusSchema, moneySchema, slotStatusSchema } from '@owc/protocol';
+import {
+  machineLayoutOutSchema,
+  machineLayoutSchema,
+  machineStatusSchema,
+  moneySchema,
+  slotStatusSchema,
+} from '@owc/protocol';
 import { z } from 'zod';
 
 // Shapes of the simulator's own control API and start options (not part of docs/gateway.md).
@@ -81,7 +87,8 @@ export const seedSchema = z
     z.object({ machines: z.array(machineLayoutSchema) }).transform((s) => s.machines),
   ])
   .pipe(
-    z.array(machineLayoutSchema).superRefine((machines, ctx) => {
+    // the first stage has read the money into wire form: the strict schema checks the result
+    z.array(machineLayoutOutSchema).superRefine((machines, ctx) => {
       const codes = new Set<string>();
       machines.forEach((machine, m) => {
         if (codes.has(machine.machineCode)) {

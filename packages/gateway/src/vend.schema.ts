@@ -27,7 +27,8 @@ export const vendIdSchema = z.string().min(1).max(160);
 /** `POST /machines/{machineCode}/vends` body: one physical unit. */
 export const vendRequestSchema = z.object({
   vendId: vendIdSchema,
-  containerCode: code,
+  /** absent when the order names no container: the machine's only container vends */
+  containerCode: code.optional(),
   slotNum: z.string().min(1).max(32),
   skuCode: code,
 });

@@ -206,10 +206,10 @@ describe('openEnvelope: checks and codes', () => {
     expect(msgOf(signed({}, badQuantity))).toContain('quantity');
     expect(msgOf(signed({}, badQuantity))).toMatch(/^request failed: data\.orderDetailList\.1\.quantity: /);
 
-    expect(msgOf(signed({}, { ...notice, actualAmount: '5.0' }))).toMatch(/data\.actualAmount/);
+    expect(msgOf(signed({}, { ...notice, actualAmount: '5.001' }))).toMatch(/data\.actualAmount/);
     const { machineCode: __, ...noMachine } = notice;
     expect(msgOf(signed({}, noMachine))).toMatch(/data\.machineCode/);
-    expect(msgOf(signed({}, { ...notice, payStatus: 5 }))).toMatch(/data\.payStatus/);
+    expect(msgOf(signed({}, { ...notice, payStatus: 'paid' }))).toMatch(/data\.payStatus/);
   });
 
   it('envelope fields of the wrong type → 40000 naming the field', () => {

@@ -1,5 +1,66 @@
 import { describe, expect, it } from 'vitest';
-import { centsToMoney, MAX_MONEY_CENTS, moneySchema, moneyToCents, splitCents } from './money.js';
+import {
+  centsToMoney,
+  MAX_MONEY_CENTS,
+  moneyInSchema,
+  moneySchema,
+  moneyToCents,
+  readCents,
+  splitCents,
+} from './money.js';
+
+describe('the tolerant money reader', () => {
+  it.each([
+    ['2', 200],
+    ['2.5', 250],
+    ['2.50', 250],
+    [2.5, 250],
+    [2, 200],
+    ['108', 10800],
+    [10.5, 1050],
+    [0.1, 10],
+    [0.29, 29],
+    [1.15, 115],
+    [4.35, 435],
+    ['0', 0],
+    [0, 0],
+    ['02.50', 250],
+    ['9999999999999.99', MAX_MONEY_CENTS],
+    [9999999.99, 999999999],
+  ])('reads %j as %i cents, by its text', (value, cents) => {
+    expect(readCents(value)).toEqual({ ok: true, cents });
+    expect(moneyInSchema.parse(value)).toBe(centsToMoney(cents));
+  });
+
+  it.each([
+    ['-1', 'negative'],
+    [-2.5, 'negative'],
+    ['-0.00', 'negative'],
+    [Number.NaN, 'NaN'],
+    [Number.POSITIVE_INFINITY, 'NaN'],
+    ['NaN', 'NaN'],
+    ['Infinity', 'NaN'],
+    ['1e3', 'exponent'],
+    [1e21, 'exponent'],
+    [1e-7, 'exponent'],
+    ['2.505', 'more than two decimals'],
+    [0.1 + 0.2, 'more than two decimals'],
+    ['10000000000000.00', 'maximum'],
+    ['1.', 'not a decimal'],
+    ['.5', 'not a decimal'],
+    [' 1', 'not a decimal'],
+    ['+1', 'not a decimal'],
+    ['1,00', 'not a decimal'],
+    ['', 'not a decimal'],
+    [null, 'decimal string or a JSON number'],
+    [true, 'decimal string or a JSON number'],
+  ])('refuses %j (%s)', (value, why) => {
+    const read = readCents(value);
+    expect(read.ok).toBe(false);
+    if (!read.ok) expect(read.reason).toContain(why);
+    expect(moneyInSchema.safeParse(value).success).toBe(false);
+  });
+});
 
 describe('money', () => {
   it('"10.50" ↔ 1050', () => {

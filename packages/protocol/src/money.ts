@@ -21,6 +21,55 @@ export function moneyToCents(money: string): number {
   return Number(units) * 100 + Number(decimals);
 }
 
+// What we read: digits, optionally a point and one or two decimals ("2", "2.5", "2.50", "02.50").
+const READ_PATTERN = /^(\d+)(?:\.(\d{1,2}))?$/;
+
+/**
+ * Reads an amount owitho (or a system enqueuing a job) may legally send — a decimal string or a
+ * JSON number with 0–2 decimals — as exact integer cents. The decimal TEXT is parsed (a number
+ * is read through its shortest JS string form, String(10.5) = "10.5"); nothing is multiplied in
+ * floating point. Returns the reason when the value is not an amount.
+ */
+export function readCents(value: unknown): { ok: true; cents: number } | { ok: false; reason: string } {
+  let text: string;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value))
+      return { ok: false, reason: 'must be a finite amount (not NaN or Infinity)' };
+    text = String(value);
+  } else if (typeof value === 'string') {
+    text = value;
+  } else {
+    return { ok: false, reason: 'must be an amount: a decimal string or a JSON number' };
+  }
+  if (/^[+-]?(nan|infinity)$/i.test(text.trim()))
+    return { ok: false, reason: 'must be a finite amount (not NaN or Infinity)' };
+  if (text.startsWith('-')) return { ok: false, reason: 'must not be negative' };
+  if (/[eE]/.test(text))
+    return { ok: false, reason: `exponent form is not an amount: ${JSON.stringify(text)}` };
+  if (/^\d+\.\d{3,}$/.test(text))
+    return { ok: false, reason: `more than two decimals: ${JSON.stringify(text)}` };
+  const match = READ_PATTERN.exec(text);
+  if (!match) return { ok: false, reason: `not a decimal amount: ${JSON.stringify(text)}` };
+  const units = (match[1] as string).replace(/^0+(?=\d)/, '');
+  const decimals = (match[2] ?? '').padEnd(2, '0');
+  if (units.length > 13)
+    return { ok: false, reason: `above the maximum amount ${centsToMoney(MAX_MONEY_CENTS)}` };
+  return { ok: true, cents: Number(units) * 100 + Number(decimals) };
+}
+
+/**
+ * Money as we READ it (owitho's calls into us, jobs others enqueue): "2", "2.5", "2.50", 2.5 or 2
+ * are all accepted and come out as the canonical two-decimal string ("2.50"), so everything past
+ * the edge — and everything we send on — is wire money. Negative, NaN/Infinity, exponent forms,
+ * more than two decimals and amounts above the maximum are refused, the issue naming the field.
+ */
+export const moneyInSchema = z.union([z.string(), z.number()]).transform((value, ctx): Money => {
+  const read = readCents(value);
+  if (read.ok) return centsToMoney(read.cents);
+  ctx.issues.push({ code: 'custom', message: read.reason, input: value });
+  return z.NEVER;
+});
+
 /** 1050 → "10.50". Only integers in 0..MAX_MONEY_CENTS are money (so the string always reads back). */
 export function centsToMoney(cents: number): Money {
   if (!Number.isSafeInteger(cents) || cents < 0 || cents > MAX_MONEY_CENTS)

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { unknownEnumFields } from './dictionaries.js';
 import { envelopeSchema, signEnvelope } from './envelope.js';
 import {
   absoluteExpiry,
   accessTokenSchema,
+  machineLayoutOutSchema,
   machineLayoutSchema,
   machineQuerySchema,
+  noticeContainer,
   type OrderNotice,
   orderNoticeSchema,
   orderQuerySchema,
   orderResultSchema,
   type Sku,
+  skuOutSchema,
   skuSchema,
   skuSyncSchema,
 } from './payloads.js';
@@ -96,20 +100,68 @@ describe('payload schemas', () => {
       expect(orderNoticeSchema.safeParse({ ...notice, payMethod }).success).toBe(true);
   });
 
-  it('an order notice with a bad enum or field is rejected, naming the field', () => {
-    expect(failingField(orderNoticeSchema.safeParse({ ...notice, payStatus: 5 }))).toBe('payStatus');
-    expect(failingField(orderNoticeSchema.safeParse({ ...notice, refundStatus: 4 }))).toBe('refundStatus');
-    expect(failingField(orderNoticeSchema.safeParse({ ...notice, payMethod: 7 }))).toBe('payMethod');
+  it('enums are read open: unknown payStatus, refundStatus and payMethod are kept as sent', () => {
+    const odd = { ...notice, payStatus: 5, refundStatus: 4, payMethod: 7 };
+    expect(orderNoticeSchema.parse(odd)).toEqual(odd);
+    expect(unknownEnumFields(odd)).toEqual(['payStatus', 'refundStatus', 'payMethod']);
+    expect(unknownEnumFields(notice)).toEqual([]);
+  });
+
+  it('payCompleteTime may be missing or null; containerCode may be missing, null or empty', () => {
+    const { payCompleteTime: _, containerCode: __, ...bare } = notice;
+    expect(orderNoticeSchema.parse(bare)).toEqual(bare);
+    expect(orderNoticeSchema.parse({ ...notice, payCompleteTime: null }).payCompleteTime).toBeNull();
+    for (const containerCode of [null, '', undefined]) {
+      const parsed = orderNoticeSchema.parse({ ...notice, containerCode });
+      expect(noticeContainer(parsed)).toBeUndefined();
+    }
+    expect(noticeContainer(notice)).toBe(notice.containerCode);
+  });
+
+  it('amounts are read tolerantly and come out as exact two-decimal wire money', () => {
+    const parsed = orderNoticeSchema.parse({
+      ...notice,
+      actualAmount: '108',
+      originAmount: 10.5,
+      discountMoney: 2,
+      orderDetailList: [{ ...notice.orderDetailList[0], originalPrice: '2.5', actualPrice: 0.1 }],
+    });
+    expect(parsed.actualAmount).toBe('108.00');
+    expect(parsed.originAmount).toBe('10.50');
+    expect(parsed.discountMoney).toBe('2.00');
+    expect(parsed.orderDetailList[0]?.originalPrice).toBe('2.50');
+    expect(parsed.orderDetailList[0]?.actualPrice).toBe('0.10');
+    for (const bad of ['-1', -1, '1e3', 1e21, '2.505', 0.1 + 0.2, 'NaN', '1.', true])
+      expect(failingField(orderNoticeSchema.safeParse({ ...notice, actualAmount: bad }))).toBe(
+        'actualAmount',
+      );
+  });
+
+  it('identifiers that cannot be stored in our keys are refused, naming the field', () => {
+    for (const bad of ['M\uD800', '\uDC00M', 'M{1}', 'M}', 'M\u0000', 'M\n1'])
+      expect(failingField(orderNoticeSchema.safeParse({ ...notice, machineCode: bad }))).toBe('machineCode');
+    expect(
+      failingField(orderNoticeSchema.safeParse({ ...notice, orderViewId: 'X\uDBFF', containerCode: 'A' })),
+    ).toBe('orderViewId');
+    const badSlot = { ...notice, orderDetailList: [{ ...notice.orderDetailList[0], slotNum: 'a\uDFFF' }] };
+    expect(failingField(orderNoticeSchema.safeParse(badSlot))).toBe('orderDetailList.0.slotNum');
+    // a well-formed pair (an emoji), Chinese and ':' are fine
+    for (const good of ['M\uD83D\uDE00', '货柜:1', 'A-1_b.2'])
+      expect(orderNoticeSchema.safeParse({ ...notice, machineCode: good }).success).toBe(true);
+  });
+
+  it('an order notice with a bad field is rejected, naming the field', () => {
     expect(failingField(orderNoticeSchema.safeParse({ ...notice, payStatus: '1' }))).toBe('payStatus');
+    expect(failingField(orderNoticeSchema.safeParse({ ...notice, payMethod: 1.5 }))).toBe('payMethod');
     expect(failingField(orderNoticeSchema.safeParse({ ...notice, orderDetailList: [] }))).toBe(
       'orderDetailList',
     );
-    expect(failingField(orderNoticeSchema.safeParse({ ...notice, actualAmount: 7 }))).toBe('actualAmount');
+    expect(failingField(orderNoticeSchema.safeParse({ ...notice, actualAmount: '7.001' }))).toBe(
+      'actualAmount',
+    );
     expect(failingField(orderNoticeSchema.safeParse({ ...notice, orderTime: 1.5 }))).toBe('orderTime');
     const zeroQuantity = { ...notice, orderDetailList: [{ ...notice.orderDetailList[0], quantity: 0 }] };
     expect(failingField(orderNoticeSchema.safeParse(zeroQuantity))).toBe('orderDetailList.0.quantity');
-    const { containerCode: _, ...noContainer } = notice;
-    expect(failingField(orderNoticeSchema.safeParse(noContainer))).toBe('containerCode');
   });
 
   it('a valid sku parses (Chinese unit 罐, purchasePrice optional); sku/sync needs at least one', () => {
@@ -118,7 +170,9 @@ describe('payload schemas', () => {
     expect(skuSchema.parse(noPurchase)).toEqual(noPurchase);
     expect(skuSyncSchema.parse({ skuList: [sku] })).toEqual({ skuList: [sku] });
     expect(failingField(skuSyncSchema.safeParse({ skuList: [] }))).toBe('skuList');
-    expect(failingField(skuSchema.safeParse({ ...sku, originalPrice: '2.5' }))).toBe('originalPrice');
+    expect(skuSchema.parse({ ...sku, originalPrice: 10.5 }).originalPrice).toBe('10.50');
+    expect(failingField(skuOutSchema.safeParse({ ...sku, originalPrice: '2.5' }))).toBe('originalPrice');
+    expect(failingField(skuSchema.safeParse({ ...sku, originalPrice: '2.555' }))).toBe('originalPrice');
     expect(failingField(skuSchema.safeParse({ ...sku, skuPic: 'not a url' }))).toBe('skuPic');
     expect(failingField(skuSchema.safeParse({ ...sku, skuUnit: '' }))).toBe('skuUnit');
   });
@@ -147,7 +201,11 @@ describe('payload schemas', () => {
     expect(failingField(machineLayoutSchema.safeParse(badSlot({ currentInventory: -1 })))).toBe(
       'slotList.0.currentInventory',
     );
-    expect(failingField(machineLayoutSchema.safeParse(badSlot({ actualPrice: '2' })))).toBe(
+    expect(machineLayoutSchema.parse(badSlot({ actualPrice: '2' })).slotList[0]?.actualPrice).toBe('2.00');
+    expect(failingField(machineLayoutOutSchema.safeParse(badSlot({ actualPrice: '2' })))).toBe(
+      'slotList.0.actualPrice',
+    );
+    expect(failingField(machineLayoutSchema.safeParse(badSlot({ actualPrice: '-2' })))).toBe(
       'slotList.0.actualPrice',
     );
   });

@@ -32,10 +32,10 @@ describe('producer and consumer', () => {
     async ({ redisUrl, prefix }) => {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       const producer = createProducer(connection, { keyPrefix: prefix });
-      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.5')] })).rejects.toThrow(
+      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.555')] })).rejects.toThrow(
         /skus\.0\.originalPrice/,
       );
-      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.5')] })).rejects.toBeInstanceOf(
+      await expect(producer.enqueue('sku.upsert', { skus: [sku('A', '10.555')] })).rejects.toBeInstanceOf(
         InvalidJobError,
       );
       expect(await producer.queue('sku-sync').count()).toBe(0);
@@ -78,6 +78,44 @@ describe('producer and consumer', () => {
       expect(seen).toEqual(['M001']);
       await worker.close();
       await raw.close();
+      connection.disconnect();
+    },
+  );
+
+  redisTest(
+    'jobs others enqueue are read tolerantly: "10.5", 10.5 and "10" reach the handler as wire money',
+    async ({ redisUrl, prefix }) => {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const producer = createProducer(connection, { keyPrefix: prefix });
+      const { id } = await producer.enqueue('sku.upsert', { sku: { ...sku('P'), originalPrice: 10.5 } });
+      const stored = await producer.queue('sku-sync').getJob(id);
+      expect(stored?.data).toMatchObject({ sku: { originalPrice: '10.50' } });
+      const raw = new Queue('sku-sync', { connection, prefix: queuePrefix(prefix, 'sku-sync') });
+      await raw.add('sku.upsert', { sku: sku('A', '10.5') });
+      await raw.add('sku.upsert', { sku: { ...sku('B'), originalPrice: 10.5, purchasePrice: '10' } });
+      await raw.add('sku.upsert', { sku: sku('C', '-1') }, { attempts: 5 });
+      const seen: string[] = [];
+      const worker: Worker = createConsumer(
+        'sku-sync',
+        {
+          'sku.upsert': async (payload) => {
+            if ('sku' in payload)
+              seen.push(
+                `${payload.sku.skuCode} ${payload.sku.originalPrice} ${payload.sku.purchasePrice ?? '-'}`,
+              );
+          },
+        },
+        { connection, keyPrefix: prefix, concurrency: 1 },
+      );
+      await waitFor(async () => seen.length === 3 && (await raw.getFailedCount()) === 1);
+      expect(seen.sort()).toEqual(['A 10.50 -', 'B 10.50 10.00', 'P 10.50 -']);
+      const [failed] = await raw.getFailed();
+      expect(failed?.failedReason).toMatch(
+        /invalid sku.upsert job: sku\.originalPrice: must not be negative/,
+      );
+      await worker.close();
+      await raw.close();
+      await producer.close();
       connection.disconnect();
     },
   );

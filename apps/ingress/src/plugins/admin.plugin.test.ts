@@ -95,7 +95,7 @@ describe('POST /admin/jobs/:name', () => {
           jobs: expect.arrayContaining(['sku.upsert']),
         });
 
-        const bad = await post(url('sku.upsert'), { skus: [sku('A', '10.5')] }, { headers: basicAuth() });
+        const bad = await post(url('sku.upsert'), { skus: [sku('A', '10.555')] }, { headers: basicAuth() });
         expect(bad.status).toBe(400);
         expect(bad.body).toMatchObject({ error: 'invalid_payload' });
         expect((bad.body as { message: string }).message).toMatch(/skus\.0\.originalPrice/);

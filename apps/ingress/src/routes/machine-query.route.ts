@@ -1,7 +1,7 @@
 import {
   errorAnswer,
   type MachineLayout,
-  machineLayoutSchema,
+  machineLayoutOutSchema,
   machineQuerySchema,
   okAnswer,
   ResultCode,
@@ -49,7 +49,7 @@ export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps)
       schema: {
         summary: 'machine/query: owitho asks for a machine live state and shelf layout',
         body: envelopeBodySchema('MachineQuery'),
-        response: { 200: answerSchema(machineLayoutSchema), 503: answerSchema() },
+        response: { 200: answerSchema(machineLayoutOutSchema), 503: answerSchema() },
       },
     },
     async (request, reply) => {

@@ -15,6 +15,17 @@ import {
   waitFor,
 } from '../ingress.test-kit.js';
 
+/** `count` detail lines of `quantity` units each, 2.00 a unit. */
+function lines(count: number, quantity: number) {
+  return Array.from({ length: count }, (_, i) => ({
+    skuCode: 'COLA',
+    slotNum: String(i + 1),
+    quantity,
+    originalPrice: '2.00',
+    actualPrice: '2.00',
+  }));
+}
+
 describe('POST /order/notice', () => {
   redisTest('accepts a paid order: record, one dispense job, 200', async ({ redisUrl, prefix }) => {
     const ingress = await startTestIngress(redisUrl, prefix);
@@ -41,7 +52,7 @@ describe('POST /order/notice', () => {
     'every rejection code from a real request; a rejected request leaves no key in Redis',
     async ({ redisUrl, prefix, redis }) => {
       const ingress = await startTestIngress(redisUrl, prefix, {
-        env: { BODY_LIMIT_BYTES: '4096' },
+        env: { BODY_LIMIT_BYTES: '4096', NOTICE_MAX_UNITS: '5', NOTICE_MAX_LINES: '3' },
       });
       const url = `${ingress.url}/order/notice`;
       const good = () => signed(notice('OV2001'));
@@ -97,11 +108,53 @@ describe('POST /order/notice', () => {
           /data\.orderDetailList\.0\.quantity/,
         ],
         [
-          'money format',
-          () => post(url, signed({ ...notice('OV2001'), actualAmount: '7.5' })),
+          'money with three decimals',
+          () => post(url, signed({ ...notice('OV2001'), actualAmount: '7.505' })),
           200,
           40000,
-          /data\.actualAmount/,
+          /data\.actualAmount: more than two decimals/,
+        ],
+        [
+          'negative money',
+          () => post(url, signed({ ...notice('OV2001'), actualAmount: -7.5 })),
+          200,
+          40000,
+          /data\.actualAmount: must not be negative/,
+        ],
+        [
+          'money in exponent form',
+          () => post(url, signed({ ...notice('OV2001'), actualAmount: '1e3' })),
+          200,
+          40000,
+          /data\.actualAmount: exponent/,
+        ],
+        [
+          'a lone surrogate in an id',
+          () => post(url, signed({ ...notice('OV2001'), machineCode: 'M\uD800' })),
+          200,
+          40000,
+          /data\.machineCode: must be well-formed Unicode/,
+        ],
+        [
+          'a brace in an id',
+          () => post(url, signed({ ...notice('OV2001'), containerCode: 'A}' })),
+          200,
+          40000,
+          /data\.containerCode/,
+        ],
+        [
+          'more units than NOTICE_MAX_UNITS',
+          () => post(url, signed(notice('OV2001', { orderDetailList: lines(2, 3) }))),
+          200,
+          40000,
+          /data\.orderDetailList: 6 units is above NOTICE_MAX_UNITS \(5\)/,
+        ],
+        [
+          'more lines than NOTICE_MAX_LINES',
+          () => post(url, signed(notice('OV2001', { orderDetailList: lines(4, 1) }))),
+          200,
+          40000,
+          /data\.orderDetailList: 4 lines is above NOTICE_MAX_LINES \(3\)/,
         ],
         [
           'data not JSON',
@@ -111,7 +164,13 @@ describe('POST /order/notice', () => {
           /data is not JSON/,
         ],
         ['text/plain', () => post(url, good(), { contentType: 'text/plain' }), 415, 40000, /content-type/],
-        ['too large', () => post(url, { ...good(), padding: 'x'.repeat(8000) }), 413, 40000, /too large/],
+        [
+          'too large',
+          () => post(url, { ...good(), padding: 'x'.repeat(8000) }),
+          413,
+          40000,
+          /too large \(BODY_LIMIT_BYTES 4096\)/,
+        ],
       ];
       try {
         // the queues write their meta keys once at start-up; anything else would be the requests' doing
@@ -142,6 +201,47 @@ describe('POST /order/notice', () => {
             code: '40001',
           }),
         ).toBe(1);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'every money and enum form owitho may legally send is accepted (200), stored as exact wire money',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix);
+      try {
+        const url = `${ingress.url}/order/notice`;
+        const forms: [string, Record<string, unknown>][] = [
+          ['OV7001', { actualAmount: '7', originAmount: '8', discountMoney: '1' }],
+          ['OV7002', { actualAmount: '7.0', originAmount: '8.0', discountMoney: '1.0' }],
+          ['OV7003', { actualAmount: 7, originAmount: 8.0, discountMoney: 1 }],
+          ['OV7004', { actualAmount: 7.5, originAmount: 8.5, discountMoney: '1' }],
+          ['OV7005', { payMethod: 9 }],
+          ['OV7006', { payStatus: 0, payCompleteTime: undefined }],
+          ['OV7007', { payStatus: 0, payCompleteTime: null }],
+          ['OV7008', { payStatus: 7 }],
+          ['OV7009', { refundStatus: 9 }],
+          ['OV7010', { containerCode: '' }],
+          ['OV7011', { containerCode: undefined }],
+        ];
+        for (const [id, patch] of forms) {
+          const answer = await post(url, signed({ ...notice(id), ...patch }));
+          expect({ id, body: answer.body }).toEqual({ id, body: { code: 200, msg: 'success' } });
+        }
+        const sevenFifty = await ingress.deps.store.get('OV7004');
+        expect(sevenFifty?.notice.actualAmount).toBe('7.50');
+        expect(sevenFifty?.notice.originAmount).toBe('8.50');
+        expect((await ingress.deps.store.get('OV7003'))?.notice.actualAmount).toBe('7.00');
+        expect((await ingress.deps.store.get('OV7005'))?.notice.payMethod).toBe(9);
+        expect((await ingress.deps.store.get('OV7008'))?.notice.payStatus).toBe(7);
+        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payMethod' })).toBe(1);
+        expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payStatus' })).toBe(1);
+        expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'refundStatus' })).toBe(
+          1,
+        );
       } finally {
         await ingress.close();
       }

@@ -1,9 +1,17 @@
-import { errorAnswer, type OrderNotice, okAnswer, orderNoticeSchema } from '@owc/protocol';
+import {
+  errorAnswer,
+  type OrderNotice,
+  okAnswer,
+  orderNoticeSchema,
+  ResultCode,
+  unknownEnumFields,
+} from '@owc/protocol';
 import { dispenseJobId } from '@owc/queues';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { IngressDeps } from '../ingress-deps.js';
 import { openRequest } from '../open-request.js';
 import { amountMismatches } from '../order-amounts.js';
+import { orderLimitBreach } from '../order-limits.js';
 import { ServiceUnavailableError } from '../service-unavailable-error.js';
 import { withinTime } from '../time-limit.js';
 import { answer, answerSchema, envelopeBodySchema, owithoRouteOptions } from './owitho-route.js';
@@ -79,6 +87,17 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
       if (!opened.ok) return answer(request, reply, errorAnswer(opened.code, opened.msg));
       const notice = opened.payload;
       const log = request.log.child({ orderViewId: notice.orderViewId, machineCode: notice.machineCode });
+      const breach = orderLimitBreach(notice, deps.config);
+      if (breach) {
+        deps.metrics.envelopeRejections.inc({ route: ROUTE, code: String(ResultCode.REQUEST_FAILED) });
+        log.warn({ breach }, 'order notice above a configured limit: refused');
+        return answer(request, reply, errorAnswer(ResultCode.REQUEST_FAILED, `request failed: ${breach}`));
+      }
+      for (const field of unknownEnumFields(notice)) {
+        // kept as sent: an unknown payStatus/refundStatus is acknowledged and settled 400, never dispensed
+        metrics.unknownEnums.inc({ field });
+        log.warn({ field, value: notice[field] }, 'order notice carries a value outside the guide (kept)');
+      }
       for (const kind of amountMismatches(notice)) {
         metrics.amountMismatch(kind);
         log.warn(

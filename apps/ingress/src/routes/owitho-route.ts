@@ -66,7 +66,15 @@ export function registerOwithoErrorHandler(app: FastifyInstance, deps: IngressDe
       );
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return answer(request, reply, errorAnswer(40000, 'request failed: body too large'), 413);
+      return answer(
+        request,
+        reply,
+        errorAnswer(
+          40000,
+          `request failed: body too large (BODY_LIMIT_BYTES ${deps.config.BODY_LIMIT_BYTES})`,
+        ),
+        413,
+      );
     }
     if (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP')) {
       deps.metrics.envelopeRejections.inc({ route, code: String(ResultCode.REQUEST_FAILED) });

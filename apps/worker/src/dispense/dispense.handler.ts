@@ -1,7 +1,7 @@
 import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
 import type { OrderRecord, OrderStore } from '@owc/order-store';
-import type { OrderNotice } from '@owc/protocol';
+import { noticeContainer, type OrderNotice } from '@owc/protocol';
 import type { JobPayload, Producer } from '@owc/queues';
 import type { RedisClient } from '@owc/redis';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
@@ -110,7 +110,7 @@ export class DispenseHandler {
       );
       log = log.child({ machineCode });
     }
-    const target = { orderViewId, machineCode, containerCode: record.notice.containerCode };
+    const target = { orderViewId, machineCode, containerCode: noticeContainer(record.notice) };
 
     let usedMachine = false;
     try {

@@ -31,7 +31,8 @@ export interface UnitVenderSettings {
 export interface VendTarget {
   orderViewId: string;
   machineCode: string;
-  containerCode: string;
+  /** undefined when the order names no container (the machine's only container) */
+  containerCode?: string | undefined;
 }
 
 export type UnitOutcome =
