@@ -236,7 +236,7 @@ describe('POST /order/notice', () => {
         expect((await ingress.deps.store.get('OV7003'))?.notice.actualAmount).toBe('7.00');
         expect((await ingress.deps.store.get('OV7005'))?.notice.payMethod).toBe(9);
         expect((await ingress.deps.store.get('OV7008'))?.notice.payStatus).toBe(7);
-        const metrics = await (await fetch(`${ingress.url}/metrics`)).text();
+        const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payMethod' })).toBe(1);
         expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payStatus' })).toBe(1);
         expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'refundStatus' })).toBe(
