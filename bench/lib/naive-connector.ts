@@ -63,8 +63,8 @@ if (mode === 'ingress') {
     appId: APP.appId,
     secretKey: APP.secretKey,
     tokens: {
-      honouredTokens: async () => [token as string],
-      refreshBecauseRejected: async () => token as string,
+      tokensForCall: async () => [token as string],
+      tokensAfterRejection: async () => [token as string],
     },
     connectTimeoutMs: 3000,
     headersTimeoutMs: 10_000,

@@ -14,6 +14,12 @@ export interface HonouredTokens {
   /** the same read, bypassing the cache: used once when no signature matches, so a token the
    *  worker has just rotated in is honoured at once rather than after the cache expires */
   freshHonouredTokens?(): Promise<string[]>;
+  /** how the deployment's token fetches are going; a misconfiguration makes /readyz fail */
+  health?(): Promise<{ misconfiguration?: string }>;
+  /** a request verified: resets the wait between verification refreshes (SignatureFailureWatch) */
+  verified?(): void;
+  /** a request failed the signature check against every honoured token: may ask for a verification refresh */
+  signatureFailed?(tokens: readonly string[]): Promise<unknown>;
 }
 
 /** The machine gateway's live read (HttpMachineGateway.getMachine): undefined = unknown machine. */

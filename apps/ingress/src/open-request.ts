@@ -42,7 +42,11 @@ export async function openRequest<S extends z.ZodType>(
       }
     }
     if (tokens.length === 0) throw new ServiceUnavailableError('no access token is available yet');
+    // still failing against every honoured token: owitho's token may have moved without us
+    if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED)
+      await deps.tokens.signatureFailed?.(tokens);
   }
+  if (result.ok) deps.tokens.verified?.();
   if (!result.ok) deps.metrics.envelopeRejections.inc({ route, code: String(result.code) });
   return result;
 }

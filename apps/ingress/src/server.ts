@@ -4,7 +4,7 @@ import { createLogger, createMetricsRegistry, type Logger, type Registry } from 
 import { OrderStore } from '@owc/order-store';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
-import { TokenKeeper } from '@owc/token';
+import { SignatureFailureWatch, TokenKeeper } from '@owc/token';
 import type { FastifyInstance } from 'fastify';
 import { buildIngress, type IngressApps } from './app.js';
 import type { IngressConfig } from './config.js';
@@ -19,7 +19,9 @@ function redisReady(redis: RedisClient): Promise<void> {
 
 /**
  * The keeper's read side. Its fetchToken throws: the ingress never fetches a token (exactly one
- * place does: the worker's `token` role), so a missing token is a 503, never a fetch.
+ * place does: the worker's `token` role), so a missing token is a 503, never a fetch. When
+ * inbound signatures keep failing it may *ask* the keeper for a verification refresh
+ * (SignatureFailureWatch: rate-bounded).
  */
 function readOnlyTokens(
   logger: Logger,
@@ -41,12 +43,24 @@ function readOnlyTokens(
     logger: logger.child({ component: 'token' }),
     metrics: registry,
   });
+  const watch = new SignatureFailureWatch({
+    redis,
+    keyPrefix: config.KEY_PREFIX,
+    keeper,
+    quietMs: config.TOKEN_VERIFY_QUIET_MS,
+    baseIntervalMs: config.TOKEN_VERIFY_REFRESH_BASE_MS,
+    maxIntervalMs: config.TOKEN_VERIFY_REFRESH_MAX_MS,
+    logger: logger.child({ component: 'token' }),
+  });
   return {
     peekHonouredTokens: () => keeper.peekHonouredTokens(),
     freshHonouredTokens: async () => {
       await keeper.readState();
       return keeper.peekHonouredTokens();
     },
+    health: () => keeper.health(),
+    verified: () => watch.verified(),
+    signatureFailed: (tokens) => watch.failed(tokens),
   };
 }
 

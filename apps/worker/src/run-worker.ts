@@ -2,10 +2,10 @@ import type { Server } from 'node:http';
 import { HttpMachineGateway } from '@owc/gateway';
 import { createMetricsRegistry, type Logger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import { OwithoClient } from '@owc/owitho-client';
+import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
-import { TokenKeeper } from '@owc/token';
+import { credentialsFingerprint, TokenKeeper } from '@owc/token';
 import type { WorkerConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
 import { Readiness, redisCheck } from './readiness.js';
@@ -57,6 +57,15 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
     dailyQuota: config.TOKEN_DAILY_QUOTA,
     quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
     cacheMs: config.TOKEN_CACHE_MS,
+    waitMs: config.TOKEN_WAIT_MS,
+    pollMs: config.TOKEN_POLL_MS,
+    backoff: {
+      baseMs: config.TOKEN_FETCH_BACKOFF_BASE_MS,
+      maxMs: config.TOKEN_FETCH_BACKOFF_MAX_MS,
+      jitter: config.TOKEN_FETCH_BACKOFF_JITTER,
+    },
+    misconfigurationOf: tokenMisconfiguration,
+    credentials: credentialsFingerprint(config.OWITHO_APP_ID, config.OWITHO_SECRET_KEY),
     logger: logger.child({ component: 'token' }),
     metrics,
   });
@@ -93,6 +102,11 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
   const running: RunningRole[] = [];
   const readiness = new Readiness(config.READY_CHECK_TIMEOUT_MS);
   readiness.add('redis', redisCheck(redis));
+  // every worker, whatever its roles: owitho refusing our credentials is an operator's problem
+  readiness.add('credentials', async () => {
+    const health = await tokens.health();
+    return health.misconfiguration ? `owitho refuses our credentials: ${health.misconfiguration}` : undefined;
+  });
   let started = false;
   readiness.add('roles', async () => (started ? undefined : 'starting'));
   let metricsServer: Server | undefined;

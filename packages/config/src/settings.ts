@@ -119,6 +119,22 @@ export const tokenSettingsShape = {
   TOKEN_DAILY_QUOTA: setting.int(1).default(2000),
   TOKEN_QUOTA_WARN_SHARE: setting.number(0).pipe(z.number().max(1)).default(0.8),
   TOKEN_CACHE_MS: setting.int(0).default(1000),
+  /** the cooldown after the first failed fetch; doubles with each further failure (shared by every pod) */
+  TOKEN_FETCH_BACKOFF_BASE_MS: setting.int(1).default(1000),
+  /** where the doubling stops: once reached, the shortest wait between two failing fetches */
+  TOKEN_FETCH_BACKOFF_MAX_MS: setting.int(1).default(10 * 60_000),
+  /** up to this share of the wait is added at random */
+  TOKEN_FETCH_BACKOFF_JITTER: setting.number(0).pipe(z.number().max(1)).default(0.2),
+  /** how long a business call waits for the keeper's token before failing retryable */
+  TOKEN_WAIT_MS: setting.int(1).default(5000),
+  /** how often the token role looks for refresh requests (a rejected token, a verification refresh) */
+  TOKEN_POLL_MS: setting.int(10).default(1000),
+  /** a verification refresh may be asked for only when no inbound request verified for this long */
+  TOKEN_VERIFY_QUIET_MS: setting.int(0).default(15_000),
+  /** the wait after a verification refresh before another; doubles each time, reset by a verified request */
+  TOKEN_VERIFY_REFRESH_BASE_MS: setting.int(1).default(60_000),
+  /** the longest wait between two verification refreshes */
+  TOKEN_VERIFY_REFRESH_MAX_MS: setting.int(1).default(3_600_000),
 };
 
 /** The order store. */

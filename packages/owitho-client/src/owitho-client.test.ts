@@ -31,11 +31,11 @@ function staticTokens(tokens: string[]): TokenSource & { refreshed: string[] } {
   const refreshed: string[] = [];
   return {
     refreshed,
-    honouredTokens: async () => tokens,
-    refreshBecauseRejected: async (failed) => {
+    tokensForCall: async () => tokens,
+    tokensAfterRejection: async (failed) => {
       refreshed.push(failed);
       tokens = ['fresh-token'];
-      return 'fresh-token';
+      return tokens;
     },
   };
 }

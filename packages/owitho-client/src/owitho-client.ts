@@ -15,10 +15,31 @@ import { Pool } from 'undici';
 import { type CallOutcome, classifyAnswer } from './call-outcome.js';
 import { OwithoCallError } from './errors/owitho-call-error.js';
 
-/** What the client needs of the token keeper (TokenKeeper satisfies it). */
+/**
+ * What the client needs of the token keeper (TokenKeeper satisfies it). Neither method fetches a
+ * token: a business call never drives getAccessToken; it waits (bounded) for the keeper or fails
+ * retryable.
+ */
 export interface TokenSource {
-  honouredTokens(): Promise<string[]>;
-  refreshBecauseRejected(failedToken: string): Promise<string>;
+  /** the tokens to sign with, current first; throws when none is usable in time */
+  tokensForCall(): Promise<string[]>;
+  /** `failedToken` was refused (40002): asks the keeper for a new one and waits, bounded */
+  tokensAfterRejection(failedToken: string): Promise<string[]>;
+}
+
+/** getAccessToken answers that a retry cannot fix: owitho refused the credentials themselves. */
+const MISCONFIGURATION_CODES: ReadonlySet<number> = new Set([40001, 40002, 40003]);
+
+/**
+ * The keeper's `misconfigurationOf`: names a getAccessToken failure caused by our appId or
+ * secret (40001 unknown appId, 40002 bad signature = wrong secret, 40003 salt refused), else
+ * undefined.
+ */
+export function tokenMisconfiguration(error: unknown): string | undefined {
+  if (!(error instanceof OwithoCallError)) return undefined;
+  const code = error.outcome.code;
+  if (code === undefined || !MISCONFIGURATION_CODES.has(code)) return undefined;
+  return error.outcome.reason;
 }
 
 export interface OwithoClientOptions {
@@ -114,7 +135,7 @@ export class OwithoClient {
     if (!tokenSource) return { kind: 'permanent', reason: 'the owitho client has no token source' };
     let tokens: string[];
     try {
-      tokens = await tokenSource.honouredTokens();
+      tokens = await tokenSource.tokensForCall();
     } catch (error) {
       return { kind: 'retryable', reason: `no access token: ${(error as Error).message}` };
     }
@@ -124,10 +145,10 @@ export class OwithoClient {
       outcome = await this.signedPost(path, payload, tokens);
     }
     if (outcome.kind === 'token-rejected') {
+      // the keeper replaces it (one fetch for any number of callers); we never fetch here
       const failed = tokens[0] as string;
       try {
-        await tokenSource.refreshBecauseRejected(failed);
-        tokens = await tokenSource.honouredTokens();
+        tokens = await tokenSource.tokensAfterRejection(failed);
       } catch (error) {
         return { kind: 'retryable', reason: `token refresh failed: ${(error as Error).message}` };
       }

@@ -40,6 +40,7 @@ function pod(
     dailyQuota: 2000,
     quotaWarnShare: 0.8,
     cacheMs: 0,
+    pollMs: 20,
     ...overrides,
   });
   client = new OwithoClient({
@@ -73,10 +74,13 @@ describe('token keeper + client against the owitho simulator', () => {
   });
 
   redisTest(
-    'revoked token: 50 concurrent calls from 5 pods → one refresh, every call succeeds',
+    'revoked token: 50 concurrent calls from 5 pods → one refresh by the keeper, every call succeeds',
     async ({ redisUrl, prefix }) => {
       const sim = await startOwithoSim(APP);
       const pods = Array.from({ length: 5 }, () => pod(redisUrl, prefix, sim));
+      // two pods run the token role; business calls only ask them
+      pods[0]?.keeper.start();
+      pods[1]?.keeper.start();
       expect((await pods[0]?.client.syncSkus([sku]))?.kind).toBe('ok');
       expect(sim.sim.tokenFetchCount()).toBe(1);
       sim.sim.revokeCurrentToken();

@@ -8,8 +8,11 @@ import {
   type ScriptCalls,
   taggedKey,
 } from '@owc/redis';
+import { TokenCoolingDownError } from './errors/token-cooling-down-error.js';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
+import type { FetchBackoffSettings } from './fetch-backoff.js';
+import { FetchHealth, type TokenHealth } from './fetch-health.js';
 import { tokenScripts } from './token-scripts.js';
 
 export interface TokenKeeperOptions {
@@ -30,7 +33,19 @@ export interface TokenKeeperOptions {
   lockTtlMs?: number;
   /** how long a caller waits for another pod's fetch before giving up (default 20 s) */
   waitMs?: number;
+  /** the shared cooldown after failed fetches (default: 1 s doubling to 10 min, +20 % jitter) */
+  backoff?: FetchBackoffSettings;
+  /**
+   * Names a fetch failure that a retry cannot fix (owitho refused our credentials), else
+   * undefined. Such an attempt issued nothing, so it is not counted against the daily quota.
+   */
+  misconfigurationOf?: (error: unknown) => string | undefined;
+  /** credentialsFingerprint(appId, secretKey): a pod with other credentials is not held back by their cooldown */
+  credentials?: string;
+  /** how often the background loop (start()) looks for refresh requests (default 1 s) */
+  pollMs?: number;
   now?: () => number;
+  random?: () => number;
   logger?: Logger;
   metrics?: Registry;
 }
@@ -40,6 +55,14 @@ export interface TokenState {
   expireAt: number;
   previous?: string;
   previousUntil?: number;
+}
+
+export const DEFAULT_FETCH_BACKOFF: FetchBackoffSettings = { baseMs: 1000, maxMs: 10 * 60_000, jitter: 0.2 };
+
+/** Why a refresh is wanted; `force` (the operator's command) ignores the cooldown. */
+interface RefreshReason {
+  why: string;
+  force?: boolean;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -55,7 +78,10 @@ export class TokenKeeper {
   private readonly scripts: ScriptCalls<typeof tokenScripts>;
   private readonly lock: RedisLease;
   private readonly redis: RedisClient;
-  private readonly keys: { state: string; lock: string; fetchesPrefix: string };
+  private readonly keys: { state: string; lock: string; fetchesPrefix: string; wanted: string };
+  /** the shared cooldown after failed fetches */
+  readonly fetchHealth: FetchHealth;
+  private readonly pollMs: number;
   private readonly now: () => number;
   private readonly lockTtlMs: number;
   private readonly waitMs: number;
@@ -66,6 +92,8 @@ export class TokenKeeper {
   private readonly fetchedToday?: Gauge;
   private readonly fetches?: Counter;
   private readonly quotaWarnings?: Counter;
+  private readonly attempts?: Counter<'outcome'>;
+  private readonly misconfigured?: Gauge;
 
   constructor(private readonly options: TokenKeeperOptions) {
     this.redis = options.redis;
@@ -73,7 +101,16 @@ export class TokenKeeper {
       state: taggedKey(options.keyPrefix, 'token', 'state'),
       lock: taggedKey(options.keyPrefix, 'token', 'lock'),
       fetchesPrefix: taggedKey(options.keyPrefix, 'token', 'fetches'),
+      wanted: taggedKey(options.keyPrefix, 'token', 'wanted'),
     };
+    this.fetchHealth = new FetchHealth(
+      this.redis,
+      taggedKey(options.keyPrefix, 'token', 'health'),
+      options.backoff ?? DEFAULT_FETCH_BACKOFF,
+      options.credentials,
+      options.random,
+    );
+    this.pollMs = options.pollMs ?? 1000;
     this.now = options.now ?? Date.now;
     this.lockTtlMs = options.lockTtlMs ?? 15_000;
     this.waitMs = options.waitMs ?? 20_000;
@@ -101,6 +138,21 @@ export class TokenKeeper {
         new Counter({
           name: 'owc_token_quota_warnings_total',
           help: 'token fetches made past the warning share of the daily quota (or refused at it)',
+          registers: [registry],
+        });
+      this.attempts =
+        (registry.getSingleMetric('owc_token_fetch_attempts_total') as Counter<'outcome'> | undefined) ??
+        new Counter({
+          name: 'owc_token_fetch_attempts_total',
+          help: 'getAccessToken attempts by this process, by outcome (ok, misconfigured, failed)',
+          labelNames: ['outcome'],
+          registers: [registry],
+        });
+      this.misconfigured =
+        (registry.getSingleMetric('owc_token_misconfigured') as Gauge | undefined) ??
+        new GaugeMetric({
+          name: 'owc_token_misconfigured',
+          help: '1 while owitho refuses our credentials on getAccessToken (40001/40002/40003), else 0',
           registers: [registry],
         });
       if (!registry.getSingleMetric('owc_token_quota')) {
@@ -150,13 +202,18 @@ export class TokenKeeper {
     return this.honoured(await this.cachedState());
   }
 
-  /** Tokens to sign with and to verify against: current first, then the previous one in its overlap. */
+  /**
+   * Tokens to sign with and to verify against: current first, then the previous one in its
+   * overlap. The keeper's own side: fetches (under the lock, within the cooldown and the quota)
+   * when there is none or it expired. Business calls use tokensForCall(), which never fetches.
+   */
   async honouredTokens(): Promise<string[]> {
     const state = await this.cachedState();
     if (state && this.now() < state.expireAt) return this.honoured(state);
-    // none yet, or expired with no proactive refresh (no pod runs the `token` role): fetch under the lock
     const missingOrExpired = (s: TokenState | undefined) => s === undefined || this.now() >= s.expireAt;
-    return this.honoured(await this.refreshWhen(missingOrExpired, state ? 'token expired' : 'no token yet'));
+    return this.honoured(
+      await this.refreshWhen(missingOrExpired, { why: state ? 'token expired' : 'no token yet' }),
+    );
   }
 
   async currentToken(): Promise<string> {
@@ -168,20 +225,107 @@ export class TokenKeeper {
   /**
    * A call was refused with this token. Refreshes only if it is still the current one, so any
    * number of concurrent callers on any number of pods cause one fetch; all get the new token.
+   * The keeper's own side (tests, the operator): business calls use tokensAfterRejection().
    */
   async refreshBecauseRejected(failedToken: string): Promise<string> {
-    const state = await this.refreshWhen(
-      (s) => s === undefined || s.current === failedToken,
-      'token rejected',
-    );
+    const state = await this.refreshWhen((s) => s === undefined || s.current === failedToken, {
+      why: 'token rejected',
+    });
     return state.current;
+  }
+
+  /** The operator's "refresh now": one fetch under the lock, even inside a cooldown (never past the quota). */
+  async refreshNow(): Promise<TokenState> {
+    return this.refreshWhen(() => true, { why: 'operator refresh', force: true });
+  }
+
+  // --- business calls: never fetch; they ask the keeper and wait (bounded) ---
+
+  /**
+   * The tokens a business call signs with. Never fetches: when there is no usable token it asks
+   * the keeper (the `token` role's loop) for one and waits up to `waitMs`, then throws
+   * TokenUnavailableError (the caller fails retryable). Fails at once inside a cooldown that
+   * outlasts the wait.
+   */
+  async tokensForCall(): Promise<string[]> {
+    const usable = (s: TokenState | undefined): boolean => s !== undefined && this.now() < s.expireAt;
+    const state = await this.cachedState();
+    if (usable(state)) return this.honoured(state);
+    await this.requestRefresh(
+      state === undefined ? '' : state.current,
+      state ? 'token expired' : 'no token yet',
+    );
+    return this.honoured(await this.waitFor(usable));
+  }
+
+  /**
+   * A business call was refused with `failedToken` (40002). Never fetches: asks the keeper for a
+   * refresh (one per token, however many calls ask) and waits, bounded, for a different token.
+   */
+  async tokensAfterRejection(failedToken: string): Promise<string[]> {
+    const moved = (s: TokenState | undefined): boolean =>
+      s !== undefined && s.current !== failedToken && this.now() < s.expireAt;
+    const state = await this.readState();
+    if (moved(state)) return this.honoured(state);
+    await this.requestRefresh(failedToken, 'token rejected');
+    return this.honoured(await this.waitFor(moved));
+  }
+
+  /**
+   * Asks the keeper to replace `token` ('' = there is none). Cheap and idempotent: one key,
+   * overwritten by every asker; the keeper acts on it only while `token` is still current.
+   */
+  async requestRefresh(token: string, why: string): Promise<void> {
+    await this.redis.set(this.keys.wanted, JSON.stringify({ token, why }), 'PX', 5 * 60_000);
+  }
+
+  private async waitFor(ready: (s: TokenState | undefined) => boolean): Promise<TokenState> {
+    const deadline = this.now() + this.waitMs;
+    let pause = 50;
+    for (;;) {
+      const state = await this.readState();
+      if (state && ready(state)) return state;
+      const health = await this.fetchHealth.read();
+      if (this.fetchHealth.holdsBack(health, deadline)) {
+        throw new TokenCoolingDownError(health.retryAt, health.failures, health.misconfiguration);
+      }
+      if (this.now() + pause > deadline) {
+        throw new TokenUnavailableError(
+          `no usable access token after waiting ${this.waitMs} ms for the keeper`,
+        );
+      }
+      await sleep(pause);
+      pause = Math.min(pause * 2, 500);
+    }
   }
 
   /** The proactive step: refreshes when the token is missing or inside the refresh margin. */
   async refreshIfDue(): Promise<boolean> {
     const before = await this.readState();
     if (!this.isDue(before)) return false;
-    const after = await this.refreshWhen((s) => this.isDue(s), 'expiry ahead');
+    const after = await this.refreshWhen((s) => this.isDue(s), { why: 'expiry ahead' });
+    return after.current !== before?.current;
+  }
+
+  /** Serves a refresh request (requestRefresh) when its token is still the current one. */
+  async refreshIfWanted(): Promise<boolean> {
+    const raw = await this.redis.get(this.keys.wanted);
+    if (raw === null) return false;
+    let wanted: { token: string; why: string };
+    try {
+      wanted = JSON.parse(raw) as { token: string; why: string };
+    } catch {
+      wanted = { token: '', why: 'unreadable request' };
+    }
+    const stillNeeded = (s: TokenState | undefined) =>
+      s === undefined || s.current === wanted.token || this.now() >= s.expireAt;
+    const before = await this.readState();
+    if (!stillNeeded(before)) {
+      await this.redis.del(this.keys.wanted);
+      return false;
+    }
+    const after = await this.refreshWhen(stillNeeded, { why: `requested: ${wanted.why}` });
+    await this.redis.del(this.keys.wanted);
     return after.current !== before?.current;
   }
 
@@ -193,25 +337,35 @@ export class TokenKeeper {
     return Number((await this.redis.get(this.fetchesKey())) ?? 0);
   }
 
+  /** How fetches are going (shared across pods); also sets the misconfiguration gauge. */
+  async health(): Promise<TokenHealth> {
+    const health = await this.fetchHealth.read();
+    this.misconfigured?.set(health.misconfiguration ? 1 : 0);
+    return health;
+  }
+
   /**
    * Double-checked refresh under the lock: whoever takes the lock re-reads the state and
-   * fetches only if `needed` still holds; everyone else waits for the state to change.
+   * fetches only if `needed` still holds; everyone else waits for the state to change. Inside
+   * the shared cooldown nobody fetches (unless forced): they get TokenCoolingDownError.
    */
   private async refreshWhen(
     needed: (state: TokenState | undefined) => boolean,
-    why: string,
+    reason: RefreshReason,
   ): Promise<TokenState> {
     const deadline = this.now() + this.waitMs;
     let pause = 20;
     for (;;) {
       const state = await this.readState();
       if (state && !needed(state)) return state;
+      if (!reason.force) await this.checkCooldown();
       const hold = await this.lock.acquire(this.keys.lock);
       if (hold) {
         try {
           const again = await this.readState();
           if (again && !needed(again)) return again;
-          return await this.fetchAndWrite(hold, why);
+          const health = reason.force ? await this.fetchHealth.read() : await this.checkCooldown();
+          return await this.fetchAndWrite(hold, reason.why, health);
         } finally {
           await hold.release();
         }
@@ -226,17 +380,37 @@ export class TokenKeeper {
     }
   }
 
-  private async fetchAndWrite(hold: LeaseHold, why: string): Promise<TokenState> {
-    const quota = this.options.dailyQuota;
-    const used = await this.scripts.owcTokenCountFetch(this.fetchesKey(), quota, 2 * 24 * 3600 * 1000);
-    if (used < 0) {
-      this.fetchedToday?.set(-used);
-      this.quotaWarnings?.inc();
-      this.options.logger?.error({ fetchesToday: -used, quota }, 'access token quota reached: not fetching');
-      throw new TokenQuotaExceededError(-used, quota);
+  /** Throws TokenCoolingDownError inside the shared cooldown; returns the health otherwise. */
+  private async checkCooldown(): Promise<TokenHealth> {
+    const health = await this.fetchHealth.read();
+    if (this.fetchHealth.holdsBack(health, this.now())) {
+      throw new TokenCoolingDownError(health.retryAt, health.failures, health.misconfiguration);
     }
-    this.fetchedToday?.set(used);
-    this.fetches?.inc();
+    return health;
+  }
+
+  private async fetchAndWrite(hold: LeaseHold, why: string, health: TokenHealth): Promise<TokenState> {
+    const quota = this.options.dailyQuota;
+    const usedBefore = await this.fetchesToday();
+    if (usedBefore >= quota) {
+      this.fetchedToday?.set(usedBefore);
+      this.quotaWarnings?.inc();
+      this.options.logger?.error(
+        { fetchesToday: usedBefore, quota },
+        'access token quota reached: not fetching',
+      );
+      throw new TokenQuotaExceededError(usedBefore, quota);
+    }
+    let fetched: AccessToken;
+    try {
+      fetched = await this.options.fetchToken();
+    } catch (error) {
+      await this.fetchFailed(error, why, health);
+      throw error;
+    }
+    this.attempts?.inc({ outcome: 'ok' });
+    this.misconfigured?.set(0);
+    const used = await this.countIssued();
     if (used >= quota * this.options.quotaWarnShare) {
       this.quotaWarnings?.inc();
       this.options.logger?.warn(
@@ -244,7 +418,6 @@ export class TokenKeeper {
         'access token fetches past the warning share of the daily quota',
       );
     }
-    const fetched = await this.options.fetchToken();
     const now = this.now();
     const expireAt = absoluteExpiry(fetched, now);
     // the fetch may have outlived the lock: extend it only if still ours, then write fenced
@@ -264,6 +437,7 @@ export class TokenKeeper {
         'lost the token lock during the fetch; keeping the token another process wrote',
       );
     } else {
+      await this.fetchHealth.recordSuccess(now);
       this.options.logger?.info({ why, expireAt, fetchesToday: used }, 'access token refreshed');
     }
     const state = await this.readState();
@@ -271,31 +445,82 @@ export class TokenKeeper {
     return state;
   }
 
-  /** Runs the proactive refresh loop until stop(); timers are unref'd and sleep until the next due time. */
+  /** Counts a fetch owitho may have counted; returns today's count. */
+  private async countIssued(): Promise<number> {
+    const used = await this.scripts.owcTokenCountIssued(this.fetchesKey(), 2 * 24 * 3600 * 1000);
+    this.fetchedToday?.set(used);
+    this.fetches?.inc();
+    return used;
+  }
+
+  /**
+   * A failed fetch: starts (or lengthens) the shared cooldown. A refusal of our credentials is a
+   * misconfiguration: logged loudly, shown in the gauge and in readiness, and not counted against
+   * the quota (owitho issued nothing). Anything else may have reached owitho and is counted.
+   */
+  private async fetchFailed(error: unknown, why: string, before: TokenHealth): Promise<void> {
+    const misconfiguration = this.options.misconfigurationOf?.(error);
+    const message = error instanceof Error ? error.message : String(error);
+    const now = this.now();
+    const after = await this.fetchHealth.recordFailure(before, now, {
+      error: message,
+      ...(misconfiguration ? { misconfiguration } : {}),
+    });
+    const retryInMs = after.retryAt - now;
+    if (misconfiguration) {
+      this.attempts?.inc({ outcome: 'misconfigured' });
+      this.misconfigured?.set(1);
+      this.options.logger?.error(
+        { misconfiguration, failures: after.failures, retryInMs, why },
+        'MISCONFIGURATION: owitho refused our credentials on getAccessToken; check OWITHO_APP_ID and OWITHO_SECRET_KEY (fix them and restart, or run `pnpm cli token:refresh`)',
+      );
+      return;
+    }
+    this.attempts?.inc({ outcome: 'failed' });
+    await this.countIssued();
+    this.options.logger?.warn(
+      { err: error, failures: after.failures, retryInMs, why },
+      'access token fetch failed; cooling down',
+    );
+  }
+
+  /**
+   * One step of the keeper's loop: the proactive refresh, then any refresh request. Returns how
+   * long to sleep before the next step. Never throws (failures are logged and cooled down).
+   */
+  async tick(): Promise<number> {
+    try {
+      await this.refreshIfDue();
+      await this.refreshIfWanted();
+      const state = await this.readState();
+      // wake at the margin or at the next poll for requests, whichever is sooner
+      const untilDue = state ? state.expireAt - this.options.refreshMarginMs - this.now() : this.pollMs;
+      return Math.max(Math.min(untilDue, this.pollMs), 50);
+    } catch (error) {
+      if (error instanceof TokenCoolingDownError) {
+        return Math.max(Math.min(error.retryAt - this.now(), this.pollMs), 50);
+      }
+      // at the quota (logged where it was refused) look again once a minute, not every poll
+      if (error instanceof TokenQuotaExceededError) return Math.max(this.pollMs, 60_000);
+      // fetch failures were logged where they happened; this is Redis or the lock
+      this.options.logger?.error({ err: error }, 'token keeper step failed');
+      return this.pollMs;
+    }
+  }
+
+  /** Runs the keeper loop until stop(); timers are unref'd. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    const tick = async (): Promise<void> => {
-      let next = 1000;
-      try {
-        await this.refreshIfDue();
-        const state = await this.readState();
-        // wake when the token enters its margin; re-read at least every 30 s (another pod may refresh)
-        next = state ? state.expireAt - this.options.refreshMarginMs - this.now() : 1000;
-      } catch (error) {
-        this.options.logger?.error({ err: (error as Error).message }, 'proactive token refresh failed');
-        next = 5000;
-      }
+    const step = async (): Promise<void> => {
+      const next = await this.tick();
       if (!this.running) return;
-      this.timer = setTimeout(
-        () => {
-          this.loop = tick();
-        },
-        Math.min(Math.max(next, 50), 30_000),
-      );
+      this.timer = setTimeout(() => {
+        this.loop = step();
+      }, next);
       this.timer.unref();
     };
-    this.loop = tick();
+    this.loop = step();
   }
 
   async stop(): Promise<void> {

@@ -4,11 +4,12 @@ import { withinTime } from '../time-limit.js';
 
 const READY_CHECK_MS = 1000;
 
-type Check = 'ok' | 'down' | 'none';
+type Check = 'ok' | 'down' | 'none' | 'misconfigured';
 
 /**
  * GET /healthz: the process is up (liveness: answers without touching Redis).
- * GET /readyz: Redis answers PING and a token is honoured (readiness: 503 otherwise).
+ * GET /readyz: Redis answers PING, a token is honoured, and owitho is not refusing our
+ * credentials (a misconfiguration only an operator can fix) (readiness: 503 otherwise).
  */
 export async function healthRoutes(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -19,8 +20,13 @@ export async function healthRoutes(app: FastifyInstance, deps: IngressDeps): Pro
         (pong): Check => (pong === 'PONG' ? 'ok' : 'down'),
         (): Check => 'down',
       ),
-      withinTime(deps.tokens.peekHonouredTokens(), READY_CHECK_MS, 'token read').then(
-        (tokens): Check => (tokens.length > 0 ? 'ok' : 'none'),
+      withinTime(
+        Promise.all([deps.tokens.peekHonouredTokens(), deps.tokens.health?.()]),
+        READY_CHECK_MS,
+        'token read',
+      ).then(
+        ([tokens, health]): Check =>
+          health?.misconfiguration ? 'misconfigured' : tokens.length > 0 ? 'ok' : 'none',
         (): Check => 'down',
       ),
     ]);

@@ -5,6 +5,7 @@ import { metricOf } from '../dispense/dispense-metrics.js';
 export interface CallbackMetrics {
   attempts: Counter<'outcome'>;
   dead: Counter<'why'>;
+  refused: Counter<'status'>;
 }
 
 export function callbackMetrics(registry: Registry, store?: OrderStore): CallbackMetrics {
@@ -42,8 +43,19 @@ export function callbackMetrics(registry: Registry, store?: OrderStore): Callbac
       () =>
         new Counter({
           name: 'owc_callbacks_dead_total',
-          help: 'Callbacks given up on (dead letters), by why: schedule exhausted or permanent error',
+          help: 'Callbacks given up on (dead letters), by why: schedule_exhausted, permanent (an owitho code), callback_refused (HTTP 4xx)',
           labelNames: ['why'] as const,
+          registers,
+        }),
+    ),
+    refused: metricOf(
+      registry,
+      'owc_callback_refused_total',
+      () =>
+        new Counter({
+          name: 'owc_callback_refused_total',
+          help: 'order/callback requests owitho refused at the HTTP level (413 too large, other 4xx), by status: a problem with the callback itself',
+          labelNames: ['status'] as const,
           registers,
         }),
     ),

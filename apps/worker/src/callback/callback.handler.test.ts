@@ -220,6 +220,28 @@ describe('callback handler', () => {
   });
 
   redisTest(
+    'owitho refusing the request itself (HTTP 413) is counted and logged as a callback problem, apart from other dead letters',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, [{ kind: 'permanent', reason: 'HTTP 413', status: 413 }]);
+      try {
+        await finalOrder(rig.store, 'R1');
+        await enqueueCallback(rig.producer, 'R1', SCHEDULE);
+        await waitFor(async () => (await rig.store.get('R1'))?.state === 'dead');
+        const job = await rig.producer.queue('callback').getJob(callbackJobId('R1'));
+        await waitFor(async () => (await job?.getState()) === 'failed');
+        const failed = await rig.producer.queue('callback').getJob(callbackJobId('R1'));
+        expect(failed?.failedReason).toMatch(/too large for owitho \(HTTP 413; \d+ bytes, 2 units\)/);
+        expect(rig.owitho.calls).toHaveLength(1);
+        expect(await counter(rig.registry, 'owc_callback_refused_total', { status: '413' })).toBe(1);
+        expect(await counter(rig.registry, 'owc_callbacks_dead_total', { why: 'callback_refused' })).toBe(1);
+        expect(await counter(rig.registry, 'owc_callbacks_dead_total', { why: 'permanent' })).toBe(0);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
     'a callback job added with the catalog defaults (no backoff) still follows the schedule',
     async ({ redisUrl, prefix }) => {
       const rig = await startRig(redisUrl, prefix, [

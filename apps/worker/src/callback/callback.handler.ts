@@ -11,7 +11,7 @@ export type CallbackOutcome =
   | { kind: 'ok' }
   | { kind: 'retryable'; reason: string }
   | { kind: 'token-rejected'; reason: string }
-  | { kind: 'permanent'; reason: string };
+  | { kind: 'permanent'; reason: string; status?: number; code?: number };
 
 export interface CallbackSender {
   sendOrderCallback(result: OrderResult): Promise<CallbackOutcome>;
@@ -69,6 +69,9 @@ export class CallbackHandler {
 
     const error = `${outcome.kind}: ${outcome.reason}`;
     await store.recordCallbackAttempt(orderViewId, error);
+    if (outcome.kind === 'permanent' && outcome.status !== undefined && outcome.status >= 400) {
+      return this.refused(orderViewId, record.result, outcome.status, attempt, log);
+    }
     if (outcome.kind === 'permanent') {
       await store.markDead(orderViewId, error);
       metrics.dead.inc({ why: 'permanent' });
@@ -91,6 +94,33 @@ export class CallbackHandler {
     log.warn({ attempt, reason: outcome.reason }, 'callback not delivered: retrying on schedule');
     throw new Error(error);
   };
+
+  /**
+   * owitho refused the callback request itself at the HTTP level (413 too large, 400, 404…): a
+   * problem with what we send, not with the order. Retrying the same payload cannot help, so it
+   * is dead-lettered, but loudly and apart from other dead letters: its own metric by status,
+   * an error log with the payload's size, and a reason in the store that says what to fix.
+   */
+  private async refused(
+    orderViewId: string,
+    result: OrderResult,
+    status: number,
+    attempt: number,
+    log: Logger,
+  ): Promise<never> {
+    const payloadBytes = Buffer.byteLength(JSON.stringify(result));
+    const units = result.outDetailList.length;
+    const what = status === 413 ? 'too large for owitho' : 'refused by owitho';
+    const error = `callback request ${what} (HTTP ${status}; ${payloadBytes} bytes, ${units} units): fix and replay with \`pnpm cli callback:replay ${orderViewId}\``;
+    await this.deps.store.markDead(orderViewId, error);
+    this.deps.metrics.refused.inc({ status: String(status) });
+    this.deps.metrics.dead.inc({ why: 'callback_refused' });
+    log.error(
+      { attempt, status, payloadBytes, units },
+      `owitho refused the callback request itself (HTTP ${status}): a problem with the callback, not the order; dead-lettered`,
+    );
+    throw new UnrecoverableError(error);
+  }
 
   private async dead(orderViewId: string, attempts: number, error: string, log: Logger): Promise<never> {
     await this.deps.store.markDead(orderViewId, error);

@@ -10,6 +10,12 @@ export interface CliDeps {
   stuckAfterMs: number;
   callbackScheduleMs: readonly number[];
   logger: Logger;
+  /** the token keeper (token:refresh) */
+  tokens?: {
+    refreshNow(): Promise<{ expireAt: number }>;
+    fetchesToday(): Promise<number>;
+  };
+  dailyQuota?: number;
   /** where lines for the operator go */
   out: (line: string) => void;
 }
@@ -19,7 +25,9 @@ export const CLI_USAGE = `usage: pnpm cli <command>
   orders:stuck [--older-than-ms N]     list orders open longer than N ms (default STUCK_ORDER_AFTER_MS)
   orders:repair [--older-than-ms N] [--include-dead]
                                        re-create missing/failed dispense and callback jobs of stuck orders
-  order:show <orderViewId>             the stored order, its units, result, callback state and jobs`;
+  order:show <orderViewId>             the stored order, its units, result, callback state and jobs
+  token:refresh                        fetch a new access token now (after fixing the credentials; ignores
+                                       the cooldown of failed fetches, never the daily quota)`;
 
 /** Parses `--older-than-ms N`; undefined when absent. */
 function olderThan(args: readonly string[]): number | undefined {
@@ -87,6 +95,20 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
       for (const a of changed) out(`${a.orderViewId}\t${a.kind}\t${a.action}\tjob ${a.jobId}`);
       out(`${list.length} stuck, ${changed.length} repaired`);
       return 0;
+    }
+    case 'token:refresh': {
+      if (!deps.tokens) throw new UsageError('token:refresh needs the token keeper');
+      try {
+        const state = await deps.tokens.refreshNow();
+        out(
+          `access token refreshed: expires ${new Date(state.expireAt).toISOString()}; ` +
+            `${await deps.tokens.fetchesToday()} of ${deps.dailyQuota ?? '?'} fetches used today (UTC)`,
+        );
+        return 0;
+      } catch (error) {
+        out(`access token refresh failed: ${error instanceof Error ? error.message : String(error)}`);
+        return 1;
+      }
     }
     case 'order:show': {
       const orderViewId = args[0];

@@ -1,8 +1,10 @@
 import { ConfigError } from '@owc/config';
 import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
+import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis } from '@owc/redis';
+import { credentialsFingerprint, TokenKeeper } from '@owc/token';
 import { loadWorkerConfig } from '../config.js';
 import { CLI_USAGE, runCliCommand, UsageError } from './cli-commands.js';
 
@@ -19,6 +21,34 @@ async function main(argv: string[]): Promise<number> {
   });
   const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'worker');
   const producer = createProducer(redis, { keyPrefix: config.KEY_PREFIX });
+  const owitho = new OwithoClient({
+    baseUrl: config.OWITHO_BASE_URL,
+    appId: config.OWITHO_APP_ID,
+    secretKey: config.OWITHO_SECRET_KEY,
+    connectTimeoutMs: config.OWITHO_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.OWITHO_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: config.OWITHO_BODY_TIMEOUT_MS,
+    connections: 1,
+  });
+  const tokens = new TokenKeeper({
+    redis,
+    keyPrefix: config.KEY_PREFIX,
+    fetchToken: () => owitho.getAccessToken(),
+    overlapMs: config.TOKEN_OVERLAP_MS,
+    refreshMarginMs: config.TOKEN_REFRESH_MARGIN_MS,
+    dailyQuota: config.TOKEN_DAILY_QUOTA,
+    quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
+    cacheMs: 0,
+    waitMs: config.TOKEN_WAIT_MS,
+    backoff: {
+      baseMs: config.TOKEN_FETCH_BACKOFF_BASE_MS,
+      maxMs: config.TOKEN_FETCH_BACKOFF_MAX_MS,
+      jitter: config.TOKEN_FETCH_BACKOFF_JITTER,
+    },
+    misconfigurationOf: tokenMisconfiguration,
+    credentials: credentialsFingerprint(config.OWITHO_APP_ID, config.OWITHO_SECRET_KEY),
+    logger,
+  });
   try {
     return await runCliCommand(
       {
@@ -27,12 +57,15 @@ async function main(argv: string[]): Promise<number> {
         stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
         callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
         logger,
+        tokens,
+        dailyQuota: config.TOKEN_DAILY_QUOTA,
         out: (line) => console.log(line),
       },
       argv,
     );
   } finally {
     await producer.close();
+    await owitho.close();
     await closeRedis(redis);
   }
 }
