@@ -22,6 +22,9 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
+/** How long each closing step after the roles may take (leases, sockets, Redis) */
+const CLOSE_GRACE_MS = 400;
+
 /** Bounds a promise in time: BullMQ's close() has no timeout of its own. */
 async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -116,15 +119,26 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
       Promise.allSettled(running.map((r) => r.close())),
       config.SHUTDOWN_TIMEOUT_MS,
     );
-    if (!stopped)
+    if (!stopped) {
       logger.warn({ timeoutMs: config.SHUTDOWN_TIMEOUT_MS }, 'roles did not stop in time; closing anyway');
-    await Promise.allSettled([
-      context.producer.close(),
-      context.gateway.close(),
-      owitho.close(),
-      new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-    ]);
-    await Promise.allSettled(connections.map((c) => closeRedis(c)));
+      // a vend still in flight is left to the next pod (it asks the gateway); its lease goes now
+      await within(Promise.allSettled(running.map((r) => r.abandon?.())), CLOSE_GRACE_MS);
+    }
+    // every step below is bounded too: the process exits within SHUTDOWN_TIMEOUT_MS + about 1.5 s
+    await within(
+      Promise.allSettled([
+        context.producer.close(),
+        context.gateway.close(CLOSE_GRACE_MS),
+        owitho.close(CLOSE_GRACE_MS),
+        new Promise<void>((resolve) => {
+          if (!metricsServer) return resolve();
+          metricsServer.close(() => resolve());
+          metricsServer.closeAllConnections();
+        }),
+      ]),
+      CLOSE_GRACE_MS * 2,
+    );
+    await Promise.allSettled(connections.map((c) => closeRedis(c, CLOSE_GRACE_MS)));
   };
 
   try {

@@ -28,6 +28,8 @@ export interface WorkerContext {
 export interface RunningRole {
   role: WorkerRole;
   close(): Promise<void>;
+  /** called when close() did not finish within SHUTDOWN_TIMEOUT_MS: let go of what is held (leases) */
+  abandon?(): Promise<void>;
   /**
    * What this role needs to be ready, by name (reported as `<role>.<name>` on /readyz): its
    * BullMQ workers consuming, and whatever else the role depends on (the token role: a usable

@@ -145,9 +145,20 @@ export class HttpMachineGateway implements MachineGateway {
     throw this.#unexpected(answer, what);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the connections once the requests in flight are answered; with `graceMs`, waits at
+   * most that long and then cuts what is left (a hung gateway must not hold up a shutdown).
+   */
+  async close(graceMs?: number): Promise<void> {
     if (this.#pool.closed || this.#pool.destroyed) return;
-    await this.#pool.close();
+    if (graceMs === undefined) return this.#pool.close();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    const closed = await Promise.race([this.#pool.close().then(() => 'closed' as const), late]);
+    clearTimeout(timer);
+    if (closed === 'late') await this.#pool.destroy();
   }
 
   #vendAnswer(body: unknown, vendId: string, what: string): VendAnswer {

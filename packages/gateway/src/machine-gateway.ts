@@ -18,5 +18,6 @@ export interface MachineGateway {
   getVend(vendId: string): Promise<VendAnswer | undefined>;
   /** The machine's live layout; `undefined` = 404 unknown_machine. */
   getMachine(machineCode: string): Promise<MachineLayout | undefined>;
-  close(): Promise<void>;
+  /** with `graceMs`: requests still in flight after that long are cut */
+  close(graceMs?: number): Promise<void>;
 }

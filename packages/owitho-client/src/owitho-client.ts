@@ -126,8 +126,17 @@ export class OwithoClient {
     return this.business('/order/callback', result);
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
+  /** Closes the connections; with `graceMs`, requests still in flight after that long are cut. */
+  async close(graceMs?: number): Promise<void> {
+    if (this.pool.closed || this.pool.destroyed) return;
+    if (graceMs === undefined) return this.pool.close();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), graceMs);
+    });
+    const closed = await Promise.race([this.pool.close().then(() => 'closed' as const), late]);
+    clearTimeout(timer);
+    if (closed === 'late') await this.pool.destroy();
   }
 
   private async business(path: string, payload: unknown): Promise<CallOutcome> {

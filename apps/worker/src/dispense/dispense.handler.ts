@@ -3,7 +3,7 @@ import type { Logger } from '@owc/observability';
 import type { OrderRecord, OrderStore } from '@owc/order-store';
 import { noticeContainer, type OrderNotice } from '@owc/protocol';
 import type { JobPayload, Producer } from '@owc/queues';
-import type { RedisClient } from '@owc/redis';
+import type { LeaseHold, RedisClient } from '@owc/redis';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
@@ -30,6 +30,8 @@ export interface DispenseDeps {
   settings: DispenseSettings;
   metrics: DispenseMetrics;
   logger: Logger;
+  /** aborted on SIGTERM: no new unit starts after it (the job steps back for the next pod) */
+  stopping?: AbortSignal;
 }
 
 export type DispenseOutcome =
@@ -54,6 +56,8 @@ export function notDispensableReason(
 export class DispenseHandler {
   private readonly leases: MachineLease;
   private readonly vender: UnitVender;
+  /** machine leases held right now (a vend in flight), so a shutdown can let go of them */
+  private readonly held = new Set<LeaseHold>();
 
   constructor(private readonly deps: DispenseDeps) {
     this.leases = new MachineLease({
@@ -117,18 +121,24 @@ export class DispenseHandler {
       for (const unit of record.units) {
         const known = record.unitStates.get(unit.index);
         if (known && known.s !== 'attempted') continue;
+        // shutting down: no new unit starts; the job goes back to the queue for the next pod
+        if (this.deps.stopping?.aborted) {
+          return await this.delay(job, token, 0, log, 'shutting down: another pod continues');
+        }
         const lease = await this.leases.tryAcquire(machineCode);
         if (!lease) {
           this.deps.metrics.leaseWaits.inc();
           return await this.waitForMachine(job, token, machineCode, log);
         }
         usedMachine = true;
+        this.held.add(lease);
         let outcome: Awaited<ReturnType<UnitVender['settle']>>;
         try {
           // read the unit again under the lease: another run may have settled it meanwhile
           const fresh = await store.unitState(orderViewId, unit.index);
           outcome = await this.vender.settle(target, unit, fresh, lease, log);
         } finally {
+          this.held.delete(lease);
           await lease.release();
         }
         if (outcome.kind === 'retry-later')
@@ -203,6 +213,18 @@ export class DispenseHandler {
         log.debug({ waiter: jobId }, 'waiter had moved on');
       }
     }
+  }
+
+  /**
+   * Shutdown ran out of time with a vend still in flight: lets go of its machine lease so the
+   * next pod need not wait for the lease to expire. The unit stays `attempted`; whoever resumes
+   * the order asks the gateway what became of it before anything else (never vends it again).
+   */
+  async releaseLeases(): Promise<number> {
+    const holds = [...this.held];
+    this.held.clear();
+    await Promise.allSettled(holds.map((hold) => hold.release()));
+    return holds.length;
   }
 
   private async delay(

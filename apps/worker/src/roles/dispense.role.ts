@@ -18,7 +18,9 @@ export function sweepIntervalMs(stuckAfterMs: number): number {
 export const startDispenseRole: RoleStarter = async (ctx) => {
   const { config } = ctx;
   const logger = ctx.logger.child({ role: 'dispense' });
+  const stopping = new AbortController();
   const handler = new DispenseHandler({
+    stopping: stopping.signal,
     redis: ctx.redis,
     store: ctx.store,
     gateway: ctx.gateway,
@@ -92,9 +94,16 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     role: 'dispense',
     readiness: { worker: bullWorkerCheck(worker) },
     async close() {
+      // first: no new unit starts (a job between units steps back), then wait for the vends in flight
+      stopping.abort();
       clearInterval(timer);
       await worker.close();
       await sweeping;
+    },
+    async abandon() {
+      const released = await handler.releaseLeases();
+      if (released > 0)
+        logger.warn({ released }, 'vend still in flight at the shutdown deadline: machine lease released');
     },
   };
 };
