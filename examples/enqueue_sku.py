@@ -2,7 +2,8 @@
 """Enqueue an `sku.upsert` job through the ingress (POST /admin/jobs/{name}); stdlib only.
 
 Usage: ADMIN_URL=http://127.0.0.1:3001 ADMIN_USER=admin ADMIN_PASSWORD=secret python3 enqueue_sku.py [jobId]
-Answers: 202 {"jobId","name","queue"}; 400 {"error","message"} naming the field; 401; 404 unknown job name.
+Auth: an API key (API_KEY, from `pnpm cli keys:create`) as Bearer, else the operator's ADMIN_USER/ADMIN_PASSWORD.
+Answers: 202 {"jobId","name","queue","duplicate"}; 400 {"error","message","field","problems"}; 401; 403; 404.
 """
 import base64
 import json
@@ -18,14 +19,18 @@ def enqueue(name, payload, job_id=None):
     url = f"{base}/admin/jobs/{urllib.parse.quote(name)}"
     if job_id:  # optional: the same jobId enqueues once while that job exists
         url += "?" + urllib.parse.urlencode({"jobId": job_id})
-    credentials = f"{os.environ['ADMIN_USER']}:{os.environ['ADMIN_PASSWORD']}".encode()
+    if os.environ.get("API_KEY"):
+        authorization = "Bearer " + os.environ["API_KEY"]
+    else:
+        credentials = f"{os.environ['ADMIN_USER']}:{os.environ['ADMIN_PASSWORD']}".encode()
+        authorization = "Basic " + base64.b64encode(credentials).decode()
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
         method="POST",
         headers={
             "content-type": "application/json",
-            "authorization": "Basic " + base64.b64encode(credentials).decode(),
+            "authorization": authorization,
         },
     )
     try:

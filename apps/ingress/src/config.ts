@@ -34,6 +34,12 @@ export const ingressSettingsSchema = z
     ADMIN_USER: setting.string(),
     ADMIN_PASSWORD: setting.string(),
     DASHBOARD_READ_ONLY: setting.bool().default(false),
+    /** the dashboard's read-only viewer account (optional; the operator account is ADMIN_USER) */
+    DASHBOARD_VIEWER_USER: setting.string().optional(),
+    DASHBOARD_VIEWER_PASSWORD: setting.string().optional(),
+    /** failed /admin logins from one address before it is refused for ADMIN_LOGIN_LOCKOUT_MS */
+    ADMIN_LOGIN_MAX_FAILURES: setting.int(1).default(10),
+    ADMIN_LOGIN_LOCKOUT_MS: setting.int(1).default(15 * 60_000),
     /** request body limit: beyond it 413, naming this setting */
     BODY_LIMIT_BYTES: setting.int(1024).default(1024 * 1024),
     /** order notice limits (owitho publishes none): a notice beyond one is 40000 naming the setting */
@@ -59,6 +65,13 @@ export const ingressSettingsSchema = z
         code: 'custom',
         path: ['ADMIN_PORT'],
         message: `must differ from INGRESS_PORT (${s.INGRESS_PORT}): the admin surface never shares owitho's port`,
+      });
+    }
+    if ((s.DASHBOARD_VIEWER_USER === undefined) !== (s.DASHBOARD_VIEWER_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DASHBOARD_VIEWER_PASSWORD'],
+        message: 'set both DASHBOARD_VIEWER_USER and DASHBOARD_VIEWER_PASSWORD, or neither',
       });
     }
   });

@@ -21,16 +21,21 @@ describe('examples/ (enqueueing from the shell and from Python)', () => {
       const queue = ingress.deps.producer.queue('sku-sync');
       try {
         const shell = await run('sh', [`${examples}enqueue-sku.sh`, 'erp-42'], { env, timeout: 20_000 });
-        expect(JSON.parse(shell.stdout)).toEqual({ jobId: 'erp-42', name: 'sku.upsert', queue: 'sku-sync' });
+        expect(JSON.parse(shell.stdout)).toEqual({
+          jobId: 'ext-erp-42',
+          name: 'sku.upsert',
+          queue: 'sku-sync',
+          duplicate: false,
+        });
         const python = await run('python3', [`${examples}enqueue_sku.py`, 'erp-42'], {
           env,
           timeout: 20_000,
         });
-        expect(python.stdout).toMatch(/^202 \{"jobId": "erp-42"/);
+        expect(python.stdout).toMatch(/^202 \{"jobId": "ext-erp-42".*"duplicate": true/);
         const fresh = await run('python3', [`${examples}enqueue_sku.py`], { env, timeout: 20_000 });
         expect(fresh.stdout).toMatch(/^202 /);
         expect(await queue.count()).toBe(2);
-        const job = await queue.getJob('erp-42');
+        const job = await queue.getJob('ext-erp-42');
         expect(job?.data).toMatchObject({ skus: [{ skuCode: '0000001', originalPrice: '2.50' }] });
 
         const refused = run('sh', [`${examples}enqueue-sku.sh`], {

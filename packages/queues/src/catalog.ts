@@ -19,14 +19,18 @@ export interface JobDefaults {
   removeOnFail: KeepJobs | boolean;
 }
 
-interface JobDefinition<S extends z.ZodType> {
+interface JobDefinition<S extends z.ZodType, I extends boolean = boolean> {
   queue: QueueName;
   schema: S;
   defaults: JobDefaults;
   description: string;
+  /** internal jobs are added only by our own processes, never over HTTP or by another system */
+  internal: I;
 }
 
-function defineJob<S extends z.ZodType>(definition: JobDefinition<S>): JobDefinition<S> {
+function defineJob<S extends z.ZodType, const I extends boolean>(
+  definition: JobDefinition<S, I>,
+): JobDefinition<S, I> {
   return definition;
 }
 
@@ -38,6 +42,7 @@ export const jobCatalog = {
   'order.dispense': defineJob({
     queue: 'dispense',
     description: 'Vend every unit of an accepted order, then finalise it and enqueue its callback.',
+    internal: true,
     schema: z.object({ orderViewId: code, machineCode: code }),
     defaults: {
       attempts: 50,
@@ -50,6 +55,7 @@ export const jobCatalog = {
   'order.callback': defineJob({
     queue: 'callback',
     description: 'Deliver order/callback to owitho until it answers 200.',
+    internal: true,
     schema: z.object({ orderViewId: code }),
     // attempts and the backoff schedule come from the worker's CALLBACK_SCHEDULE_MS setting
     defaults: { attempts: 20, removeOnComplete: keepDay, removeOnFail: false },
@@ -58,6 +64,7 @@ export const jobCatalog = {
   'sku.upsert': defineJob({
     queue: 'sku-sync',
     description: 'One or many SKUs changed; they reach owitho in batched sku/sync calls.',
+    internal: false,
     schema: z.union([z.object({ skus: z.array(skuSchema).min(1).max(1000) }), z.object({ sku: skuSchema })]),
     defaults: {
       attempts: 10,
@@ -70,6 +77,7 @@ export const jobCatalog = {
   'machine.restocked': defineJob({
     queue: 'machine-sync',
     description: 'A restock finished; the worker reads the machine from the gateway and sends machine/sync.',
+    internal: false,
     schema: z.object({ machineCode: code, containerCode: code.optional() }),
     defaults: {
       attempts: 10,
@@ -82,6 +90,7 @@ export const jobCatalog = {
   'machine.layout': defineJob({
     queue: 'machine-sync',
     description: 'A full machine layout given by the sender; sent to owitho as machine/sync.',
+    internal: false,
     schema: machineLayoutSchema,
     defaults: {
       attempts: 10,
@@ -101,6 +110,17 @@ export const JOB_NAMES = Object.keys(jobCatalog) as JobName[];
 
 export function isJobName(name: string): name is JobName {
   return Object.hasOwn(jobCatalog, name);
+}
+
+/** The jobs other systems may enqueue (over HTTP or straight into the queue). */
+export type PublicJobName = {
+  [N in JobName]: JobCatalog[N]['internal'] extends true ? never : N;
+}[JobName];
+
+export const PUBLIC_JOB_NAMES = JOB_NAMES.filter((name) => !jobCatalog[name].internal) as PublicJobName[];
+
+export function isPublicJobName(name: string): name is PublicJobName {
+  return isJobName(name) && !jobCatalog[name].internal;
 }
 
 /** The jobs a queue carries. */

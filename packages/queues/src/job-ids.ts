@@ -23,3 +23,16 @@ export function callbackJobId(orderViewId: string): string {
 export function replayCallbackJobId(orderViewId: string, at = Date.now()): string {
   return `cb-${escapeId(orderViewId)}-replay-${at}`;
 }
+
+/** What a caller may give as its own job id: short, URL-safe, and never an order's id form. */
+export const CUSTOM_JOB_ID_PATTERN = /^[A-Za-z0-9._~-]{1,128}$/;
+
+/**
+ * The namespace of job ids chosen by callers: `ext-<given>`. Only public jobs take custom ids,
+ * and they live in queues that never carry an order's jobs (dispense, callback); the prefix
+ * keeps them apart from our own ids even so, so a caller can never pre-seed a job id an order
+ * will use.
+ */
+export function customJobId(given: string): string {
+  return `ext-${given}`;
+}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice, OrderResult } from '@owc/protocol';
-import { callbackJobId, createConsumer, createProducer, type Producer } from '@owc/queues';
+import { ApiKeyStore, callbackJobId, createConsumer, createProducer, type Producer } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -160,7 +160,7 @@ describe('callback handler', () => {
 
   redisTest(
     'schedule exhausted: dead-lettered (job failed, order dead, counted), then replayed by the CLI',
-    async ({ redisUrl, prefix }) => {
+    async ({ redisUrl, prefix, redis }) => {
       const rig = await startRig(redisUrl, prefix, [{ kind: 'retryable', reason: 'HTTP 503' }]);
       try {
         await finalOrder(rig.store, 'D1');
@@ -181,6 +181,7 @@ describe('callback handler', () => {
           {
             store: rig.store,
             producer: rig.producer,
+            keys: new ApiKeyStore(redis, prefix),
             stuckAfterMs: 60_000,
             callbackScheduleMs: SCHEDULE,
             logger,

@@ -1,7 +1,7 @@
 import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
+import { ApiKeyStore, callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { type CliDeps, runCliCommand, UsageError } from './cli-commands.js';
@@ -36,6 +36,7 @@ describe('cli commands', () => {
       const deps: CliDeps = {
         store,
         producer,
+        keys: new ApiKeyStore(redis, prefix),
         stuckAfterMs: 60_000,
         callbackScheduleMs: [1000, 2000],
         logger: createLogger({ level: 'silent', name: 'cli-test' }),
@@ -93,4 +94,44 @@ describe('cli commands', () => {
       await producer.close();
     },
   );
+
+  redisTest('keys:create, keys:list and keys:revoke manage API keys', async ({ redis, prefix }) => {
+    const keys = new ApiKeyStore(redis, prefix);
+    const lines: string[] = [];
+    const deps: CliDeps = {
+      store: new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 }),
+      producer: createProducer(redis, { keyPrefix: prefix }),
+      keys,
+      stuckAfterMs: 60_000,
+      callbackScheduleMs: [1000],
+      logger: createLogger({ level: 'silent', name: 'cli-test' }),
+      out: (line) => lines.push(line),
+    };
+    expect(await runCliCommand(deps, ['keys:create', 'erp', 'sku.upsert,machine.layout'])).toBe(0);
+    const id = /^key ([0-9a-f]{8}) for erp \(jobs: sku\.upsert, machine\.layout\)/.exec(lines[0] ?? '')?.[1];
+    expect(id).toBeDefined();
+    const key = lines[1] ?? '';
+    expect(await keys.verify(key)).toMatchObject({ id, system: 'erp' });
+    await expect(runCliCommand(deps, ['keys:create', 'erp', 'order.dispense'])).rejects.toThrow(
+      /not a public job/,
+    );
+
+    lines.length = 0;
+    expect(await runCliCommand(deps, ['keys:list'])).toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.split('\t')).toEqual([
+      id,
+      'erp',
+      'sku.upsert,machine.layout',
+      expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/),
+    ]);
+    expect(lines.join('')).not.toContain(key);
+
+    lines.length = 0;
+    expect(await runCliCommand(deps, ['keys:revoke', String(id)])).toBe(0);
+    expect(lines).toEqual([`revoked ${id} (erp)`]);
+    expect(await keys.verify(key)).toBeUndefined();
+    expect(await runCliCommand(deps, ['keys:revoke', 'erp'])).toBe(1);
+    await deps.producer.close();
+  });
 });

@@ -1,12 +1,19 @@
 import type { Logger } from '@owc/observability';
 import { type OrderStore, resultOf } from '@owc/order-store';
-import { callbackJobId, dispenseJobId, type Producer, replayCallbackJobId } from '@owc/queues';
+import {
+  type ApiKeyStore,
+  callbackJobId,
+  dispenseJobId,
+  type Producer,
+  replayCallbackJobId,
+} from '@owc/queues';
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 
 export interface CliDeps {
   store: OrderStore;
   producer: Producer;
+  keys: ApiKeyStore;
   stuckAfterMs: number;
   callbackScheduleMs: readonly number[];
   logger: Logger;
@@ -27,7 +34,10 @@ export const CLI_USAGE = `usage: pnpm cli <command>
                                        re-create missing/failed dispense and callback jobs of stuck orders
   order:show <orderViewId>             the stored order, its units, result, callback state and jobs
   token:refresh                        fetch a new access token now (after fixing the credentials; ignores
-                                       the cooldown of failed fetches, never the daily quota)`;
+                                       the cooldown of failed fetches, never the daily quota)
+  keys:create <system> <job>[,<job>…]  a new API key for a calling system, scoped to public jobs (shown once)
+  keys:list                            every API key: id, system, jobs, created (never the key)
+  keys:revoke <id|system>              revoke one key by its id, or every key of a system`;
 
 /** Parses `--older-than-ms N`; undefined when absent. */
 function olderThan(args: readonly string[]): number | undefined {
@@ -150,6 +160,33 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
           2,
         ),
       );
+      return 0;
+    }
+    case 'keys:create': {
+      const [system, jobs] = args;
+      if (!system || !jobs)
+        throw new UsageError('keys:create needs a system name and its jobs (comma-separated)');
+      const { key, record } = await deps.keys.create(system, jobs.split(',').filter(Boolean));
+      out(`key ${record.id} for ${record.system} (jobs: ${record.jobs.join(', ')}); it is shown only now:`);
+      out(key);
+      return 0;
+    }
+    case 'keys:list': {
+      const list = await deps.keys.list();
+      if (list.length === 0) out('no API keys');
+      for (const k of list)
+        out(`${k.id}\t${k.system}\t${k.jobs.join(',')}\t${new Date(k.createdAt).toISOString()}`);
+      return 0;
+    }
+    case 'keys:revoke': {
+      const target = args[0];
+      if (!target) throw new UsageError('keys:revoke needs a key id or a system name');
+      const revoked = await deps.keys.revoke(target);
+      if (revoked.length === 0) {
+        out(`no key with id or system "${target}"`);
+        return 1;
+      }
+      for (const k of revoked) out(`revoked ${k.id} (${k.system})`);
       return 0;
     }
     default:

@@ -1,12 +1,13 @@
 import { ConfigError } from '@owc/config';
-import { createLogger } from '@owc/observability';
+import { createLogger, type Logger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
-import { createProducer } from '@owc/queues';
-import { closeRedis, createRedis } from '@owc/redis';
+import { ApiKeyStore, createProducer } from '@owc/queues';
+import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { credentialsFingerprint, TokenKeeper } from '@owc/token';
 import { loadWorkerConfig } from '../config.js';
 import { CLI_USAGE, runCliCommand, UsageError } from './cli-commands.js';
+import { loadCliConfig } from './cli-config.js';
 
 /** `pnpm cli <command>`: operator commands over the order store and the queues. */
 async function main(argv: string[]): Promise<number> {
@@ -14,13 +15,40 @@ async function main(argv: string[]): Promise<number> {
     console.log(CLI_USAGE);
     return argv.length === 0 ? 2 : 0;
   }
-  const config = loadWorkerConfig();
+  const config = loadCliConfig();
   const logger = createLogger({
     level: config.LOG_LEVEL === 'info' ? 'warn' : config.LOG_LEVEL,
     name: 'cli',
   });
   const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'worker');
   const producer = createProducer(redis, { keyPrefix: config.KEY_PREFIX });
+  // only token:refresh talks to owitho, so only it needs the worker's owitho settings
+  const owithoSide = argv[0] === 'token:refresh' ? tokenKeeper(redis, logger) : undefined;
+  try {
+    return await runCliCommand(
+      {
+        store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
+        producer,
+        keys: new ApiKeyStore(redis, config.KEY_PREFIX),
+        stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
+        callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
+        logger,
+        tokens: owithoSide?.tokens,
+        dailyQuota: owithoSide?.dailyQuota,
+        out: (line) => console.log(line),
+      },
+      argv,
+    );
+  } finally {
+    await producer.close();
+    await owithoSide?.close();
+    await closeRedis(redis);
+  }
+}
+
+/** The token keeper of `token:refresh`, from the worker's full settings (owitho credentials). */
+function tokenKeeper(redis: RedisClient, logger: Logger) {
+  const config = loadWorkerConfig();
   const owitho = new OwithoClient({
     baseUrl: config.OWITHO_BASE_URL,
     appId: config.OWITHO_APP_ID,
@@ -49,25 +77,7 @@ async function main(argv: string[]): Promise<number> {
     credentials: credentialsFingerprint(config.OWITHO_APP_ID, config.OWITHO_SECRET_KEY),
     logger,
   });
-  try {
-    return await runCliCommand(
-      {
-        store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
-        producer,
-        stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
-        callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
-        logger,
-        tokens,
-        dailyQuota: config.TOKEN_DAILY_QUOTA,
-        out: (line) => console.log(line),
-      },
-      argv,
-    );
-  } finally {
-    await producer.close();
-    await owitho.close();
-    await closeRedis(redis);
-  }
+  return { tokens, dailyQuota: config.TOKEN_DAILY_QUOTA, close: () => owitho.close() };
 }
 
 main(process.argv.slice(2)).then(
