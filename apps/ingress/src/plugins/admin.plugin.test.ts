@@ -137,7 +137,11 @@ describe('the dashboard at /admin/queues', () => {
         const queues = JSON.parse(api.text) as { queues: { readOnlyMode: boolean }[] };
         expect(queues.queues).toHaveLength(4);
         expect(queues.queues.every((q) => q.readOnlyMode)).toBe(true);
-        const retry = await send('PUT', `${ingress.adminUrl}/admin/queues/api/queues/dispense/x/retry`, viewer);
+        const retry = await send(
+          'PUT',
+          `${ingress.adminUrl}/admin/queues/api/queues/dispense/x/retry`,
+          viewer,
+        );
         expect(retry.status).toBe(403);
         const enqueue = await post(
           `${ingress.adminUrl}/admin/jobs/sku.upsert`,
@@ -366,7 +370,11 @@ describe('POST /admin/jobs/{name}', () => {
         expect(JSON.stringify(stored)).not.toContain(key);
         expect(Object.values(stored)).toHaveLength(1);
 
-        const ok = await post(`${ingress.adminUrl}/admin/jobs/sku.upsert`, { sku: sku('A') }, { headers: bearer });
+        const ok = await post(
+          `${ingress.adminUrl}/admin/jobs/sku.upsert`,
+          { sku: sku('A') },
+          { headers: bearer },
+        );
         expect(ok.status).toBe(202);
         const logged = lines.map((l) => JSON.parse(l)).find((l) => l.msg === 'job enqueued over HTTP');
         expect(logged).toMatchObject({ system: 'erp', principalKind: 'system', job: 'sku.upsert' });
