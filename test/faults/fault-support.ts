@@ -1,0 +1,61 @@
+import type { StartedMachineSim } from '@owc/machine-sim';
+import type { OrderStore } from '@owc/order-store';
+import type { StartedOwithoSim } from '@owc/owitho-sim';
+import type { OrderNotice } from '@owc/protocol';
+import { expect } from 'vitest';
+
+export const APP = { appId: 'app-faults', secretKey: 'secret-faults' };
+
+/** The worker's settings for a fault case: both simulators, short timeouts, quiet logs. */
+export function faultWorkerEnv(
+  redisUrl: string,
+  prefix: string,
+  owitho: StartedOwithoSim,
+  machines: StartedMachineSim,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    KEY_PREFIX: prefix,
+    OWITHO_BASE_URL: owitho.url,
+    OWITHO_APP_ID: APP.appId,
+    OWITHO_SECRET_KEY: APP.secretKey,
+    MACHINE_GATEWAY_URL: machines.url,
+    WORKER_ROLES: 'token,dispense,callback',
+    WORKER_METRICS_PORT: '-1',
+    LOG_LEVEL: 'warn',
+    GATEWAY_VEND_TIMEOUT_MS: '10000',
+    MACHINE_LEASE_TTL_MS: '15000',
+    MACHINE_LEASE_WAIT_MS: '50',
+    JOB_LOCK_DURATION_MS: '3000',
+    VEND_RESOLVE_BACKOFF_MS: '100,200,400',
+    CALLBACK_SCHEDULE_MS: '500,1000,2000,4000,8000,8000,8000,8000,8000,8000',
+    CALLBACK_JITTER: '0',
+    TOKEN_POLL_MS: '100',
+    ...extra,
+  };
+}
+
+const unitsOf = (n: OrderNotice) => n.orderDetailList.reduce((s, l) => s + l.quantity, 0);
+
+/**
+ * The exactly-once ledger check every fault case ends in: the machine simulator's ledger has
+ * no vendId twice, every paid unit is in it, and every order was called back (owitho-sim
+ * received its final result).
+ */
+export async function expectExactlyOnce(
+  machines: StartedMachineSim,
+  owitho: StartedOwithoSim,
+  store: OrderStore,
+  notices: readonly OrderNotice[],
+): Promise<void> {
+  const ledger = (await (await fetch(`${machines.url}/ledger`)).json()) as { vendId: string }[];
+  const vendIds = ledger.map((e) => e.vendId);
+  expect(new Set(vendIds).size).toBe(vendIds.length);
+  for (const n of notices) {
+    for (let i = 0; i < unitsOf(n); i++) expect(vendIds).toContain(`${n.orderViewId}-${i}`);
+    expect(owitho.sim.callbacks(n.orderViewId).length).toBeGreaterThan(0);
+    expect((await store.get(n.orderViewId))?.state).toBe('reported');
+  }
+  expect(vendIds.length).toBe(notices.reduce((s, n) => s + unitsOf(n), 0));
+}
