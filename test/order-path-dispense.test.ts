@@ -6,7 +6,13 @@ import type { OrderNotice } from '@owc/protocol';
 import { callbackJobId, createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { redisTest } from '@owc/testing';
-import { DispenseHandler, type DispenseSettings, dispenseMetrics, StuckOrders } from '@owc/worker';
+import {
+  DispenseHandler,
+  type DispenseSettings,
+  dispenseMetrics,
+  StuckOrders,
+  stuckOrderMetrics,
+} from '@owc/worker';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
@@ -87,7 +93,7 @@ async function startRig(
         gateway: podGateway,
         producer: createProducer(podRedis, { keyPrefix: prefix }),
         settings: { ...baseSettings(prefix), ...workerOptions.settings },
-        metrics: dispenseMetrics(registry),
+        metrics: dispenseMetrics(registry, { machineLabelsMax: 100 }),
         logger,
       });
       const worker = createConsumer(
@@ -343,7 +349,7 @@ describe('dispense handler against the machine simulator', () => {
           stuckAfterMs: 0,
           callbackScheduleMs: [200, 400, 800],
           logger: createLogger({ level: 'silent', name: 'stuck-test' }),
-          metrics: rig.registry,
+          metrics: stuckOrderMetrics(rig.registry),
         });
         // accepted, but its job never got written
         await rig.store.accept(noticeFor('S1', machine(0), [[0, 1]]));

@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type Logger } from '@owc/observability';
-import { TokenKeeper } from '@owc/token';
+import { createLogger, type Logger, Registry } from '@owc/observability';
+import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 
 // The benchmarks' only settings (they are tools, like a CLI): read here and nowhere else.
@@ -62,6 +62,7 @@ export async function seedToken(prefix: string, token = 'bench-token'): Promise<
     dailyQuota: 10,
     quotaWarnShare: 0.8,
     cacheMs: 0,
+    metrics: tokenMetrics(new Registry()),
   });
   await keeper.currentToken();
   redis.disconnect();

@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger } from '@owc/observability';
+import { createLogger, Registry } from '@owc/observability';
 import { OwithoClient } from '@owc/owitho-client';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { readAnswer } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
-import { TokenKeeper } from '@owc/token';
+import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { APP_ID, startTestIngress, waitFor } from './ingress.test-kit.js';
@@ -126,6 +126,7 @@ describe('ingress end to end with the owitho simulator', () => {
         dailyQuota: 100,
         quotaWarnShare: 0.8,
         cacheMs: 0,
+        metrics: tokenMetrics(new Registry()),
       });
       try {
         await keeper.currentToken();

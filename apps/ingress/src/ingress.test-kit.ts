@@ -1,9 +1,9 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '@owc/observability';
+import { createLogger, type Logger, Registry } from '@owc/observability';
 import { type MachineLayout, type OrderNotice, signEnvelope } from '@owc/protocol';
-import { TokenKeeper } from '@owc/token';
+import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { type IngressConfig, loadIngressConfig } from './config.js';
 import type { HonouredTokens, MachineReader } from './ingress-deps.js';
@@ -66,6 +66,7 @@ export async function seedToken(
     dailyQuota: 100,
     quotaWarnShare: 0.8,
     cacheMs: 0,
+    metrics: tokenMetrics(new Registry()),
   });
   await keeper.currentToken();
   return {

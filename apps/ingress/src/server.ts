@@ -4,12 +4,12 @@ import { createLogger, createMetricsRegistry, type Logger, type Registry } from 
 import { OrderStore } from '@owc/order-store';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
-import { SignatureFailureWatch, TokenKeeper } from '@owc/token';
+import { SignatureFailureWatch, TokenKeeper, tokenMetrics } from '@owc/token';
 import type { FastifyInstance } from 'fastify';
 import { buildIngress, type IngressApps } from './app.js';
 import type { IngressConfig } from './config.js';
 import type { HonouredTokens, IngressDeps, MachineReader } from './ingress-deps.js';
-import { IngressMetrics } from './ingress-metrics.js';
+import { ingressMetrics } from './ingress-metrics.js';
 import { withinTime } from './time-limit.js';
 
 function redisReady(redis: RedisClient): Promise<void> {
@@ -41,7 +41,7 @@ function readOnlyTokens(
     quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
     cacheMs: config.TOKEN_CACHE_MS,
     logger: logger.child({ component: 'token' }),
-    metrics: registry,
+    metrics: tokenMetrics(registry),
   });
   const watch = new SignatureFailureWatch({
     redis,
@@ -122,7 +122,7 @@ export async function startIngress(
     tokens,
     gateway: overrides.gateway ?? (httpGateway as MachineReader),
     machines: new MachineStateStore({ redis, keyPrefix: config.KEY_PREFIX }),
-    metrics: new IngressMetrics(registry),
+    metrics: ingressMetrics(registry),
     now: overrides.now,
   };
 

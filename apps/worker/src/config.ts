@@ -48,6 +48,7 @@ export const workerSettingsSchema = z
     WORKER_METRICS_PORT: setting.int(-1, 65535).default(9464),
     /** how long GET /readyz waits for one check (Redis PING, token read) before calling it failed */
     READY_CHECK_TIMEOUT_MS: setting.int(1).default(1000),
+    METRICS_MACHINE_LABELS_MAX: setting.int(0, 100_000).default(500),
     /** BullMQ job lock (and stalled-check interval): how soon a job of a dead pod is picked up again */
     JOB_LOCK_DURATION_MS: setting.int(1000).default(30_000),
     // dispense role

@@ -7,5 +7,6 @@ export * from './dispense/dispense-metrics.js';
 export * from './dispense/machine-lease.js';
 export * from './dispense/stuck-orders.js';
 export * from './dispense/unit-vender.js';
+export * from './queues/queue-metrics.js';
 export * from './run-worker.js';
 export * from './worker-context.js';

@@ -5,10 +5,11 @@ import { OrderStore } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
-import { credentialsFingerprint, TokenKeeper } from '@owc/token';
+import { credentialsFingerprint, TokenKeeper, tokenMetrics } from '@owc/token';
 import type { WorkerConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
 import { Readiness, redisCheck } from './readiness.js';
+import { queueMetrics } from './queues/queue-metrics.js';
 import { roleStarters } from './roles/index.js';
 import type { RunningRole, WorkerContext } from './worker-context.js';
 
@@ -70,7 +71,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
     misconfigurationOf: tokenMisconfiguration,
     credentials: credentialsFingerprint(config.OWITHO_APP_ID, config.OWITHO_SECRET_KEY),
     logger: logger.child({ component: 'token' }),
-    metrics,
+    metrics: tokenMetrics(metrics),
   });
   const owitho: OwithoClient = new OwithoClient({
     baseUrl: config.OWITHO_BASE_URL,
@@ -101,6 +102,9 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
       connections: config.GATEWAY_CONNECTIONS,
     }),
   };
+
+  // queue depth and age come from the shared queues: any worker can export them
+  queueMetrics(metrics, context.producer);
 
   const running: RunningRole[] = [];
   const readiness = new Readiness(config.READY_CHECK_TIMEOUT_MS);

@@ -219,6 +219,11 @@ export class OrderStore {
     return this.redis.zrangebyscore(indexKeys(this.prefix).open, '-inf', olderThan, 'LIMIT', 0, limit);
   }
 
+  /** How many orders are dead-lettered now (one ZCARD: cheap enough for every scrape). */
+  async deadCount(): Promise<number> {
+    return this.redis.zcard(indexKeys(this.prefix).dead);
+  }
+
   async deadOrders(limit = 1000): Promise<string[]> {
     return this.redis.zrange(indexKeys(this.prefix).dead, '0', String(limit - 1));
   }

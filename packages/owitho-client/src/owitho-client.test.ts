@@ -1,6 +1,7 @@
+import { Registry } from '@owc/observability';
 import { type OrderResult, openEnvelope, orderResultSchema } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
-import { TokenKeeper } from '@owc/token';
+import { TokenKeeper, tokenMetrics } from '@owc/token';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { describe, expect } from 'vitest';
 import { OwithoCallError } from './errors/owitho-call-error.js';
@@ -162,6 +163,7 @@ describe('OwithoClient classification', () => {
       dailyQuota: 10,
       quotaWarnShare: 0.8,
       cacheMs: 0,
+      metrics: tokenMetrics(new Registry()),
     });
     await expect(keeper.currentToken()).rejects.toBeInstanceOf(OwithoCallError);
     expect(await keeper.peekHonouredTokens()).toEqual([]);

@@ -1,7 +1,8 @@
+import { Registry } from '@owc/observability';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type Sku, signEnvelope } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
-import { TokenKeeper, TokenQuotaExceededError } from '@owc/token';
+import { TokenKeeper, TokenQuotaExceededError, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { fetchTokenWith, OwithoClient } from './owitho-client.js';
@@ -41,6 +42,7 @@ function pod(
     quotaWarnShare: 0.8,
     cacheMs: 0,
     pollMs: 20,
+    metrics: tokenMetrics(new Registry()),
     ...overrides,
   });
   client = new OwithoClient({

@@ -5,3 +5,4 @@ export * from './fetch-backoff.js';
 export * from './fetch-health.js';
 export * from './signature-failure-watch.js';
 export * from './token-keeper.js';
+export * from './token-metrics.js';

@@ -8,6 +8,7 @@ import { describe, expect } from 'vitest';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
 import { TokenKeeper, type TokenKeeperOptions } from './token-keeper.js';
+import { tokenMetrics } from './token-metrics.js';
 
 /** A stand-in for owitho's getAccessToken that counts calls and is slow enough to race. */
 function issuer(lifetimeMs = 60_000, latencyMs = 30) {
@@ -39,6 +40,7 @@ function keeperOptions(
     dailyQuota: 2000,
     quotaWarnShare: 0.8,
     cacheMs: 0,
+    metrics: tokenMetrics(new Registry()),
   };
 }
 
@@ -182,7 +184,7 @@ describe('TokenKeeper', () => {
         dailyQuota: 5,
         quotaWarnShare: 0.6,
         logger,
-        metrics,
+        metrics: tokenMetrics(metrics),
       });
       let token = await keeper.currentToken();
       token = await keeper.refreshBecauseRejected(token);

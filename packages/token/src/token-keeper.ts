@@ -1,4 +1,4 @@
-import { Counter, type Gauge, Gauge as GaugeMetric, type Logger, type Registry } from '@owc/observability';
+import type { Logger } from '@owc/observability';
 import { type AccessToken, absoluteExpiry } from '@owc/protocol';
 import {
   defineScripts,
@@ -13,6 +13,7 @@ import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js'
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
 import type { FetchBackoffSettings } from './fetch-backoff.js';
 import { FetchHealth, type TokenHealth } from './fetch-health.js';
+import type { TokenMetrics } from './token-metrics.js';
 import { tokenScripts } from './token-scripts.js';
 
 export interface TokenKeeperOptions {
@@ -47,7 +48,8 @@ export interface TokenKeeperOptions {
   now?: () => number;
   random?: () => number;
   logger?: Logger;
-  metrics?: Registry;
+  /** tokenMetrics(registry): the keeper binds the deployment-wide token gauges to itself */
+  metrics: TokenMetrics;
 }
 
 export interface TokenState {
@@ -89,11 +91,6 @@ export class TokenKeeper {
   private timer?: NodeJS.Timeout;
   private running = false;
   private loop?: Promise<void>;
-  private readonly fetchedToday?: Gauge;
-  private readonly fetches?: Counter;
-  private readonly quotaWarnings?: Counter;
-  private readonly attempts?: Counter<'outcome'>;
-  private readonly misconfigured?: Gauge;
 
   constructor(private readonly options: TokenKeeperOptions) {
     this.redis = options.redis;
@@ -117,52 +114,14 @@ export class TokenKeeper {
     this.scripts = defineScripts(this.redis, tokenScripts);
     // the holder renews it itself once the fetch is back, before its fenced write
     this.lock = new RedisLease(this.redis, { ttlMs: this.lockTtlMs, renewEveryMs: 0 });
-    if (options.metrics) {
-      const registry = options.metrics;
-      this.fetchedToday =
-        (registry.getSingleMetric('owc_token_fetches_today') as Gauge | undefined) ??
-        new GaugeMetric({
-          name: 'owc_token_fetches_today',
-          help: 'access token fetches counted today (UTC)',
-          registers: [registry],
-        });
-      this.fetches =
-        (registry.getSingleMetric('owc_token_fetches_total') as Counter | undefined) ??
-        new Counter({
-          name: 'owc_token_fetches_total',
-          help: 'access token fetches made by this process',
-          registers: [registry],
-        });
-      this.quotaWarnings =
-        (registry.getSingleMetric('owc_token_quota_warnings_total') as Counter | undefined) ??
-        new Counter({
-          name: 'owc_token_quota_warnings_total',
-          help: 'token fetches made past the warning share of the daily quota (or refused at it)',
-          registers: [registry],
-        });
-      this.attempts =
-        (registry.getSingleMetric('owc_token_fetch_attempts_total') as Counter<'outcome'> | undefined) ??
-        new Counter({
-          name: 'owc_token_fetch_attempts_total',
-          help: 'getAccessToken attempts by this process, by outcome (ok, misconfigured, failed)',
-          labelNames: ['outcome'],
-          registers: [registry],
-        });
-      this.misconfigured =
-        (registry.getSingleMetric('owc_token_misconfigured') as Gauge | undefined) ??
-        new GaugeMetric({
-          name: 'owc_token_misconfigured',
-          help: '1 while owitho refuses our credentials on getAccessToken (40001/40002/40003), else 0',
-          registers: [registry],
-        });
-      if (!registry.getSingleMetric('owc_token_quota')) {
-        new GaugeMetric({
-          name: 'owc_token_quota',
-          help: 'daily access token fetch quota',
-          registers: [registry],
-        }).set(options.dailyQuota);
-      }
-    }
+    options.metrics.bind({
+      dailyQuota: options.dailyQuota,
+      fetchesToday: () => this.fetchesToday(),
+      secondsLeft: async () => {
+        const state = await this.cachedState();
+        return state ? (state.expireAt - this.now()) / 1000 : undefined;
+      },
+    });
   }
 
   private fetchesKey(at = this.now()): string {
@@ -340,7 +299,7 @@ export class TokenKeeper {
   /** How fetches are going (shared across pods); also sets the misconfiguration gauge. */
   async health(): Promise<TokenHealth> {
     const health = await this.fetchHealth.read();
-    this.misconfigured?.set(health.misconfiguration ? 1 : 0);
+    this.options.metrics.misconfigured.set(health.misconfiguration ? 1 : 0);
     return health;
   }
 
@@ -393,8 +352,7 @@ export class TokenKeeper {
     const quota = this.options.dailyQuota;
     const usedBefore = await this.fetchesToday();
     if (usedBefore >= quota) {
-      this.fetchedToday?.set(usedBefore);
-      this.quotaWarnings?.inc();
+      this.options.metrics.quotaWarnings.inc();
       this.options.logger?.error(
         { fetchesToday: usedBefore, quota },
         'access token quota reached: not fetching',
@@ -408,11 +366,11 @@ export class TokenKeeper {
       await this.fetchFailed(error, why, health);
       throw error;
     }
-    this.attempts?.inc({ outcome: 'ok' });
-    this.misconfigured?.set(0);
+    this.options.metrics.attempts.inc({ outcome: 'ok' });
+    this.options.metrics.misconfigured.set(0);
     const used = await this.countIssued();
     if (used >= quota * this.options.quotaWarnShare) {
-      this.quotaWarnings?.inc();
+      this.options.metrics.quotaWarnings.inc();
       this.options.logger?.warn(
         { fetchesToday: used, quota },
         'access token fetches past the warning share of the daily quota',
@@ -448,8 +406,7 @@ export class TokenKeeper {
   /** Counts a fetch owitho may have counted; returns today's count. */
   private async countIssued(): Promise<number> {
     const used = await this.scripts.owcTokenCountIssued(this.fetchesKey(), 2 * 24 * 3600 * 1000);
-    this.fetchedToday?.set(used);
-    this.fetches?.inc();
+    this.options.metrics.fetches.inc();
     return used;
   }
 
@@ -468,15 +425,15 @@ export class TokenKeeper {
     });
     const retryInMs = after.retryAt - now;
     if (misconfiguration) {
-      this.attempts?.inc({ outcome: 'misconfigured' });
-      this.misconfigured?.set(1);
+      this.options.metrics.attempts.inc({ outcome: 'misconfigured' });
+      this.options.metrics.misconfigured.set(1);
       this.options.logger?.error(
         { misconfiguration, failures: after.failures, retryInMs, why },
         'MISCONFIGURATION: owitho refused our credentials on getAccessToken; check OWITHO_APP_ID and OWITHO_SECRET_KEY (fix them and restart, or run `pnpm cli token:refresh`)',
       );
       return;
     }
-    this.attempts?.inc({ outcome: 'failed' });
+    this.options.metrics.attempts.inc({ outcome: 'failed' });
     await this.countIssued();
     this.options.logger?.warn(
       { err: error, failures: after.failures, retryInMs, why },

@@ -99,7 +99,7 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
         log.warn({ field, value: notice[field] }, 'order notice carries a value outside the guide (kept)');
       }
       for (const kind of amountMismatches(notice)) {
-        metrics.amountMismatch(kind);
+        metrics.amountMismatches.inc({ kind });
         log.warn(
           {
             kind,

@@ -63,6 +63,10 @@ export class CallbackHandler {
 
     if (outcome.kind === 'ok') {
       await store.markReported(orderViewId);
+      metrics.noticeToCallback.observe(
+        { outStatus: String(record.result.outStatus) },
+        Math.max(0, Date.now() - record.acceptedAt) / 1000,
+      );
       log.info({ attempt, outStatus: record.result.outStatus }, 'callback delivered');
       return { outcome: 'reported', attempt };
     }

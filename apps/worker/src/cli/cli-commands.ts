@@ -1,4 +1,4 @@
-import type { Logger } from '@owc/observability';
+import { type Logger, Registry } from '@owc/observability';
 import { type OrderStore, resultOf } from '@owc/order-store';
 import {
   type ApiKeyStore,
@@ -8,6 +8,7 @@ import {
   replayCallbackJobId,
 } from '@owc/queues';
 import { enqueueCallback } from '../callback/callback-jobs.js';
+import { stuckOrderMetrics } from '../dispense/dispense-metrics.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 
 export interface CliDeps {
@@ -63,6 +64,8 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
     stuckAfterMs: deps.stuckAfterMs,
     callbackScheduleMs: deps.callbackScheduleMs,
     logger: deps.logger,
+    // a CLI run is never scraped: its gauge goes to a registry of its own
+    metrics: stuckOrderMetrics(new Registry()),
   });
   switch (command) {
     case 'callback:replay': {

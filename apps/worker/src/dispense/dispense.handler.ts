@@ -127,7 +127,7 @@ export class DispenseHandler {
         }
         const lease = await this.leases.tryAcquire(machineCode);
         if (!lease) {
-          this.deps.metrics.leaseWaits.inc();
+          this.deps.metrics.leaseWaits.inc({ machine: this.deps.metrics.machine(machineCode) });
           return await this.waitForMachine(job, token, machineCode, log);
         }
         usedMachine = true;

@@ -1,9 +1,9 @@
-import { Gauge, type Logger, type Registry } from '@owc/observability';
+import type { Logger } from '@owc/observability';
 import type { OrderState, OrderStore } from '@owc/order-store';
 import type { Producer, QueueName } from '@owc/queues';
 import { callbackJobId, dispenseJobId } from '@owc/queues';
 import { enqueueCallback } from '../callback/callback-jobs.js';
-import { metricOf } from './dispense-metrics.js';
+import type { StuckOrderMetrics } from './dispense-metrics.js';
 
 export type StuckKind = 'dispensing' | 'unreported' | 'dead';
 
@@ -31,7 +31,7 @@ export interface StuckOrdersOptions {
   stuckAfterMs: number;
   callbackScheduleMs: readonly number[];
   logger: Logger;
-  metrics?: Registry;
+  metrics: StuckOrderMetrics;
 }
 
 const KINDS: readonly StuckKind[] = ['dispensing', 'unreported', 'dead'];
@@ -50,24 +50,7 @@ function kindOf(state: OrderState): StuckKind | undefined {
  * and retried when it failed. Repair is idempotent: a job that exists is left alone.
  */
 export class StuckOrders {
-  private readonly gauge: Gauge<'kind'> | undefined;
-
-  constructor(private readonly options: StuckOrdersOptions) {
-    const registry = options.metrics;
-    this.gauge = registry
-      ? metricOf(
-          registry,
-          'owc_orders_stuck',
-          () =>
-            new Gauge({
-              name: 'owc_orders_stuck',
-              help: 'Orders open longer than STUCK_ORDER_AFTER_MS at the last sweep, by kind',
-              labelNames: ['kind'] as const,
-              registers: [registry],
-            }),
-        )
-      : undefined;
-  }
+  constructor(private readonly options: StuckOrdersOptions) {}
 
   /** Open orders accepted more than `olderThanMs` ago (default STUCK_ORDER_AFTER_MS), oldest first. */
   async list(olderThanMs = this.options.stuckAfterMs, now = Date.now(), limit = 1000): Promise<StuckOrder[]> {
@@ -146,7 +129,8 @@ export class StuckOrders {
   /** One sweep: list, publish the gauge, log, repair what is missing or failed (never dead letters). */
   async sweep(now = Date.now()): Promise<{ stuck: StuckOrder[]; actions: RepairAction[] }> {
     const stuck = await this.list(this.options.stuckAfterMs, now);
-    for (const kind of KINDS) this.gauge?.set({ kind }, stuck.filter((o) => o.kind === kind).length);
+    for (const kind of KINDS)
+      this.options.metrics.stuck.set({ kind }, stuck.filter((o) => o.kind === kind).length);
     for (const order of stuck.slice(0, 20)) {
       this.options.logger.warn(
         {

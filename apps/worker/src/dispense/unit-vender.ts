@@ -159,6 +159,10 @@ export class UnitVender {
   > {
     const { gateway, metrics } = this.deps;
     const stopTimer = metrics.vendSeconds.startTimer();
+    const answered = (result: string): void => {
+      stopTimer({ result });
+      metrics.machineVends.inc({ machine: metrics.machine(target.machineCode), result });
+    };
     try {
       const answer = await gateway.vend(target.machineCode, {
         vendId: unit.vendId,
@@ -166,21 +170,21 @@ export class UnitVender {
         slotNum: unit.slotNum,
         skuCode: unit.skuCode,
       });
-      stopTimer({ result: answer.status });
+      answered(answer.status);
       return { kind: 'answer', answer };
     } catch (error) {
       if (error instanceof GatewayTimeoutError || error instanceof GatewayProtocolError) {
         // the unit may have dropped: only the gateway can say
-        stopTimer({ result: error instanceof GatewayTimeoutError ? 'timeout' : 'protocol_error' });
+        answered(error instanceof GatewayTimeoutError ? 'timeout' : 'protocol_error');
         log.warn({ vendId: unit.vendId, err: error.message }, 'vend answer not usable: asking the gateway');
         return { kind: 'ask' };
       }
       if (error instanceof UnknownMachineError) {
-        stopTimer({ result: 'rejected' });
+        answered('rejected');
         return { kind: 'final', reason: 'unknown_machine' };
       }
       if (error instanceof GatewayRejectedError) {
-        stopTimer({ result: 'rejected' });
+        answered('rejected');
         log.error(
           { vendId: unit.vendId, field: error.field, err: error.message },
           'gateway rejected the vend',
@@ -188,10 +192,10 @@ export class UnitVender {
         return { kind: 'final', reason: 'rejected' };
       }
       if (error instanceof GatewayUnavailableError) {
-        stopTimer({ result: 'unavailable' });
+        answered('unavailable');
         return { kind: 'transient', reason: 'gateway_unavailable' };
       }
-      stopTimer({ result: 'error' });
+      answered('error');
       throw error;
     }
   }

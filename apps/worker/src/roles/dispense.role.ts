@@ -1,6 +1,6 @@
 import { createConsumer } from '@owc/queues';
 import { DispenseHandler } from '../dispense/dispense.handler.js';
-import { dispenseMetrics } from '../dispense/dispense-metrics.js';
+import { dispenseMetrics, stuckOrderMetrics } from '../dispense/dispense-metrics.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
@@ -25,7 +25,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     store: ctx.store,
     gateway: ctx.gateway,
     producer: ctx.producer,
-    metrics: dispenseMetrics(ctx.metrics),
+    metrics: dispenseMetrics(ctx.metrics, { machineLabelsMax: config.METRICS_MACHINE_LABELS_MAX }),
     logger,
     settings: {
       keyPrefix: config.KEY_PREFIX,
@@ -71,7 +71,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
     callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
     logger: logger.child({ component: 'stuck-orders' }),
-    metrics: ctx.metrics,
+    metrics: stuckOrderMetrics(ctx.metrics),
   });
   let sweeping: Promise<unknown> | undefined;
   const timer = setInterval(() => {

@@ -1,4 +1,4 @@
-import { createLogger } from '@owc/observability';
+import { createLogger, Registry } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import type { MachineLayout } from '@owc/protocol';
 import { createConsumer, createProducer } from '@owc/queues';
@@ -6,6 +6,7 @@ import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { MachineSyncHandler } from './machine-sync.handler.js';
 import { MachineSyncState } from './machine-sync-state.js';
+import { syncMetrics } from './sync-metrics.js';
 import { waitFor } from './sync-test-kit.js';
 
 const logger = createLogger({ level: 'silent', name: 'machine-sync-test' });
@@ -64,6 +65,7 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
           lockedRetryMs: 20,
           lockTtlMs: 10_000,
           logger,
+          metrics: syncMetrics(new Registry()),
         });
         return createConsumer(
           'machine-sync',
@@ -122,6 +124,7 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
         lockedRetryMs: 20,
         lockTtlMs: 10_000,
         logger,
+        metrics: syncMetrics(new Registry()),
       });
       const worker = createConsumer(
         'machine-sync',

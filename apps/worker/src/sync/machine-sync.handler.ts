@@ -30,7 +30,7 @@ export interface MachineSyncHandlerOptions {
   lockedRetryMs?: number;
   /** the per-machine lock's lifetime: longer than a gateway read plus one owitho call */
   lockTtlMs: number;
-  metrics?: SyncMetrics;
+  metrics: SyncMetrics;
   logger: Logger;
 }
 
@@ -82,7 +82,7 @@ export class MachineSyncHandler {
       ...(this.options.nextVersion ? { fallbackVersion: this.options.nextVersion } : {}),
     });
     const done = async (result: string) => {
-      metrics?.machineEvents.inc({ result });
+      metrics.machineEvents.inc({ result });
       if (version === undefined) await state.forgetJob(machineCode, jobId);
     };
     if (view.synced >= view.version) {
@@ -119,7 +119,7 @@ export class MachineSyncHandler {
       }
       await this.options.acquire?.();
       const outcome = await this.options.send(layout);
-      metrics?.machineSyncs.inc({ outcome: outcome.kind });
+      metrics.machineSyncs.inc({ outcome: outcome.kind });
       if (outcome.kind !== 'ok') {
         log.warn(
           { outcome: outcome.kind, reason: outcome.reason, version: latest },

@@ -1,10 +1,11 @@
-import { createLogger } from '@owc/observability';
+import { createLogger, Registry } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import type { Sku } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { SkuBuffer } from './sku-buffer.js';
 import { SkuFlusher, type SkuFlusherOptions } from './sku-flusher.js';
+import { syncMetrics } from './sync-metrics.js';
 import { skuOf, waitFor } from './sync-test-kit.js';
 
 const logger = createLogger({ level: 'silent', name: 'sku-flusher-test' });
@@ -37,6 +38,7 @@ function flusher(
     retryBaseMs: 20,
     retryCapMs: 100,
     logger,
+    metrics: syncMetrics(new Registry()),
     ...options,
   });
 }

@@ -24,7 +24,7 @@ export interface SkuFlusherOptions {
   /** delay before resending a failed batch: base·2^n, capped; defaults 500 ms, 30 s */
   retryBaseMs?: number;
   retryCapMs?: number;
-  metrics?: SyncMetrics;
+  metrics: SyncMetrics;
   logger: Logger;
 }
 
@@ -134,18 +134,18 @@ export class SkuFlusher {
         return;
       }
       const outcome = await this.sendEntries(entries);
-      metrics?.skuBatches.inc({ outcome: outcome.kind });
+      metrics.skuBatches.inc({ outcome: outcome.kind });
       if (outcome.kind === 'ok') {
         const ours = await buffer.ack(batch.id, entries);
-        metrics?.skusSent.inc(entries.length);
-        metrics?.skuBatchSize.observe(entries.length);
+        metrics.skusSent.inc(entries.length);
+        metrics.skuBatchSize.observe(entries.length);
         log.debug({ skus: entries.length, attempt, ours }, 'sku batch sent');
         return;
       }
       if (outcome.kind === 'permanent') {
         // retrying will not help: keep the batch for inspection, count it, and move on
         const ours = await buffer.deadLetter(batch.id, outcome.reason);
-        metrics?.skuBatchesDead.inc();
+        metrics.skuBatchesDead.inc();
         log.error(
           {
             skus: entries.length,

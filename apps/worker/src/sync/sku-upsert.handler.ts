@@ -19,7 +19,7 @@ export function jobVersion(jobId: string | undefined): number | undefined {
 
 export interface SkuUpsertHandlerOptions {
   buffer: SkuBuffer;
-  metrics?: SyncMetrics;
+  metrics: SyncMetrics;
   logger: Logger;
 }
 
@@ -37,9 +37,9 @@ export class SkuUpsertHandler {
     for (const sku of skus) last.set(sku.skuCode, sku);
     const changes = [...last.values()].map((sku) => ({ skuCode: sku.skuCode, json: JSON.stringify(sku) }));
     const result = await this.options.buffer.upsert(changes, jobVersion(job.id));
-    this.options.metrics?.skuChanges.inc({ result: 'accepted' }, result.accepted);
+    this.options.metrics.skuChanges.inc({ result: 'accepted' }, result.accepted);
     if (changes.length > result.accepted) {
-      this.options.metrics?.skuChanges.inc({ result: 'stale' }, changes.length - result.accepted);
+      this.options.metrics.skuChanges.inc({ result: 'stale' }, changes.length - result.accepted);
       this.options.logger.debug(
         { jobId: job.id, stale: changes.length - result.accepted },
         'sku changes older than a known version: skipped',
