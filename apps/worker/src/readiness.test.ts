@@ -1,6 +1,6 @@
-import { createLogger } from '@owc/observability';
+import { createLogger, Registry } from '@owc/observability';
 import { redisTest, startRedisServer, uniquePrefix } from '@owc/testing';
-import { TokenKeeper } from '@owc/token';
+import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { loadWorkerConfig } from './config.js';
@@ -112,6 +112,7 @@ describe('worker readiness (GET /readyz) and liveness (GET /healthz)', () => {
         dailyQuota: 100,
         quotaWarnShare: 0.8,
         cacheMs: 0,
+        metrics: tokenMetrics(new Registry()),
       });
       // forced: the worker's own keeper has no owitho to reach, so its failed fetches cool down
       await keeper.refreshNow();

@@ -8,8 +8,8 @@ import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { credentialsFingerprint, TokenKeeper, tokenMetrics } from '@owc/token';
 import type { WorkerConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
-import { Readiness, redisCheck } from './readiness.js';
 import { queueMetrics } from './queues/queue-metrics.js';
+import { Readiness, redisCheck } from './readiness.js';
 import { roleStarters } from './roles/index.js';
 import type { RunningRole, WorkerContext } from './worker-context.js';
 
