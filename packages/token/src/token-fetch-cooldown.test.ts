@@ -1,3 +1,4 @@
+import { Registry } from '@owc/observability';
 import type { AccessToken } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
@@ -5,6 +6,7 @@ import { TokenCoolingDownError } from './errors/token-cooling-down-error.js';
 import { TokenUnavailableError } from './errors/token-unavailable-error.js';
 import { credentialsFingerprint } from './fetch-health.js';
 import { TokenKeeper, type TokenKeeperOptions } from './token-keeper.js';
+import { tokenMetrics } from './token-metrics.js';
 
 class RefusedError extends Error {
   constructor(readonly code: number) {
@@ -55,6 +57,7 @@ function options(
     quotaWarnShare: 0.8,
     cacheMs: 0,
     waitMs: 0,
+    metrics: tokenMetrics(new Registry()),
     backoff: { baseMs: 1000, maxMs: 600_000, jitter: 0.2 },
     misconfigurationOf,
     credentials: credentialsFingerprint('app', secret),

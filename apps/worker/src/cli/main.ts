@@ -1,10 +1,10 @@
 import { ConfigError } from '@owc/config';
-import { createLogger, type Logger } from '@owc/observability';
+import { createLogger, type Logger, Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { ApiKeyStore, createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
-import { credentialsFingerprint, TokenKeeper } from '@owc/token';
+import { credentialsFingerprint, TokenKeeper, tokenMetrics } from '@owc/token';
 import { loadWorkerConfig } from '../config.js';
 import { CLI_USAGE, runCliCommand, UsageError } from './cli-commands.js';
 import { loadCliConfig } from './cli-config.js';
@@ -68,6 +68,8 @@ function tokenKeeper(redis: RedisClient, logger: Logger) {
     quotaWarnShare: config.TOKEN_QUOTA_WARN_SHARE,
     cacheMs: 0,
     waitMs: config.TOKEN_WAIT_MS,
+    // a CLI run is never scraped: its metrics go to a registry of its own
+    metrics: tokenMetrics(new Registry()),
     backoff: {
       baseMs: config.TOKEN_FETCH_BACKOFF_BASE_MS,
       maxMs: config.TOKEN_FETCH_BACKOFF_MAX_MS,
