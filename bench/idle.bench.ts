@@ -8,17 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { createRedis } from '@owc/redis';
 import { generateFleet, generateSku } from '@owc/sim-fleet';
+import { waitFor } from '@owc/testing/kit';
 import { noticeFor } from './lib/orders.js';
 import { report, round } from './lib/report.js';
-import {
-  benchPrefix,
-  envNumber,
-  machineLoad,
-  procStat,
-  REDIS_URL,
-  spawnNode,
-  waitFor,
-} from './lib/system.js';
+import { benchPrefix, envNumber, machineLoad, procStat, REDIS_URL, spawnNode } from './lib/system.js';
 import { spawnWorker, startWorld } from './lib/world.js';
 
 const WORKER_LOG = process.env.BENCH_WORKER_LOG ?? 'warn';

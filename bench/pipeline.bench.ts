@@ -12,6 +12,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedis } from '@owc/redis';
 import { generateFleet } from '@owc/sim-fleet';
+import { waitFor } from '@owc/testing/kit';
 import { Queue } from 'bullmq';
 import { noticeFor, unitsOf } from './lib/orders.js';
 import { percentile, report, round } from './lib/report.js';
@@ -24,7 +25,6 @@ import {
   redisServerPid,
   SCALE,
   spawnNode,
-  waitFor,
 } from './lib/system.js';
 import { type AppChild, spawnWorker, startWorld, type World } from './lib/world.js';
 

@@ -9,6 +9,7 @@
 import { jobCatalog } from '@owc/queues';
 import { createRedis } from '@owc/redis';
 import { generateSku } from '@owc/sim-fleet';
+import { waitFor } from '@owc/testing/kit';
 import { type JobsOptions, Queue } from 'bullmq';
 import { report, round } from './lib/report.js';
 import {
@@ -19,7 +20,6 @@ import {
   REDIS_URL,
   redisServerPid,
   spawnNode,
-  waitFor,
 } from './lib/system.js';
 import { spawnWorker, startWorld } from './lib/world.js';
 

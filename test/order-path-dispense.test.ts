@@ -1,11 +1,11 @@
 import { HttpMachineGateway } from '@owc/gateway';
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { createLogger, Registry } from '@owc/observability';
+import { Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
 import { callbackJobId, createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
-import { redisTest } from '@owc/testing';
+import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
 import {
   DispenseHandler,
   type DispenseSettings,
@@ -16,7 +16,7 @@ import {
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { acceptOrder, noticeFor, waitFor } from './order-path-support.js';
+import { acceptOrder } from './order-path-support.js';
 
 const DAY = 24 * 3600 * 1000;
 const FLEET: FleetOptions = { machines: 3, slotsPerMachine: 6, inventory: 100 };
@@ -70,7 +70,7 @@ async function startRig(
     vendTimeoutMs: options.vendTimeoutMs ?? 2000,
     queryTimeoutMs: 1000,
   });
-  const logger = createLogger({ level: 'silent', name: 'dispense-test' });
+  const logger = silentLogger('dispense-test');
   const workers: Worker[] = [];
   const gateways: HttpMachineGateway[] = [gateway];
   return {
@@ -348,7 +348,7 @@ describe('dispense handler against the machine simulator', () => {
           producer: rig.producer,
           stuckAfterMs: 0,
           callbackScheduleMs: [200, 400, 800],
-          logger: createLogger({ level: 'silent', name: 'stuck-test' }),
+          logger: silentLogger('stuck-test'),
           metrics: stuckOrderMetrics(rig.registry),
         });
         // accepted, but its job never got written

@@ -1,17 +1,14 @@
 import { loadIngressConfig, type RunningIngress, startIngress } from '@owc/ingress';
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type OrderResult, orderResultSchema, readAnswer, signEnvelope } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 import { describe, expect } from 'vitest';
-import { waitFor } from './order-path-support.js';
 
 const APP_ID = 'app-order-path';
 const SECRET = 'order-path-secret-0001';
 const SEED = { machines: 3, slotsPerMachine: 12 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 
 interface System {
   machines: StartedMachineSim;
@@ -43,7 +40,7 @@ async function startSystem(
       ADMIN_PASSWORD: 'admin-pass',
       LOG_LEVEL: 'silent',
     }),
-    silent('ingress'),
+    silentLogger('ingress'),
   );
   const owitho = await startOwithoSim({
     appId: APP_ID,
@@ -53,7 +50,7 @@ async function startSystem(
     duplicateRate: options.duplicateRate ?? 0,
     queryAfterMs: 3_600_000,
     seed: SEED,
-    logger: silent('owitho-sim'),
+    logger: silentLogger('owitho-sim'),
   });
   const worker = await runWorker(
     loadWorkerConfig({
@@ -75,7 +72,7 @@ async function startSystem(
       CALLBACK_JITTER: '0.1',
       ...options.workerEnv,
     }),
-    silent('worker'),
+    silentLogger('worker'),
   );
   return {
     machines,

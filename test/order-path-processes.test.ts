@@ -1,13 +1,12 @@
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import { startOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
 import { callbackJobId, createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
-import { redisTest } from '@owc/testing';
+import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { acceptOrder, noticeFor, spawnWorker, type WorkerProcess, waitFor } from './order-path-support.js';
+import { acceptOrder, spawnWorker, type WorkerProcess } from './order-path-support.js';
 
 const FLEET: FleetOptions = { machines: 3, slotsPerMachine: 6, inventory: 500 };
 const fleet = generateFleet(FLEET);
@@ -106,7 +105,7 @@ describe('worker processes', () => {
       const owitho = await startOwithoSim({
         appId: 'app-e2e',
         secretKey: 'secret-e2e',
-        logger: createLogger({ level: 'silent', name: 'owitho-sim' }),
+        logger: silentLogger('owitho-sim'),
       });
       // every role, so the callbacks go out too (to the owitho simulator)
       const env = workerEnv(redisUrl, prefix, sim, {

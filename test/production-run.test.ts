@@ -1,8 +1,7 @@
 import { startMachineSim } from '@owc/machine-sim';
 import { startOwithoSim } from '@owc/owitho-sim';
-import { freePort, redisTest } from '@owc/testing';
+import { freePort, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { waitFor } from './order-path-support.js';
 import { type AppProcess, spawnApp, waitHttp } from './system-support.js';
 
 const APP = { appId: 'app-prod', secretKey: 'secret-prod' };

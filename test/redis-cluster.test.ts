@@ -3,11 +3,10 @@ import { startMachineSim } from '@owc/machine-sim';
 import { createLogger } from '@owc/observability';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { signEnvelope } from '@owc/protocol';
-import { canStartRedisCluster, freePort, startRedisCluster } from '@owc/testing';
+import { canStartRedisCluster, freePort, startRedisCluster, waitFor } from '@owc/testing';
 import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { Cluster } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from './order-path-support.js';
 
 const APP = { appId: 'app-cluster', secretKey: 'secret-cluster' };
 const FLEET = { machines: 3, slotsPerMachine: 6, inventory: 1000 };

@@ -1,10 +1,10 @@
 import { startMachineSim } from '@owc/machine-sim';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { createProducer } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { spawnWorker, type WorkerProcess, waitFor } from './order-path-support.js';
-import { requestsTo, SYNC_APP_ID, SYNC_SECRET, silent, skuOf, syncWorkerEnv } from './sync-support.js';
+import { spawnWorker, type WorkerProcess } from './order-path-support.js';
+import { requestsTo, SYNC_APP_ID, SYNC_SECRET, skuOf, syncWorkerEnv } from './sync-support.js';
 
 const SKUS = 500;
 
@@ -15,7 +15,7 @@ describe('sync worker processes', () => {
       const owitho = await startOwithoSim({
         appId: SYNC_APP_ID,
         secretKey: SYNC_SECRET,
-        logger: silent('owitho-sim'),
+        logger: silentLogger('owitho-sim'),
       });
       const machines = await startMachineSim();
       const producer = createProducer(redis, { keyPrefix: prefix });

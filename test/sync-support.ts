@@ -1,12 +1,11 @@
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { createLogger, type Logger } from '@owc/observability';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import type { Sku } from '@owc/protocol';
+import { silentLogger } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 
 export const SYNC_APP_ID = 'app-sync';
 export const SYNC_SECRET = 'sync-secret-0001';
-export const silent = (name: string): Logger => createLogger({ level: 'silent', name });
 
 /** A valid SKU; `rev` goes into the name and the price, so every write is distinguishable. */
 export function skuOf(i: number, rev = 0): Sku {
@@ -56,7 +55,7 @@ export async function startSyncSystem(redisUrl: string, prefix: string): Promise
   const owitho = await startOwithoSim({
     appId: SYNC_APP_ID,
     secretKey: SYNC_SECRET,
-    logger: silent('owitho-sim'),
+    logger: silentLogger('owitho-sim'),
   });
   const machines = await startMachineSim({ fleet: { machines: 3, slotsPerMachine: 8, inventory: 10 } });
   const system: SyncSystem = {
@@ -67,7 +66,7 @@ export async function startSyncSystem(redisUrl: string, prefix: string): Promise
         loadWorkerConfig(
           syncWorkerEnv(redisUrl, prefix, owitho, machines, { LOG_LEVEL: 'silent', ...extra }),
         ),
-        silent('worker'),
+        silentLogger('worker'),
       );
       system.worker = worker;
       return worker;

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { machineLayoutSchema } from '@owc/protocol';
 import { createProducer, type Producer } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { waitFor } from './order-path-support.js';
 import { requestsTo, skuOf, startSyncSystem } from './sync-support.js';
 
 const SKUS = 2000;

@@ -2,8 +2,9 @@
 // INFO commandstats, used_memory and the server's CPU count only what the benchmark did: the
 // shared Redis also serves other people's test runs.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { waitFor } from '@owc/testing/kit';
 import { Redis } from 'ioredis';
-import { freePort, waitFor } from './system.js';
+import { freePort } from './system.js';
 
 export interface PrivateRedis {
   url: string;

@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createLogger, type Logger, Registry } from '@owc/observability';
+import { silentLogger, waitFor } from '@owc/testing/kit';
 import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 
@@ -26,7 +26,7 @@ export function envNumber(name: string, fallback: number): number {
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP = { appId: 'bench-app', secretKey: 'bench-secret-0001' };
 export const quiet: Logger = createLogger({ level: 'warn', name: 'bench' });
-export const silent: Logger = createLogger({ level: 'silent', name: 'bench' });
+export const silent: Logger = silentLogger('bench');
 
 /** A fresh key prefix, and a function that deletes everything under it. */
 export function benchPrefix(name: string): { prefix: string; cleanup(): Promise<void> } {
@@ -67,20 +67,6 @@ export async function seedToken(prefix: string, token = 'bench-token'): Promise<
   await keeper.currentToken();
   redis.disconnect();
   return token;
-}
-
-/** Polls `fn` until it returns something other than undefined/false; throws after the deadline. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
-): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${options.what ?? 'a condition'}`);
-    await sleep(options.intervalMs ?? 50);
-  }
 }
 
 /** A node child process under tsx with the @owc/source condition. */

@@ -5,9 +5,10 @@ import { createServer } from 'node:net';
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type QueueName, queuePrefix } from '@owc/queues';
+import { waitFor } from '@owc/testing/kit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { APP, type BenchChild, REDIS_URL, silent, spawnNode, waitFor } from './system.js';
+import { APP, type BenchChild, REDIS_URL, silent, spawnNode } from './system.js';
 
 export interface Fleet {
   machines: number;

@@ -1,16 +1,7 @@
-import { freePort, redisTest } from '@owc/testing';
+import { freePort, redisTest, sampleNotice, waitFor } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import { loadIngressConfig } from './config.js';
-import {
-  basicAuth,
-  metricValue,
-  notice,
-  post,
-  signed,
-  startTestIngress,
-  TOKEN,
-  waitFor,
-} from './ingress.test-kit.js';
+import { basicAuth, metricValue, post, signed, startTestIngress, TOKEN } from './ingress.test-kit.js';
 
 describe("two listeners: owitho's port and the admin port", () => {
   redisTest(
@@ -52,9 +43,9 @@ describe("two listeners: owitho's port and the admin port", () => {
     try {
       expect((await fetch(`${ingress.url}/healthz`)).status).toBe(200);
       expect((await fetch(`${ingress.url}/readyz`)).status).toBe(200);
-      const accepted = await post(`${ingress.url}/order/notice`, signed(notice('OVPORT1')));
+      const accepted = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVPORT1')));
       expect(accepted.body).toEqual({ code: 200, msg: 'success' });
-      const onAdmin = await post(`${ingress.adminUrl}/order/notice`, signed(notice('OVPORT2')));
+      const onAdmin = await post(`${ingress.adminUrl}/order/notice`, signed(sampleNotice('OVPORT2')));
       expect(onAdmin.status).toBe(404);
       expect(await ingress.deps.store.get('OVPORT2')).toBeUndefined();
       expect((await fetch(`${ingress.adminUrl}/readyz`)).status).toBe(404);
@@ -137,8 +128,8 @@ describe('the ingress app', () => {
     async ({ redisUrl, prefix }) => {
       const ingress = await startTestIngress(redisUrl, prefix);
       try {
-        await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
-        await post(`${ingress.url}/order/notice`, signed(notice('OVM1')));
+        await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVM1')));
+        await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVM1')));
         const text = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         const value = (name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels);
         expect(
@@ -174,9 +165,9 @@ describe('the ingress app', () => {
     const { logger, lines } = capturedLogger('debug');
     const ingress = await startTestIngress(redisUrl, prefix, { logger });
     try {
-      const envelope = signed(notice('OVLOG1'));
+      const envelope = signed(sampleNotice('OVLOG1'));
       await post(`${ingress.url}/order/notice`, envelope);
-      await post(`${ingress.url}/order/notice`, signed(notice('OVLOG2'), ['wrong-token']));
+      await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVLOG2'), ['wrong-token']));
       await fetch(`${ingress.adminUrl}/admin/queues/api/queues`, { headers: basicAuth() });
       const text = lines.join('');
       expect(text).toContain('request completed');
@@ -211,7 +202,7 @@ describe('the ingress app', () => {
         tokens: slowTokens,
         env: { SHUTDOWN_TIMEOUT_MS: '60000' },
       });
-      const inFlight = post(`${ingress.url}/order/notice`, signed(notice('OVSHUT1')));
+      const inFlight = post(`${ingress.url}/order/notice`, signed(sampleNotice('OVSHUT1')));
       await inside;
       const closing = ingress.close();
       await expect(fetch(`${ingress.url}/healthz`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();

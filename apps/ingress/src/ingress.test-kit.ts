@@ -2,7 +2,8 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { createLogger, type Logger, Registry } from '@owc/observability';
-import { type MachineLayout, type OrderNotice, signEnvelope } from '@owc/protocol';
+import { type MachineLayout, signEnvelope } from '@owc/protocol';
+import { silentLogger } from '@owc/testing';
 import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { type IngressConfig, loadIngressConfig } from './config.js';
@@ -96,30 +97,8 @@ export async function startTestIngress(
 ): Promise<RunningIngress> {
   const config = testConfig(redisUrl, prefix, options.env);
   if (options.seed ?? !options.tokens) (await seedToken(redisUrl, prefix)).close();
-  const logger = options.logger ?? createLogger({ level: 'silent', name: 'ingress-test' });
+  const logger = options.logger ?? silentLogger('ingress-test');
   return startIngress(config, logger, { tokens: options.tokens, gateway: options.gateway });
-}
-
-export function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
-  return {
-    orderViewId: id,
-    machineCode: 'M001',
-    containerCode: '01',
-    discountMoney: '1.00',
-    originAmount: '8.00',
-    actualAmount: '7.00',
-    payStatus: 1,
-    refundStatus: 0,
-    orderTime: 1_700_000_000_000,
-    payCompleteTime: 1_700_000_001_000,
-    payMethod: 2,
-    orderDetailList: [
-      // amounts add up: 2×1.50 + 2×2.00 = 7.00 = 8.00 − 1.00
-      { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '1.50' },
-      { skuCode: 'CHIPS', slotNum: '02', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' },
-    ],
-    ...overrides,
-  };
 }
 
 export function signed(payload: unknown, tokens: readonly string[] = [TOKEN], now = Date.now()) {
@@ -156,20 +135,6 @@ export async function post(
 
 export function basicAuth(user = ADMIN.user, password = ADMIN.password): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
-}
-
-/** Polls `fn` until it returns something other than undefined/false, or fails after the deadline. */
-export async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  { timeoutMs = 10_000, intervalMs = 20 } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }
 
 /** Reads one sample of a metric from the Prometheus text (0 when absent). */

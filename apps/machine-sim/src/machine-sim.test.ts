@@ -6,6 +6,7 @@ import {
   type VendRequest,
 } from '@owc/gateway';
 import { generateFleet } from '@owc/sim-fleet';
+import { waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry, OverlapReport, SimStats } from './machine-sim.js';
 import { type MachineSimOptions, type StartedMachineSim, startMachineSim } from './start-machine-sim.js';
@@ -69,21 +70,6 @@ function unit(vendId: string, slotNum = '01', skuCode = 'SKU00001'): VendRequest
   return { vendId, containerCode: '01', slotNum, skuCode };
 }
 
-async function waitFor<T>(
-  probe: () => Promise<T> | T,
-  accept: (value: T) => boolean,
-  { timeoutMs }: { timeoutMs: number },
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe('vending', () => {
   it('vends one unit: success, inventory down, ledger entry', async () => {
     const h = await start();
@@ -134,11 +120,7 @@ describe('vending', () => {
   it('a duplicate while the first is still moving waits for the same outcome; getVend says pending meanwhile', async () => {
     const h = await start({ vendDurationMs: 300 });
     const first = h.gateway.vend('M001', unit('O1-0'));
-    await waitFor(
-      () => h.gateway.getVend('O1-0'),
-      (a) => a?.status === 'pending',
-      { timeoutMs: 5000 },
-    );
+    await waitFor(async () => (await h.gateway.getVend('O1-0'))?.status === 'pending', { timeoutMs: 5000 });
     const second = h.gateway.vend('M001', unit('O1-0'));
     const [a, b] = await Promise.all([first, second]);
     expect(a.status).toBe('success');
@@ -231,11 +213,7 @@ describe('one unit at a time per machine', () => {
     // long enough that the second request surely arrives while the first is still moving
     const h = await start({ vendDurationMs: 1000 });
     const first = h.gateway.vend('M001', unit('O1-0'));
-    await waitFor(
-      () => h.gateway.getVend('O1-0'),
-      (a) => a?.status === 'pending',
-      { timeoutMs: 5000 },
-    );
+    await waitFor(async () => (await h.gateway.getVend('O1-0'))?.status === 'pending', { timeoutMs: 5000 });
     const second = h.gateway.vend('M001', unit('O1-1', '02', 'SKU00002'));
     await expect(Promise.all([first, second])).resolves.toMatchObject([
       { status: 'success' },
@@ -304,7 +282,13 @@ describe('fault injection', () => {
 
     const error = await h.gateway.vend('M001', unit('O1-0')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(GatewayTimeoutError);
-    const ledger = await waitFor(h.ledger, (l) => l.length === 1, { timeoutMs: 5000 });
+    const ledger = await waitFor(
+      async () => {
+        const l = await h.ledger();
+        return l.length === 1 && l;
+      },
+      { timeoutMs: 5000 },
+    );
     expect(ledger[0]).toMatchObject({ vendId: 'O1-0', status: 'success', answerLost: true });
     expect(await h.gateway.getVend('O1-0')).toMatchObject({ vendId: 'O1-0', status: 'success' });
     expect(await h.inventory('M001', '01')).toBe(9);
@@ -332,7 +316,13 @@ describe('fault injection', () => {
     await expect(h.gateway.vend('M003', unit('O3-2', '01', 'SKU00003'))).resolves.toMatchObject({
       status: 'success',
     });
-    const ledger = await waitFor(h.ledger, (l) => l.length === 3, { timeoutMs: 5000 });
+    const ledger = await waitFor(
+      async () => {
+        const l = await h.ledger();
+        return l.length === 3 && l;
+      },
+      { timeoutMs: 5000 },
+    );
     expect(ledger.map((e) => e.answerLost ?? false)).toEqual([true, true, false]);
   });
 

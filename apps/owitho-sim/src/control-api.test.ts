@@ -5,18 +5,9 @@ import {
   orderNoticeSchema,
   signEnvelope,
 } from '@owc/protocol';
+import { waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  APP,
-  fetchToken,
-  get,
-  post,
-  receiver,
-  SKU,
-  Started,
-  tokenOf,
-  waitFor,
-} from './owitho-sim.test-kit.js';
+import { APP, fetchToken, get, post, receiver, SKU, Started, tokenOf } from './owitho-sim.test-kit.js';
 
 const started = new Started();
 afterEach(() => started.closeAll());

@@ -3,9 +3,10 @@ import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadOwithoSimConfig } from './config.js';
-import { fetchToken, get, waitFor } from './owitho-sim.test-kit.js';
+import { fetchToken, get } from './owitho-sim.test-kit.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const children: ChildProcess[] = [];

@@ -33,19 +33,6 @@ export class Started {
   }
 }
 
-export async function waitFor<T>(
-  fn: () => T | undefined | false | null,
-  { timeoutMs = 10_000 }: { timeoutMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false && v !== null) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export interface TokenAnswer {
   code: number;
   msg: string;

@@ -6,6 +6,7 @@ import {
   orderResultSchema,
   signEnvelope,
 } from '@owc/protocol';
+import { waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   APP,
@@ -14,7 +15,6 @@ import {
   Started,
   SKU as sku,
   receiver as startReceiver,
-  waitFor,
 } from './owitho-sim.test-kit.js';
 import { QUOTA_EXCEEDED_CODE, type StartedOwithoSim } from './start-owitho-sim.js';
 

@@ -1,5 +1,5 @@
-import { createLogger, Registry } from '@owc/observability';
-import { redisTest, startRedisServer, uniquePrefix } from '@owc/testing';
+import { Registry } from '@owc/observability';
+import { redisTest, silentLogger, startRedisServer, uniquePrefix } from '@owc/testing';
 import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { loadWorkerConfig } from './config.js';
 import { Readiness } from './readiness.js';
 import { type RunningWorker, runWorker } from './run-worker.js';
 
-const silent = createLogger({ level: 'silent', name: 'readiness-test' });
+const silent = silentLogger('readiness-test');
 
 function workerConfig(redisUrl: string, prefix: string, roles: string) {
   return loadWorkerConfig({

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   GatewayProtocolError,
@@ -335,15 +336,3 @@ describe('HttpMachineGateway: transport failures', () => {
     await expect(gateway.getVend('V-1')).rejects.toBeInstanceOf(GatewayUnavailableError);
   });
 });
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function waitFor(condition: () => boolean, { timeoutMs }: { timeoutMs: number }): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await delay(10);
-  }
-}

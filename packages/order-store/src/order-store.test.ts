@@ -1,31 +1,20 @@
 import type { OrderNotice } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { orderKeys } from './order-keys.js';
 import { OrderStore } from './order-store.js';
 
 const DAY = 24 * 3600 * 1000;
 
-function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
-  return {
-    orderViewId: id,
-    machineCode: 'M001',
-    containerCode: '01',
-    discountMoney: '1.00',
-    originAmount: '8.00',
-    actualAmount: '7.00',
-    payStatus: 1,
-    refundStatus: 0,
-    orderTime: 1_700_000_000_000,
-    payCompleteTime: 1_700_000_001_000,
-    payMethod: 2,
+/** 3 × COLA at 1.67 and 1 × CHIPS at 1.99: four units, 7.00 paid of 8.00 */
+const notice = (id: string, overrides: Partial<OrderNotice> = {}): OrderNotice =>
+  sampleNotice(id, {
     orderDetailList: [
       { skuCode: 'COLA', slotNum: '01', quantity: 3, originalPrice: '2.00', actualPrice: '1.67' },
       { skuCode: 'CHIPS', slotNum: '02', quantity: 1, originalPrice: '2.00', actualPrice: '1.99' },
     ],
     ...overrides,
-  };
-}
+  });
 
 describe('OrderStore', () => {
   redisTest(

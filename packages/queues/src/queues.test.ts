@@ -1,4 +1,4 @@
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
@@ -15,16 +15,6 @@ const sku = (code: string, price = '2.50') => ({
   originalPrice: price,
   skuPic: 'https://img.example.com/cola.png',
 });
-
-async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('producer and consumer', () => {
   redisTest(

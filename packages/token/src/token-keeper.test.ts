@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { createLogger, Registry } from '@owc/observability';
 import type { AccessToken } from '@owc/protocol';
 import { taggedKey } from '@owc/redis';
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { TokenQuotaExceededError } from './errors/token-quota-exceeded-error.js';
@@ -256,11 +256,3 @@ describe('TokenKeeper', () => {
     },
   );
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -1,11 +1,10 @@
 import { ApiKeyStore, dispenseJobId } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import {
   basicAuth,
   capturedLogger,
   layout,
-  notice,
   post,
   signed,
   startTestGateway,
@@ -346,7 +345,7 @@ describe('POST /admin/jobs/{name}', () => {
           );
           expect(answer.body).toMatchObject({ jobId: `ext-${seeded}`, duplicate: false });
         }
-        const order = await post(`${ingress.url}/order/notice`, signed(notice('ORD-FUTURE-1')));
+        const order = await post(`${ingress.url}/order/notice`, signed(sampleNotice('ORD-FUTURE-1')));
         expect(order.body).toMatchObject({ code: 200 });
         const dispense = await ingress.deps.producer.queue('dispense').getJob(dispenseJobId('ORD-FUTURE-1'));
         expect(dispense?.data).toEqual({ orderViewId: 'ORD-FUTURE-1', machineCode: 'M001' });

@@ -1,4 +1,3 @@
-import { startMachineSim } from '@owc/machine-sim';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import {
@@ -12,39 +11,6 @@ import {
 } from '../ingress.test-kit.js';
 
 describe('POST /machine/query', () => {
-  redisTest(
-    'against the machine simulator: live while it runs, the snapshot once it is gone',
-    async ({ redisUrl, prefix }) => {
-      const machineSim = await startMachineSim({ fleet: { machines: 2, slotsPerMachine: 4, inventory: 10 } });
-      const [code] = machineSim.sim.machineCodes();
-      if (!code) throw new Error('the simulator has no machine');
-      const ingress = await startTestIngress(redisUrl, prefix, {
-        env: { MACHINE_GATEWAY_URL: machineSim.url },
-      });
-      const query = () => post(`${ingress.url}/machine/query`, signed({ machineCode: code }));
-      try {
-        expect((await query()).body).toEqual({
-          code: 200,
-          msg: 'success',
-          data: machineSim.sim.getMachine(code),
-        });
-        const firstSlot = machineSim.sim.getMachine(code)?.slotList[0]?.slotNum ?? '';
-        expect(
-          machineSim.sim.restock(code, { slots: [{ slotNum: firstSlot, currentInventory: 3 }] }),
-        ).toHaveProperty('layout');
-        const restocked = machineSim.sim.getMachine(code);
-        expect((await query()).body).toEqual({ code: 200, msg: 'success', data: restocked });
-        expect((await ingress.deps.machines.get(code))?.layout).toEqual(restocked);
-
-        await machineSim.close();
-        expect((await query()).body).toEqual({ code: 200, msg: 'success', data: restocked });
-      } finally {
-        await ingress.close();
-        await machineSim.close();
-      }
-    },
-  );
-
   redisTest('answers the live layout and saves it as the snapshot', async ({ redisUrl, prefix }) => {
     const gateway = await startTestGateway([layout('M001', 7)]);
     const ingress = await startTestIngress(redisUrl, prefix, {

@@ -1,18 +1,16 @@
 import { OrderStore } from '@owc/order-store';
 import { signData } from '@owc/protocol';
 import { dispenseJobId } from '@owc/queues';
-import { redisTest, startRedisServer } from '@owc/testing';
+import { redisTest, sampleNotice, startRedisServer, waitFor } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import {
   APP_ID,
   metricValue,
-  notice,
   post,
   seedToken,
   signed,
   startTestIngress,
   TOKEN,
-  waitFor,
 } from '../ingress.test-kit.js';
 
 /** `count` detail lines of `quantity` units each, 2.00 a unit. */
@@ -30,7 +28,7 @@ describe('POST /order/notice', () => {
   redisTest('accepts a paid order: record, one dispense job, 200', async ({ redisUrl, prefix }) => {
     const ingress = await startTestIngress(redisUrl, prefix);
     try {
-      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV1001')));
+      const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV1001')));
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ code: 200, msg: 'success' });
       expect(answer.headers.get('x-request-id')).toBeTruthy();
@@ -55,7 +53,7 @@ describe('POST /order/notice', () => {
         env: { BODY_LIMIT_BYTES: '4096', NOTICE_MAX_UNITS: '5', NOTICE_MAX_LINES: '3' },
       });
       const url = `${ingress.url}/order/notice`;
-      const good = () => signed(notice('OV2001'));
+      const good = () => signed(sampleNotice('OV2001'));
       const cases: [string, () => Promise<{ status: number; body: unknown }>, number, number, RegExp][] = [
         ['missing data', () => post(url, { ...good(), data: undefined }), 200, 40000, /data/],
         ['not an object', () => post(url, [1, 2]), 200, 40000, /envelope/],
@@ -65,21 +63,21 @@ describe('POST /order/notice', () => {
         ['salt out of range', () => post(url, { ...good(), salt: 999 }), 200, 40003, /salt/],
         [
           'stale utc',
-          () => post(url, signed(notice('OV2001'), [TOKEN], Date.now() - 301_000)),
+          () => post(url, signed(sampleNotice('OV2001'), [TOKEN], Date.now() - 301_000)),
           200,
           40004,
           /utc/,
         ],
         [
           'bad signature',
-          () => post(url, signed(notice('OV2001'), ['another-token'])),
+          () => post(url, signed(sampleNotice('OV2001'), ['another-token'])),
           200,
           40002,
           /signature/,
         ],
         [
           'tampered data',
-          () => post(url, { ...good(), data: JSON.stringify(notice('OV2002')) }),
+          () => post(url, { ...good(), data: JSON.stringify(sampleNotice('OV2002')) }),
           200,
           40002,
           /signature/,
@@ -90,7 +88,7 @@ describe('POST /order/notice', () => {
             post(
               url,
               signed(
-                notice('OV2001', {
+                sampleNotice('OV2001', {
                   orderDetailList: [
                     {
                       skuCode: 'COLA',
@@ -109,49 +107,49 @@ describe('POST /order/notice', () => {
         ],
         [
           'money with three decimals',
-          () => post(url, signed({ ...notice('OV2001'), actualAmount: '7.505' })),
+          () => post(url, signed({ ...sampleNotice('OV2001'), actualAmount: '7.505' })),
           200,
           40000,
           /data\.actualAmount: more than two decimals/,
         ],
         [
           'negative money',
-          () => post(url, signed({ ...notice('OV2001'), actualAmount: -7.5 })),
+          () => post(url, signed({ ...sampleNotice('OV2001'), actualAmount: -7.5 })),
           200,
           40000,
           /data\.actualAmount: must not be negative/,
         ],
         [
           'money in exponent form',
-          () => post(url, signed({ ...notice('OV2001'), actualAmount: '1e3' })),
+          () => post(url, signed({ ...sampleNotice('OV2001'), actualAmount: '1e3' })),
           200,
           40000,
           /data\.actualAmount: exponent/,
         ],
         [
           'a lone surrogate in an id',
-          () => post(url, signed({ ...notice('OV2001'), machineCode: 'M\uD800' })),
+          () => post(url, signed({ ...sampleNotice('OV2001'), machineCode: 'M\uD800' })),
           200,
           40000,
           /data\.machineCode: must be well-formed Unicode/,
         ],
         [
           'a brace in an id',
-          () => post(url, signed({ ...notice('OV2001'), containerCode: 'A}' })),
+          () => post(url, signed({ ...sampleNotice('OV2001'), containerCode: 'A}' })),
           200,
           40000,
           /data\.containerCode/,
         ],
         [
           'more units than NOTICE_MAX_UNITS',
-          () => post(url, signed(notice('OV2001', { orderDetailList: lines(2, 3) }))),
+          () => post(url, signed(sampleNotice('OV2001', { orderDetailList: lines(2, 3) }))),
           200,
           40000,
           /data\.orderDetailList: 6 units is above NOTICE_MAX_UNITS \(5\)/,
         ],
         [
           'more lines than NOTICE_MAX_LINES',
-          () => post(url, signed(notice('OV2001', { orderDetailList: lines(4, 1) }))),
+          () => post(url, signed(sampleNotice('OV2001', { orderDetailList: lines(4, 1) }))),
           200,
           40000,
           /data\.orderDetailList: 4 lines is above NOTICE_MAX_LINES \(3\)/,
@@ -232,7 +230,7 @@ describe('POST /order/notice', () => {
           ['OV7011', { containerCode: undefined }],
         ];
         for (const [id, patch] of forms) {
-          const answer = await post(url, signed({ ...notice(id), ...patch }));
+          const answer = await post(url, signed({ ...sampleNotice(id), ...patch }));
           expect({ id, body: answer.body }).toEqual({ id, body: { code: 200, msg: 'success' } });
         }
         const sevenFifty = await ingress.deps.store.get('OV7004');
@@ -259,7 +257,9 @@ describe('POST /order/notice', () => {
       const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const answers = await Promise.all(
-          Array.from({ length: 50 }, () => post(`${ingress.url}/order/notice`, signed(notice('OV3001')))),
+          Array.from({ length: 50 }, () =>
+            post(`${ingress.url}/order/notice`, signed(sampleNotice('OV3001'))),
+          ),
         );
         expect(answers.map((a) => a.status)).toEqual(Array(50).fill(200));
         expect(answers.every((a) => (a.body as { code: number }).code === 200)).toBe(true);
@@ -285,8 +285,12 @@ describe('POST /order/notice', () => {
       const ingress = await startTestIngress(redisUrl, prefix);
       try {
         const url = `${ingress.url}/order/notice`;
-        expect((await post(url, signed(notice('OV4001')))).status).toBe(200);
-        const other = notice('OV4001', { machineCode: 'M999', actualAmount: '6.00', discountMoney: '2.00' });
+        expect((await post(url, signed(sampleNotice('OV4001')))).status).toBe(200);
+        const other = sampleNotice('OV4001', {
+          machineCode: 'M999',
+          actualAmount: '6.00',
+          discountMoney: '2.00',
+        });
         const answer = await post(url, signed(other));
         expect(answer.status).toBe(200);
         expect(answer.body).toEqual({ code: 200, msg: 'success' });
@@ -309,10 +313,10 @@ describe('POST /order/notice', () => {
       const ingress = await startTestIngress(redisUrl, prefix);
       try {
         // the first attempt wrote the record, then died before the job: no 200 was sent
-        expect((await ingress.deps.store.accept(notice('OV5001'))).outcome).toBe('created');
+        expect((await ingress.deps.store.accept(sampleNotice('OV5001'))).outcome).toBe('created');
         const queue = ingress.deps.producer.queue('dispense');
         expect(await queue.count()).toBe(0);
-        const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV5001')));
+        const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV5001')));
         expect(answer.status).toBe(200);
         expect(await queue.count()).toBe(1);
         expect((await queue.getJob('OV5001'))?.data).toEqual({ orderViewId: 'OV5001', machineCode: 'M001' });
@@ -326,9 +330,9 @@ describe('POST /order/notice', () => {
     const ingress = await startTestIngress(redisUrl, prefix);
     try {
       const store = new OrderStore({ redis: ingress.deps.redis, keyPrefix: prefix, ttlMs: 60_000 });
-      await store.accept(notice('OV5101'));
+      await store.accept(sampleNotice('OV5101'));
       await store.markAttempted('OV5101', 0);
-      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV5101')));
+      const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV5101')));
       expect(answer.status).toBe(200);
       expect(await ingress.deps.producer.queue('dispense').count()).toBe(0);
     } finally {
@@ -339,7 +343,7 @@ describe('POST /order/notice', () => {
   redisTest('amount mismatches are counted and accepted', async ({ redisUrl, prefix }) => {
     const ingress = await startTestIngress(redisUrl, prefix);
     try {
-      const off = notice('OV6001', { actualAmount: '6.50' });
+      const off = sampleNotice('OV6001', { actualAmount: '6.50' });
       const answer = await post(`${ingress.url}/order/notice`, signed(off));
       expect(answer.body).toEqual({ code: 200, msg: 'success' });
       const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
@@ -358,7 +362,7 @@ describe('POST /order/notice', () => {
       try {
         for (const id of ['123456', 'OV:7:1', 'OV%3A7']) {
           for (let i = 0; i < 2; i++) {
-            const answer = await post(`${ingress.url}/order/notice`, signed(notice(id)));
+            const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice(id)));
             expect({ id, body: answer.body }).toEqual({ id, body: { code: 200, msg: 'success' } });
           }
           const job = await ingress.deps.producer.queue('dispense').getJob(dispenseJobId(id));
@@ -377,7 +381,7 @@ describe('POST /order/notice', () => {
     async ({ redisUrl, prefix }) => {
       const ingress = await startTestIngress(redisUrl, prefix, { seed: false });
       try {
-        const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
+        const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV8001')));
         expect(answer.status).toBe(503);
         expect((answer.body as { code: number }).code).toBe(40000);
         expect(await ingress.deps.redis.keys(`${prefix}:{order:*`)).toEqual([]);
@@ -385,7 +389,7 @@ describe('POST /order/notice', () => {
         expect((await fetch(`${ingress.url}/readyz`)).status).toBe(503);
         const keeper = await seedToken(redisUrl, prefix);
         keeper.close();
-        const later = await post(`${ingress.url}/order/notice`, signed(notice('OV8001')));
+        const later = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV8001')));
         expect(later.body).toEqual({ code: 200, msg: 'success' });
       } finally {
         await ingress.close();
@@ -404,25 +408,27 @@ describe('POST /order/notice', () => {
       const keeper = await seedToken(redisUrl, prefix, 'token-A');
       try {
         const url = `${ingress.url}/order/notice`;
-        expect((await post(url, signed(notice('OVR1'), ['token-A']))).body).toEqual({
+        expect((await post(url, signed(sampleNotice('OVR1'), ['token-A']))).body).toEqual({
           code: 200,
           msg: 'success',
         });
         await keeper.rotate('token-B');
-        expect((await post(url, signed(notice('OVR2'), ['token-B']))).body).toEqual({
+        expect((await post(url, signed(sampleNotice('OVR2'), ['token-B']))).body).toEqual({
           code: 200,
           msg: 'success',
         });
-        expect((await post(url, signed(notice('OVR3'), ['token-A']))).body).toEqual({
+        expect((await post(url, signed(sampleNotice('OVR3'), ['token-A']))).body).toEqual({
           code: 200,
           msg: 'success',
         });
         // both signatures, as owitho sends during the overlap
-        expect((await post(url, signed(notice('OVR4'), ['token-B', 'token-A']))).body).toEqual({
+        expect((await post(url, signed(sampleNotice('OVR4'), ['token-B', 'token-A']))).body).toEqual({
           code: 200,
           msg: 'success',
         });
-        expect((await post(url, signed(notice('OVR5'), ['token-C']))).body).toMatchObject({ code: 40002 });
+        expect((await post(url, signed(sampleNotice('OVR5'), ['token-C']))).body).toMatchObject({
+          code: 40002,
+        });
         expect(await ingress.deps.producer.queue('dispense').count()).toBe(4);
       } finally {
         keeper.close();
@@ -440,7 +446,7 @@ describe('Redis unreachable', () => {
       env: { REDIS_CONNECT_WAIT_MS: '100' },
     });
     try {
-      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OV9001')), {
+      const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OV9001')), {
         timeoutMs: 10_000,
       });
       expect(answer.status).toBe(503);
@@ -459,10 +465,12 @@ describe('Redis unreachable', () => {
     const server = await startRedisServer();
     const ingress = await startTestIngress(server.url, 'stop');
     try {
-      const first = await post(`${ingress.url}/order/notice`, signed(notice('OVS1')));
+      const first = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVS1')));
       expect(first.body).toEqual({ code: 200, msg: 'success' });
       await server.stop();
-      const answer = await post(`${ingress.url}/order/notice`, signed(notice('OVS2')), { timeoutMs: 10_000 });
+      const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVS2')), {
+        timeoutMs: 10_000,
+      });
       expect(answer.status).toBe(503);
       expect(answer.body).toMatchObject({ code: 40000 });
       const query = await post(`${ingress.url}/order/query`, signed({ orderViewId: 'OVS1' }), {

@@ -1,6 +1,6 @@
-import { redisTest } from '@owc/testing';
+import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { notice, post, signed, startTestIngress } from '../ingress.test-kit.js';
+import { post, signed, startTestIngress } from '../ingress.test-kit.js';
 
 describe('POST /order/query', () => {
   redisTest(
@@ -11,7 +11,7 @@ describe('POST /order/query', () => {
         (await post(`${ingress.url}/order/query`, signed({ orderViewId }))).body;
       try {
         expect(await query('OV-NOPE')).toEqual({ code: 40000, msg: 'order not found' });
-        expect((await post(`${ingress.url}/order/notice`, signed(notice('OVQ1')))).status).toBe(200);
+        expect((await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVQ1')))).status).toBe(200);
 
         // accepted, nothing vended yet: every unit 100
         expect(await query('OVQ1')).toEqual({

@@ -1,9 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createLogger, Registry } from '@owc/observability';
+import { Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import type { OrderNotice, OrderResult } from '@owc/protocol';
+import type { OrderResult } from '@owc/protocol';
 import { ApiKeyStore, callbackJobId, createConsumer, createProducer, type Producer } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, sampleNotice, silentLogger, waitFor } from '@owc/testing';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
@@ -13,20 +12,9 @@ import { callbackBackoffStrategy, enqueueCallback } from './callback-jobs.js';
 import { callbackMetrics } from './callback-metrics.js';
 
 const SCHEDULE = [200, 400, 800];
-const logger = createLogger({ level: 'silent', name: 'callback-test' });
-
-async function waitFor<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
-}
+/** two units of COLA at 2.00 on slot 01 */
+const COLA_2 = { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' };
+const logger = silentLogger('callback-test');
 
 /** owitho's side, scripted: answers the given outcomes in turn (the last one repeats). */
 class ScriptedOwitho implements CallbackSender {
@@ -37,25 +25,6 @@ class ScriptedOwitho implements CallbackSender {
     const next = this.script.length > 1 ? this.script.shift() : this.script[0];
     return next ?? { kind: 'ok' };
   }
-}
-
-function notice(id: string): OrderNotice {
-  return {
-    orderViewId: id,
-    machineCode: 'M001',
-    containerCode: '01',
-    discountMoney: '0.00',
-    originAmount: '4.00',
-    actualAmount: '4.00',
-    payStatus: 1,
-    refundStatus: 0,
-    orderTime: 1_700_000_000_000,
-    payCompleteTime: 1_700_000_001_000,
-    payMethod: 1,
-    orderDetailList: [
-      { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' },
-    ],
-  };
 }
 
 interface Rig {
@@ -107,7 +76,7 @@ async function startRig(redisUrl: string, prefix: string, script: CallbackOutcom
 
 /** An order with a final result (one unit ok, one failed): 300. */
 async function finalOrder(store: OrderStore, id: string): Promise<OrderResult> {
-  await store.accept(notice(id));
+  await store.accept(sampleNotice(id, { orderDetailList: [COLA_2] }));
   await store.indexAccepted(id);
   await store.recordUnitResult(id, 0, { status: 'success' });
   await store.recordUnitResult(id, 1, { status: 'failed', reason: 'jammed' });

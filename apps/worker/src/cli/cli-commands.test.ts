@@ -1,30 +1,18 @@
-import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
 import { ApiKeyStore, callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, sampleNotice, silentLogger } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { type CliDeps, runCliCommand, UsageError } from './cli-commands.js';
 
-function notice(id: string, overrides: Partial<OrderNotice> = {}): OrderNotice {
-  return {
-    orderViewId: id,
-    machineCode: 'M001',
-    containerCode: '01',
-    discountMoney: '0.00',
-    originAmount: '2.00',
-    actualAmount: '2.00',
-    payStatus: 1,
-    refundStatus: 0,
-    orderTime: 1_700_000_000_000,
-    payCompleteTime: 1_700_000_001_000,
-    payMethod: 2,
+/** one unit of COLA at 2.00 on slot 01 of M001 */
+const notice = (id: string, overrides: Partial<OrderNotice> = {}): OrderNotice =>
+  sampleNotice(id, {
     orderDetailList: [
       { skuCode: 'COLA', slotNum: '01', quantity: 1, originalPrice: '2.00', actualPrice: '2.00' },
     ],
     ...overrides,
-  };
-}
+  });
 
 describe('cli commands', () => {
   redisTest(
@@ -39,7 +27,7 @@ describe('cli commands', () => {
         keys: new ApiKeyStore(redis, prefix),
         stuckAfterMs: 60_000,
         callbackScheduleMs: [1000, 2000],
-        logger: createLogger({ level: 'silent', name: 'cli-test' }),
+        logger: silentLogger('cli-test'),
         out: (line) => lines.push(line),
       };
       const old = Date.now() - 120_000;
@@ -104,7 +92,7 @@ describe('cli commands', () => {
       keys,
       stuckAfterMs: 60_000,
       callbackScheduleMs: [1000],
-      logger: createLogger({ level: 'silent', name: 'cli-test' }),
+      logger: silentLogger('cli-test'),
       out: (line) => lines.push(line),
     };
     expect(await runCliCommand(deps, ['keys:create', 'erp', 'sku.upsert,machine.layout'])).toBe(0);

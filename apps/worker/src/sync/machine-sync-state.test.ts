@@ -1,7 +1,6 @@
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { MachineSyncState, machineSyncKeys } from './machine-sync-state.js';
-import { waitFor } from './sync-test-kit.js';
 
 describe('MachineSyncState', () => {
   redisTest(

@@ -1,15 +1,14 @@
-import { createLogger, Registry } from '@owc/observability';
+import { Registry } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import type { MachineLayout } from '@owc/protocol';
 import { createConsumer, createProducer } from '@owc/queues';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { MachineSyncHandler } from './machine-sync.handler.js';
 import { MachineSyncState } from './machine-sync-state.js';
 import { syncMetrics } from './sync-metrics.js';
-import { waitFor } from './sync-test-kit.js';
 
-const logger = createLogger({ level: 'silent', name: 'machine-sync-test' });
+const logger = silentLogger('machine-sync-test');
 
 function layout(machineCode: string, inventory: number): MachineLayout {
   return {

@@ -1,14 +1,14 @@
-import { createLogger, Registry } from '@owc/observability';
+import { Registry } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import type { Sku } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { SkuBuffer } from './sku-buffer.js';
 import { SkuFlusher, type SkuFlusherOptions } from './sku-flusher.js';
 import { syncMetrics } from './sync-metrics.js';
-import { skuOf, waitFor } from './sync-test-kit.js';
+import { skuOf } from './sync-test-kit.js';
 
-const logger = createLogger({ level: 'silent', name: 'sku-flusher-test' });
+const logger = silentLogger('sku-flusher-test');
 const OK: CallOutcome = { kind: 'ok', code: 200 };
 
 /** What a fake owitho received: every call, and the catalogue it ends with. */

@@ -1,2 +1,5 @@
-// The vitest-free half of the test kit: usable from tests, benchmarks and scripts alike.
+// The vitest-free half of the test kit (`@owc/testing/kit`): usable from tests, benchmarks
+// and scripts alike. The main entry (`@owc/testing`) re-exports it next to the vitest fixtures.
+export * from './sample-notices.js';
+export * from './silent-logger.js';
 export * from './wait-for.js';

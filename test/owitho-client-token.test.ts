@@ -1,11 +1,11 @@
 import { Registry } from '@owc/observability';
+import { fetchTokenWith, OwithoClient } from '@owc/owitho-client';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type Sku, signEnvelope } from '@owc/protocol';
 import { redisTest } from '@owc/testing';
 import { TokenKeeper, TokenQuotaExceededError, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { fetchTokenWith, OwithoClient } from './owitho-client.js';
 
 const APP = { appId: 'app-it', secretKey: 'secret-it' };
 const sku: Sku = {

@@ -1,14 +1,14 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, Registry } from '@owc/observability';
+import { APP_ID, startTestIngress } from '@owc/ingress/test-kit';
+import { Registry } from '@owc/observability';
 import { OwithoClient } from '@owc/owitho-client';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { readAnswer } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { APP_ID, startTestIngress, waitFor } from './ingress.test-kit.js';
 
 const SECRET = 'sim-secret-key-0001';
 const ORDERS = 500;
@@ -105,7 +105,7 @@ describe('ingress end to end with the owitho simulator', () => {
         noticeRetryMs: 200,
         duplicateRate: 0.3,
         queryAfterMs: 3_600_000,
-        logger: createLogger({ level: 'silent', name: 'owitho-sim' }),
+        logger: silentLogger('owitho-sim'),
       });
       // the worker's token role: the one place that fetches, writing the token for every pod
       const client = new OwithoClient({
