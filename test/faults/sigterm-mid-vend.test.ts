@@ -3,9 +3,9 @@ import { OrderStore } from '@owc/order-store';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
-import { redisTest } from '@owc/testing';
+import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { acceptOrder, noticeFor, spawnWorker, waitFor } from '../order-path-support.js';
+import { acceptOrder, spawnWorker } from '../order-path-support.js';
 import { APP, expectExactlyOnce, faultWorkerEnv } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 1, slotsPerMachine: 4, inventory: 50 };
