@@ -59,6 +59,8 @@ export const workerSettingsSchema = z
     VEND_RESOLVE_BACKOFF_MS: setting.msList().default([250, 500, 1000, 2000, 5000]),
     VEND_RETRY_DELAY_MS: setting.int(0).default(2000),
     STUCK_ORDER_AFTER_MS: setting.int(1000).default(10 * 60_000),
+    /** owc_dispense_machines_with_work (what KEDA scales dispense on) reads at most this many open jobs */
+    DISPENSE_MACHINES_SAMPLE: setting.int(1).default(10_000),
     // callback role: delays between deliveries, Svix-like (seconds, then minutes, then hours; > 24 h in all)
     CALLBACK_SCHEDULE_MS: setting
       .msList()

@@ -1,6 +1,7 @@
 import { createConsumer } from '@owc/queues';
 import { DispenseHandler } from '../dispense/dispense.handler.js';
 import { dispenseMetrics, stuckOrderMetrics } from '../dispense/dispense-metrics.js';
+import { machinesWithWorkGauge } from '../dispense/machines-with-work.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
@@ -64,6 +65,12 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     );
   });
   worker.on('error', (error) => logger.error({ err: error.message }, 'dispense worker error'));
+
+  machinesWithWorkGauge(ctx.metrics, {
+    queue: ctx.producer.queue('dispense'),
+    redis: ctx.redis,
+    sampleLimit: config.DISPENSE_MACHINES_SAMPLE,
+  });
 
   const stuck = new StuckOrders({
     store: ctx.store,
