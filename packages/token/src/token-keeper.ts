@@ -91,6 +91,8 @@ export class TokenKeeper {
   private timer?: NodeJS.Timeout;
   private running = false;
   private loop?: Promise<void>;
+  /** fetch failures already logged where they happened (the loop does not log them again) */
+  private readonly reported = new WeakSet<object>();
 
   constructor(private readonly options: TokenKeeperOptions) {
     this.redis = options.redis;
@@ -416,6 +418,7 @@ export class TokenKeeper {
    * the quota (owitho issued nothing). Anything else may have reached owitho and is counted.
    */
   private async fetchFailed(error: unknown, why: string, before: TokenHealth): Promise<void> {
+    if (typeof error === 'object' && error !== null) this.reported.add(error);
     const misconfiguration = this.options.misconfigurationOf?.(error);
     const message = error instanceof Error ? error.message : String(error);
     const now = this.now();
@@ -459,8 +462,9 @@ export class TokenKeeper {
       }
       // at the quota (logged where it was refused) look again once a minute, not every poll
       if (error instanceof TokenQuotaExceededError) return Math.max(this.pollMs, 60_000);
-      // fetch failures were logged where they happened; this is Redis or the lock
-      this.options.logger?.error({ err: error }, 'token keeper step failed');
+      // fetch failures were logged where they happened; anything else is Redis or the lock
+      if (!(typeof error === 'object' && error !== null && this.reported.has(error)))
+        this.options.logger?.error({ err: error }, 'token keeper step failed');
       return this.pollMs;
     }
   }
