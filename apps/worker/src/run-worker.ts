@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { HttpMachineGateway } from '@owc/gateway';
 import { createMetricsRegistry, type Logger } from '@owc/observability';
-import { OrderStore } from '@owc/order-store';
+import { OrderStore, OrderTimeline } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
@@ -11,6 +11,7 @@ import { startMetricsServer } from './metrics-server.js';
 import { queueMetrics } from './queues/queue-metrics.js';
 import { Readiness, redisCheck } from './readiness.js';
 import { roleStarters } from './roles/index.js';
+import { TimelineWriter } from './timeline-writer.js';
 import type { RunningRole, WorkerContext } from './worker-context.js';
 
 export interface RunningWorker {
@@ -92,6 +93,15 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
     redis,
     newConnection,
     store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
+    timeline: new TimelineWriter(
+      new OrderTimeline({
+        redis,
+        keyPrefix: config.KEY_PREFIX,
+        ttlMs: config.ORDER_TTL_MS,
+        maxEvents: config.ORDER_TIMELINE_MAX_EVENTS,
+      }),
+      logger.child({ component: 'timeline' }),
+    ),
     producer: createProducer(redis, { keyPrefix: config.KEY_PREFIX }),
     tokens,
     owitho,

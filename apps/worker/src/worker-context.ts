@@ -7,6 +7,7 @@ import type { RedisClient } from '@owc/redis';
 import type { TokenKeeper } from '@owc/token';
 import type { WorkerConfig, WorkerRole } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
+import type { TimelineWriter } from './timeline-writer.js';
 
 /** What every role is handed; built once in main, passed down (no singletons). */
 export interface WorkerContext {
@@ -18,6 +19,8 @@ export interface WorkerContext {
   /** a new connection for a BullMQ Worker (blocking commands need their own) */
   newConnection(): RedisClient;
   store: OrderStore;
+  /** the order timelines (order page, jobs' Logs tab) */
+  timeline: TimelineWriter;
   producer: Producer;
   tokens: TokenKeeper;
   owitho: OwithoClient;

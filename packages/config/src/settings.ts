@@ -140,6 +140,8 @@ export const tokenSettingsShape = {
 /** The order store. */
 export const orderStoreSettingsShape = {
   ORDER_TTL_MS: setting.int(60_000).default(30 * 24 * 3600 * 1000),
+  /** events kept per order timeline (the operator's order page), oldest dropped first */
+  ORDER_TIMELINE_MAX_EVENTS: setting.int(1).default(100),
 };
 
 /** The machine gateway (docs/gateway.md). */

@@ -2,3 +2,4 @@ export * from './fingerprint.js';
 export * from './order-keys.js';
 export * from './order-record.js';
 export * from './order-store.js';
+export * from './order-timeline.js';

@@ -56,7 +56,8 @@ export const jobCatalog = {
     queue: 'callback',
     description: 'Deliver order/callback to owitho until it answers 200.',
     internal: true,
-    schema: z.object({ orderViewId: code }),
+    // replay: sent again even when already reported (pnpm cli callback:replay)
+    schema: z.object({ orderViewId: code, replay: z.literal(true).optional() }),
     // attempts and the backoff schedule come from the worker's CALLBACK_SCHEDULE_MS setting
     defaults: { attempts: 20, removeOnComplete: keepDay, removeOnFail: false },
   }),

@@ -39,8 +39,12 @@ export async function enqueueCallback(
   orderViewId: string,
   schedule: readonly number[],
   jobId = callbackJobId(orderViewId),
+  options: { replay?: boolean } = {},
 ): Promise<{ id: string }> {
-  const data = parseJobPayload('order.callback', { orderViewId });
+  const data = parseJobPayload(
+    'order.callback',
+    options.replay ? { orderViewId, replay: true } : { orderViewId },
+  );
   const job = await producer.queue('callback').add('order.callback', data, {
     jobId,
     attempts: schedule.length + 1,

@@ -6,7 +6,7 @@ import { redisTest, sampleNotice, silentLogger, waitFor } from '@owc/testing';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { runCliCommand } from '../cli/cli-commands.js';
+import { type CliDeps, runCliCommand } from '../cli/cli-commands.js';
 import { CallbackHandler, type CallbackOutcome, type CallbackSender } from './callback.handler.js';
 import { callbackBackoffStrategy, enqueueCallback } from './callback-jobs.js';
 import { callbackMetrics } from './callback-metrics.js';
@@ -146,25 +146,34 @@ describe('callback handler', () => {
 
         rig.owitho.script = [{ kind: 'ok' }];
         const lines: string[] = [];
-        const code = await runCliCommand(
-          {
-            store: rig.store,
-            producer: rig.producer,
-            keys: new ApiKeyStore(redis, prefix),
-            stuckAfterMs: 60_000,
-            callbackScheduleMs: SCHEDULE,
-            logger,
-            out: (l) => lines.push(l),
-          },
-          ['callback:replay', 'D1'],
-        );
+        const cliDeps: CliDeps = {
+          store: rig.store,
+          producer: rig.producer,
+          keys: new ApiKeyStore(redis, prefix),
+          stuckAfterMs: 60_000,
+          callbackScheduleMs: SCHEDULE,
+          logger,
+          out: (l) => lines.push(l),
+        };
+        const code = await runCliCommand(cliDeps, ['callback:replay', 'D1']);
+
         expect(code).toBe(0);
-        expect(lines.join('\n')).toMatch(/revived from dead, callback job cb-D1-replay-\d+ enqueued/);
+        expect(lines.join('\n')).toMatch(/revived from dead; callback job cb-D1-replay-\d+ enqueued/);
         await waitFor(async () => (await rig.store.get('D1'))?.state === 'reported');
         expect(rig.owitho.calls).toHaveLength(SCHEDULE.length + 2);
         expect(await rig.store.deadOrders()).toEqual([]);
         // the dead letter stays in the failed set, for the record
         expect(await job?.getState()).toBe('failed');
+
+        // an order already reported: the replay is delivered again, not skipped
+        rig.owitho.script = [{ kind: 'ok' }];
+        lines.length = 0;
+        expect(await runCliCommand(cliDeps, ['callback:replay', 'D1'])).toBe(0);
+        expect(lines.join('\n')).toMatch(
+          /already reported, sent again; callback job cb-D1-replay-\d+ enqueued/,
+        );
+        await waitFor(() => rig.owitho.calls.length === SCHEDULE.length + 3);
+        expect((await rig.store.get('D1'))?.state).toBe('reported');
       } finally {
         await rig.close();
       }

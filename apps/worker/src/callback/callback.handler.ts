@@ -3,6 +3,7 @@ import type { OrderStore } from '@owc/order-store';
 import type { OrderResult } from '@owc/protocol';
 import type { JobPayload } from '@owc/queues';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import type { TimelineWriter } from '../timeline-writer.js';
 import { callbackDelayMs } from './callback-jobs.js';
 import type { CallbackMetrics } from './callback-metrics.js';
 
@@ -25,6 +26,8 @@ export interface CallbackDeps {
   jitter: number;
   metrics: CallbackMetrics;
   logger: Logger;
+  /** the order's timeline and the job's log (optional: tests may leave it out) */
+  timeline?: TimelineWriter;
 }
 
 export type CallbackJobResult = { outcome: 'reported'; attempt: number } | { outcome: 'already-reported' };
@@ -49,7 +52,8 @@ export class CallbackHandler {
     const log = this.deps.logger.child({ queue: 'callback', jobId: job.id, orderViewId });
     const record = await store.get(orderViewId);
     if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
-    if (record.state === 'reported') return { outcome: 'already-reported' };
+    // a replay (pnpm cli callback:replay) delivers again what owitho was already told
+    if (record.state === 'reported' && !payload.replay) return { outcome: 'already-reported' };
     if (!record.result) throw new UnrecoverableError(`order ${orderViewId} is not final (${record.state})`);
 
     const attempt = job.attemptsMade + 1;
@@ -60,6 +64,12 @@ export class CallbackHandler {
       outcome = { kind: 'retryable', reason: error instanceof Error ? error.message : String(error) };
     }
     metrics.attempts.inc({ outcome: outcome.kind });
+    await this.deps.timeline?.record(job, orderViewId, {
+      e: 'callback',
+      at: Date.now(),
+      attempt,
+      answer: outcome.kind === 'ok' ? 'ok: owitho answered 200' : `${outcome.kind}: ${outcome.reason}`,
+    });
 
     if (outcome.kind === 'ok') {
       await store.markReported(orderViewId);

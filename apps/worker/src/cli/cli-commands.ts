@@ -1,5 +1,5 @@
 import { type Logger, Registry } from '@owc/observability';
-import { type OrderStore, resultOf } from '@owc/order-store';
+import { describeEvent, type OrderStore, type OrderTimeline, resultOf } from '@owc/order-store';
 import {
   type ApiKeyStore,
   callbackJobId,
@@ -15,6 +15,8 @@ export interface CliDeps {
   store: OrderStore;
   producer: Producer;
   keys: ApiKeyStore;
+  /** order timelines: a replay is written there, order:show and orders:list read them */
+  timeline?: OrderTimeline;
   stuckAfterMs: number;
   callbackScheduleMs: readonly number[];
   logger: Logger;
@@ -50,6 +52,16 @@ function olderThan(args: readonly string[]): number | undefined {
   return value;
 }
 
+/** Every time the CLI shows is ISO 8601 (UTC). */
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}
+
+function withIsoTime(state: object): Record<string, unknown> {
+  const at = (state as { at?: unknown }).at;
+  return typeof at === 'number' ? { ...state, at: iso(at) } : { ...state };
+}
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -80,15 +92,19 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
         out(`order ${orderViewId}: not final yet (${record.state}); nothing to replay`);
         return 1;
       }
-      if (record.state === 'reported') out(`order ${orderViewId}: already reported; sending it again anyway`);
       const revived = await store.revive(orderViewId);
-      const { id } = await enqueueCallback(
-        producer,
-        orderViewId,
-        deps.callbackScheduleMs,
-        replayCallbackJobId(orderViewId),
-      );
-      out(`order ${orderViewId}: ${revived ? 'revived from dead, ' : ''}callback job ${id} enqueued`);
+      const jobId = replayCallbackJobId(orderViewId);
+      // replay: the callback role delivers it even when the order was already reported
+      const { id } = await enqueueCallback(producer, orderViewId, deps.callbackScheduleMs, jobId, {
+        replay: true,
+      });
+      await deps.timeline?.append(orderViewId, { e: 'callback-replay', at: Date.now(), jobId: id });
+      const was = revived
+        ? 'revived from dead'
+        : record.state === 'reported'
+          ? 'already reported, sent again'
+          : record.state;
+      out(`order ${orderViewId}: ${was}; callback job ${id} enqueued`);
       return 0;
     }
     case 'orders:stuck': {
@@ -145,19 +161,26 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
             orderViewId,
             state: record.state,
             machineCode: record.machineCode,
-            acceptedAt: new Date(record.acceptedAt).toISOString(),
-            finalAt: record.finalAt ? new Date(record.finalAt).toISOString() : undefined,
+            acceptedAt: iso(record.acceptedAt),
+            finalAt: iso(record.finalAt),
             units: record.units.map((u) => ({
               vendId: u.vendId,
               slotNum: u.slotNum,
               skuCode: u.skuCode,
-              state: record.unitStates.get(u.index) ?? { s: 'pending' },
+              state: withIsoTime(record.unitStates.get(u.index) ?? { s: 'pending' }),
             })),
             result: resultOf(record),
-            callback: record.callback,
+            callback: {
+              attempts: record.callback.attempts,
+              lastAttemptAt: iso(record.callback.lastAttemptAt),
+              lastError: record.callback.lastError,
+              reportedAt: iso(record.callback.reportedAt),
+              deadAt: iso(record.callback.deadAt),
+            },
             duplicates: record.duplicates,
             conflicts: record.conflicts,
             jobs,
+            timeline: (await deps.timeline?.read(orderViewId))?.map(describeEvent),
           },
           null,
           2,

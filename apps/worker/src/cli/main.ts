@@ -1,6 +1,6 @@
 import { ConfigError } from '@owc/config';
 import { createLogger, type Logger, Registry } from '@owc/observability';
-import { OrderStore } from '@owc/order-store';
+import { OrderStore, OrderTimeline } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { ApiKeyStore, createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
@@ -30,6 +30,12 @@ async function main(argv: string[]): Promise<number> {
         store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
         producer,
         keys: new ApiKeyStore(redis, config.KEY_PREFIX),
+        timeline: new OrderTimeline({
+          redis,
+          keyPrefix: config.KEY_PREFIX,
+          ttlMs: config.ORDER_TTL_MS,
+          maxEvents: config.ORDER_TIMELINE_MAX_EVENTS,
+        }),
         stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
         callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
         logger,

@@ -6,9 +6,10 @@ import type { JobPayload, Producer } from '@owc/queues';
 import type { LeaseHold, RedisClient } from '@owc/redis';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { enqueueCallback } from '../callback/callback-jobs.js';
+import type { TimelineWriter } from '../timeline-writer.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
 import { MachineLease } from './machine-lease.js';
-import { UnitVender, type UnitVenderSettings } from './unit-vender.js';
+import { type UnitOutcome, UnitVender, type UnitVenderSettings } from './unit-vender.js';
 
 export interface DispenseSettings extends UnitVenderSettings {
   keyPrefix: string;
@@ -30,6 +31,8 @@ export interface DispenseDeps {
   settings: DispenseSettings;
   metrics: DispenseMetrics;
   logger: Logger;
+  /** the order's timeline and the job's log (optional: tests may leave it out) */
+  timeline?: TimelineWriter;
   /** aborted on SIGTERM: no new unit starts after it (the job steps back for the next pod) */
   stopping?: AbortSignal;
 }
@@ -37,6 +40,18 @@ export interface DispenseDeps {
 export type DispenseOutcome =
   | { outcome: 'final'; outStatus: number; finalizedNow: boolean }
   | { outcome: 'already-reported' };
+
+/** A unit's vend round in a few words, for the timeline. */
+function outcomeText(outcome: UnitOutcome): string {
+  switch (outcome.kind) {
+    case 'done':
+      return outcome.result.s === 'success' ? 'success' : `failed: ${outcome.result.reason}`;
+    case 'retry-later':
+      return `not settled, retry later: ${outcome.reason}`;
+    case 'lease-lost':
+      return 'machine lease lost, stepping back';
+  }
+}
 
 /** Why an order is not dispensed (docs/protocol.md: only payStatus 1 and refundStatus 0 are). */
 export function notDispensableReason(
@@ -89,7 +104,10 @@ export class DispenseHandler {
     const record = await store.get(orderViewId);
     if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
     if (record.state === 'reported') return { outcome: 'already-reported' };
-    if (record.result) return this.finish(record, log);
+    if (record.unitStates.size === 0) {
+      await this.deps.timeline?.accepted(job, orderViewId, record.machineCode, record.acceptedAt);
+    }
+    if (record.result) return this.finish(record, log, job);
 
     const skip = notDispensableReason(record.notice);
     if (skip) {
@@ -103,7 +121,7 @@ export class DispenseHandler {
         { payStatus: record.notice.payStatus, refundStatus: record.notice.refundStatus, reason: skip },
         'order not dispensable: every unit failed, no machine touched',
       );
-      return this.finish(record, log);
+      return this.finish(record, log, job);
     }
 
     const machineCode = record.machineCode;
@@ -137,6 +155,13 @@ export class DispenseHandler {
           // read the unit again under the lease: another run may have settled it meanwhile
           const fresh = await store.unitState(orderViewId, unit.index);
           outcome = await this.vender.settle(target, unit, fresh, lease, log);
+          await this.deps.timeline?.record(job, orderViewId, {
+            e: 'vend',
+            at: Date.now(),
+            unit: unit.index,
+            vendId: unit.vendId,
+            answer: outcomeText(outcome),
+          });
         } finally {
           this.held.delete(lease);
           await lease.release();
@@ -155,7 +180,7 @@ export class DispenseHandler {
 
     const latest = await store.get(orderViewId);
     if (!latest) throw new UnrecoverableError(`order ${orderViewId} disappeared from the order store`);
-    return this.finish(latest, log);
+    return this.finish(latest, log, job);
   };
 
   /**
@@ -163,7 +188,7 @@ export class DispenseHandler {
    * job may complete. A crash between the two leaves this job unfinished, so its retry (or
    * stalled-job recovery) comes back here and adds the callback job under the same id.
    */
-  private async finish(record: OrderRecord, log: Logger): Promise<DispenseOutcome> {
+  private async finish(record: OrderRecord, log: Logger, job?: Job): Promise<DispenseOutcome> {
     const { store, producer, settings, metrics } = this.deps;
     const final = await store.finalize(record.orderViewId, record);
     if (!final) throw new Error(`order ${record.orderViewId} still has units without a result`);
@@ -173,6 +198,11 @@ export class DispenseHandler {
     if (final.finalizedNow) {
       metrics.orders.inc({ outStatus: String(final.result.outStatus) });
       log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
+      await this.deps.timeline?.record(job, record.orderViewId, {
+        e: 'final',
+        at: Date.now(),
+        outStatus: final.result.outStatus,
+      });
     }
     return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
   }

@@ -15,6 +15,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
   const schedule = callbackBackoffStrategy(config.CALLBACK_SCHEDULE_MS, config.CALLBACK_JITTER);
   const handler = new CallbackHandler({
     store: ctx.store,
+    timeline: ctx.timeline,
     owitho: ctx.owitho,
     scheduleMs: config.CALLBACK_SCHEDULE_MS,
     jitter: config.CALLBACK_JITTER,

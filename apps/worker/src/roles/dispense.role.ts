@@ -24,6 +24,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     stopping: stopping.signal,
     redis: ctx.redis,
     store: ctx.store,
+    timeline: ctx.timeline,
     gateway: ctx.gateway,
     producer: ctx.producer,
     metrics: dispenseMetrics(ctx.metrics, { machineLabelsMax: config.METRICS_MACHINE_LABELS_MAX }),
