@@ -51,8 +51,11 @@ export function spawnApp(
   };
 }
 
-/** Resolves once `url` answers below 500. */
-export async function waitHttp(url: string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Resolves once `url` answers below 500. The default wait is generous: a process started from
+ * source under tsx on a loaded 2-core machine has taken over 30 s to listen.
+ */
+export async function waitHttp(url: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
