@@ -96,7 +96,7 @@ export async function startIngress(
   overrides: StartIngressOverrides = {},
 ): Promise<RunningIngress> {
   const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'producer');
-  redis.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+  redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   const registry = createMetricsRegistry('ingress');
   const tokens = overrides.tokens ?? readOnlyTokens(logger, registry, redis, config);
   const httpGateway = overrides.gateway
@@ -111,7 +111,7 @@ export async function startIngress(
   for (const name of QUEUE_NAMES) {
     producer
       .queue(name)
-      .on('error', (error: Error) => logger.warn({ err: error.message, queue: name }, 'queue error'));
+      .on('error', (error: Error) => logger.warn({ err: error, queue: name }, 'queue error'));
   }
   const deps: IngressDeps = {
     config,

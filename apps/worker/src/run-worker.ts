@@ -45,7 +45,7 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
   const connections: RedisClient[] = [];
   const newConnection = (): RedisClient => {
     const connection = createRedis(redisSettings, 'worker');
-    connection.on('error', (error: Error) => logger.warn({ err: error.message }, 'redis connection error'));
+    connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
     connections.push(connection);
     return connection;
   };

@@ -62,7 +62,7 @@ export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps)
         try {
           await machines.save(state.layout, now());
         } catch (error) {
-          log.warn({ err: String(error) }, 'could not save the machine snapshot');
+          log.warn({ err: error }, 'could not save the machine snapshot');
         }
         return answer(request, reply, okAnswer(state.layout));
       }

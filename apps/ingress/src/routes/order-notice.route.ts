@@ -65,7 +65,7 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
     }
     // the index and counters are advisory: the record and the job are what 200 promises
     const failed = (await Promise.allSettled(bookkeeping)).find((r) => r.status === 'rejected');
-    if (failed) log.warn({ err: String(failed.reason) }, 'order bookkeeping (index, counters) failed');
+    if (failed) log.warn({ err: failed.reason }, 'order bookkeeping (index, counters) failed');
     return outcome;
   }
 

@@ -176,7 +176,7 @@ export class UnitVender {
       if (error instanceof GatewayTimeoutError || error instanceof GatewayProtocolError) {
         // the unit may have dropped: only the gateway can say
         answered(error instanceof GatewayTimeoutError ? 'timeout' : 'protocol_error');
-        log.warn({ vendId: unit.vendId, err: error.message }, 'vend answer not usable: asking the gateway');
+        log.warn({ vendId: unit.vendId, err: error }, 'vend answer not usable: asking the gateway');
         return { kind: 'ask' };
       }
       if (error instanceof UnknownMachineError) {
@@ -185,10 +185,7 @@ export class UnitVender {
       }
       if (error instanceof GatewayRejectedError) {
         answered('rejected');
-        log.error(
-          { vendId: unit.vendId, field: error.field, err: error.message },
-          'gateway rejected the vend',
-        );
+        log.error({ vendId: unit.vendId, field: error.field, err: error }, 'gateway rejected the vend');
         return { kind: 'final', reason: 'rejected' };
       }
       if (error instanceof GatewayUnavailableError) {
@@ -219,7 +216,7 @@ export class UnitVender {
         )
           throw error;
         errorsSince ??= Date.now();
-        log.warn({ vendId, err: error.message }, 'could not ask the gateway about a vend');
+        log.warn({ vendId, err: error }, 'could not ask the gateway about a vend');
         if (Date.now() - errorsSince >= settings.resolveGiveUpMs) {
           return { kind: 'unresolved', reason: 'gateway_unavailable' };
         }

@@ -41,7 +41,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
       },
     },
   );
-  worker.on('error', (error) => logger.error({ err: error.message }, 'callback worker error'));
+  worker.on('error', (error) => logger.error({ err: error }, 'callback worker error'));
   return {
     role: 'callback',
     readiness: { worker: bullWorkerCheck(worker) },

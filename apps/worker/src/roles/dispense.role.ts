@@ -60,12 +60,12 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
         jobId: job?.id,
         orderViewId: job?.data?.orderViewId,
         attemptsMade: job?.attemptsMade,
-        err: error.message,
+        err: error,
       },
       final ? 'dispense job failed for good' : 'dispense job failed: will retry',
     );
   });
-  worker.on('error', (error) => logger.error({ err: error.message }, 'dispense worker error'));
+  worker.on('error', (error) => logger.error({ err: error }, 'dispense worker error'));
 
   machinesWithWorkGauge(ctx.metrics, {
     queue: ctx.producer.queue('dispense'),

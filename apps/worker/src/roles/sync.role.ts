@@ -112,11 +112,11 @@ function watch(worker: Worker, queue: string, logger: RoleLogger): void {
   worker.on('failed', (job: Job | undefined, error: Error) => {
     const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
     logger[final ? 'error' : 'warn'](
-      { queue, jobId: job?.id, jobName: job?.name, attemptsMade: job?.attemptsMade, err: error.message },
+      { queue, jobId: job?.id, jobName: job?.name, attemptsMade: job?.attemptsMade, err: error },
       final ? 'sync job failed for good' : 'sync job failed: will retry',
     );
   });
-  worker.on('error', (error) => logger.error({ queue, err: error.message }, 'sync worker error'));
+  worker.on('error', (error) => logger.error({ queue, err: error }, 'sync worker error'));
 }
 
 type RoleLogger = Parameters<RoleStarter>[0]['logger'];

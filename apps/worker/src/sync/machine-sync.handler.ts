@@ -139,7 +139,7 @@ export class MachineSyncHandler {
             latestSource.kind === 'layout' ? latestSource.at : seenAt,
           );
         } catch (error) {
-          log.warn({ err: (error as Error).message }, 'machine snapshot not saved');
+          log.warn({ err: error }, 'machine snapshot not saved');
         }
       }
       log.info({ version: latest, slots: layout.slotList.length }, 'machine/sync sent');

@@ -114,7 +114,7 @@ export class SkuFlusher {
         return;
       }
     } catch (error) {
-      logger.error({ err: (error as Error).message }, 'sku flusher: buffer error; trying again');
+      logger.error({ err: error }, 'sku flusher: buffer error; trying again');
       this.schedule(1000);
     }
   }
