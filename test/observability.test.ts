@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { startOwithoSim } from '@owc/owitho-sim';
-import { redisTest } from '@owc/testing';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { waitFor } from './order-path-support.js';
 
 const APP_ID = 'app-observability';
 const SECRET = 'observability-secret-01';
 const SEED = { machines: 2, slotsPerMachine: 8 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 const deployFile = (name: string) => new URL(`../deploy/observability/${name}`, import.meta.url);
 
 interface Rule {
@@ -116,7 +113,7 @@ describe('deploy/observability', () => {
           ADMIN_PASSWORD: 'admin-pass',
           LOG_LEVEL: 'silent',
         }),
-        silent('ingress'),
+        silentLogger('ingress'),
       );
       const owitho = await startOwithoSim({
         appId: APP_ID,
@@ -125,7 +122,7 @@ describe('deploy/observability', () => {
         noticeRetryMs: 200,
         queryAfterMs: 3_600_000,
         seed: SEED,
-        logger: silent('owitho-sim'),
+        logger: silentLogger('owitho-sim'),
       });
       const worker = await runWorker(
         loadWorkerConfig({
@@ -140,7 +137,7 @@ describe('deploy/observability', () => {
           LOG_LEVEL: 'silent',
           CALLBACK_SCHEDULE_MS: '200,400,800',
         }),
-        silent('worker'),
+        silentLogger('worker'),
       );
       try {
         const ids = owitho.sim.pushGenerated(10);
