@@ -4,10 +4,9 @@ import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { tokenSignature } from '@owc/protocol';
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { describe, expect } from 'vitest';
-import { waitFor } from '../order-path-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
 
 const SEED = { machines: 2, slotsPerMachine: 6 };

@@ -4,9 +4,9 @@ import { startOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
 import { createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
-import { redisTest } from '@owc/testing';
+import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { acceptOrder, noticeFor, spawnWorker, waitFor } from '../order-path-support.js';
+import { acceptOrder, spawnWorker } from '../order-path-support.js';
 import type { AppProcess } from '../system-support.js';
 import { APP, expectExactlyOnce, faultWorkerEnv } from './fault-support.js';
 
