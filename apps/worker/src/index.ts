@@ -1,6 +1,7 @@
 export * from './callback/callback.handler.js';
 export * from './callback/callback-jobs.js';
 export * from './callback/callback-metrics.js';
+export * from './cli/cli-commands.js';
 export * from './config.js';
 export * from './dispense/dispense.handler.js';
 export * from './dispense/dispense-metrics.js';

@@ -5,6 +5,7 @@ import { ApiKeyStore, QUEUE_NAMES } from '@owc/queues';
 import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { IngressDeps } from '../ingress-deps.js';
 import { adminJobsRoute } from '../routes/admin-jobs.route.js';
+import { consoleRoutes } from '../routes/console.route.js';
 import {
   type AdminArea,
   AdminAuth,
@@ -146,6 +147,7 @@ export async function adminPlugin(app: FastifyInstance, deps: IngressDeps): Prom
     prefix: '/view/queues',
   });
   await app.register(async (jobs) => adminJobsRoute(jobs, deps));
+  await app.register(async (orders) => consoleRoutes(orders, deps));
 }
 
 async function mountBoard(

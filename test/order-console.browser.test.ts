@@ -1,0 +1,178 @@
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadIngressConfig, startIngress } from '@owc/ingress';
+import { startMachineSim } from '@owc/machine-sim';
+import { createLogger } from '@owc/observability';
+import { OrderStore, OrderTimeline } from '@owc/order-store';
+import { startOwithoSim } from '@owc/owitho-sim';
+import { ApiKeyStore, createProducer } from '@owc/queues';
+import { redisTest } from '@owc/testing';
+import { waitFor } from '@owc/testing/kit';
+import { loadWorkerConfig, runCliCommand, runWorker } from '@owc/worker';
+import { chromium } from 'playwright-core';
+import { describe, expect } from 'vitest';
+
+/** Debian's chromium package; `.ci/run` installs it (apt-get install -y chromium) when missing. */
+const CHROMIUM = '/usr/bin/chromium';
+const APP_ID = 'app-console';
+const SECRET = 'console-secret-0001';
+const SEED = { machines: 2, slotsPerMachine: 6 };
+const ADMIN = { user: 'admin', password: 'console-pass' };
+const silent = (name: string) => createLogger({ level: 'silent', name });
+
+describe('the operator order page in a real browser', () => {
+  redisTest(
+    'finds an order pushed by owitho-sim, shows its units and callback; a replayed callback reaches owitho again',
+    async ({ redisUrl, prefix, redis }) => {
+      // a failure, not a skip: the page is only proven in a real browser
+      expect(
+        existsSync(CHROMIUM),
+        `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium; .ci/run does)`,
+      ).toBe(true);
+
+      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 100 }, vendDurationMs: 2 });
+      const ingress = await startIngress(
+        loadIngressConfig({
+          REDIS_URL: redisUrl,
+          KEY_PREFIX: prefix,
+          OWITHO_APP_ID: APP_ID,
+          INGRESS_HOST: '127.0.0.1',
+          INGRESS_PORT: '0',
+          ADMIN_HOST: '127.0.0.1',
+          ADMIN_PORT: '0',
+          MACHINE_GATEWAY_URL: machines.url,
+          ADMIN_USER: ADMIN.user,
+          ADMIN_PASSWORD: ADMIN.password,
+          LOG_LEVEL: 'silent',
+        }),
+        silent('ingress'),
+      );
+      const owitho = await startOwithoSim({
+        appId: APP_ID,
+        secretKey: SECRET,
+        thirdUrl: ingress.url,
+        noticeRetryMs: 200,
+        duplicateRate: 0,
+        queryAfterMs: 3_600_000,
+        seed: SEED,
+        logger: silent('owitho-sim'),
+      });
+      const worker = await runWorker(
+        loadWorkerConfig({
+          REDIS_URL: redisUrl,
+          KEY_PREFIX: prefix,
+          OWITHO_BASE_URL: owitho.url,
+          OWITHO_APP_ID: APP_ID,
+          OWITHO_SECRET_KEY: SECRET,
+          MACHINE_GATEWAY_URL: machines.url,
+          WORKER_ROLES: 'token,dispense,callback',
+          WORKER_METRICS_PORT: '-1',
+          LOG_LEVEL: 'silent',
+          GATEWAY_VEND_TIMEOUT_MS: '1000',
+          MACHINE_LEASE_TTL_MS: '5000',
+          MACHINE_LEASE_WAIT_MS: '20',
+          CALLBACK_SCHEDULE_MS: '200,400',
+        }),
+        silent('worker'),
+      );
+      // a fresh profile directory for every run (Playwright passes it as --user-data-dir)
+      const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'owc-chromium-')), {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+        httpCredentials: { username: ADMIN.user, password: ADMIN.password },
+      });
+      try {
+        const [orderViewId] = owitho.sim.pushGenerated(1);
+        if (!orderViewId) throw new Error('owitho-sim pushed nothing');
+        await waitFor(() => (owitho.sim.order(orderViewId)?.callbacks.length ?? 0) === 1, {
+          timeoutMs: 30_000,
+        });
+        const units = owitho.sim.order(orderViewId)?.callbacks[0]?.payload.outDetailList.length ?? 0;
+        expect(units).toBeGreaterThan(0);
+
+        const page = await browser.newPage();
+        await page.goto(`${ingress.adminUrl}/admin/orders`);
+        // search by machine first: the order is listed
+        const machineCode = (
+          await new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 }).get(orderViewId)
+        )?.machineCode;
+        await page.fill('#machine', machineCode ?? '');
+        await page.click('#go');
+        await page.waitForSelector('#results');
+        expect(await page.locator('#results a').allTextContents()).toContain(orderViewId);
+
+        // then by orderViewId: its page, units and timeline
+        await page.fill('#orderViewId', orderViewId);
+        await page.click('#go');
+        await page.waitForSelector('#timeline');
+        expect(await page.locator('#order').textContent()).toBe(`Order ${orderViewId}`);
+        expect(await page.locator('#state').textContent()).toBe('reported');
+        expect(await page.locator('#units tr').count()).toBe(units + 1);
+        const timeline = await page.locator('#timeline li').allTextContents();
+        expect(timeline[0]).toMatch(/accepted$/);
+        expect(timeline.filter((line) => / vend: success$/.test(line))).toHaveLength(units);
+        expect(timeline.some((line) => /final: outStatus 200$/.test(line))).toBe(true);
+        expect(timeline.at(-1)).toMatch(/callback attempt 1: ok: owitho answered 200$/);
+        const jobLinks = await page
+          .locator('#jobs a')
+          .evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+        expect(jobLinks).toEqual([
+          `/admin/queues/queue/dispense/${encodeURIComponent(orderViewId)}`,
+          `/admin/queues/queue/callback/${encodeURIComponent(`cb-${orderViewId}`)}`,
+        ]);
+        const screenshot = join(mkdtempSync(join(tmpdir(), 'owc-console-')), 'order-page.png');
+        await page.screenshot({ path: screenshot, fullPage: true });
+        process.stdout.write(`order page screenshot: ${screenshot}\n`);
+        expect(existsSync(screenshot)).toBe(true);
+
+        // the same timeline is in the jobs' logs (the dashboard's Logs tab)
+        const producer = createProducer(redis, { keyPrefix: prefix });
+        const logs = await producer.queue('callback').getJobLogs(`cb-${orderViewId}`);
+        expect(logs.logs.some((line) => /callback attempt 1: ok/.test(line))).toBe(true);
+
+        // a replayed callback of the reported order reaches owitho-sim a second time
+        const lines: string[] = [];
+        const code = await runCliCommand(
+          {
+            store: new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 }),
+            producer,
+            keys: new ApiKeyStore(redis, prefix),
+            timeline: new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 3600_000, maxEvents: 100 }),
+            stuckAfterMs: 60_000,
+            callbackScheduleMs: [200],
+            logger: silent('cli'),
+            out: (line) => lines.push(line),
+          },
+          ['callback:replay', orderViewId],
+        );
+        expect(code).toBe(0);
+        expect(lines.join('\n')).toMatch(/already reported, sent again/);
+        await waitFor(() => (owitho.sim.order(orderViewId)?.callbacks.length ?? 0) === 2, {
+          timeoutMs: 20_000,
+        });
+        await page.reload();
+        const after = await page.locator('#timeline li').allTextContents();
+        expect(after.some((line) => /callback replay enqueued/.test(line))).toBe(true);
+        await producer.close();
+      } finally {
+        await browser.close();
+        await worker.close();
+        await owitho.close();
+        await ingress.close();
+        await machines.close();
+      }
+    },
+    120_000,
+  );
+});
