@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { ingressSettingsSchema, loadIngressConfig, startIngress } from '@owc/ingress';
@@ -392,4 +392,17 @@ describe('deploy/kubernetes files', () => {
       }
     },
   );
+});
+
+describe('docs/operations.md', () => {
+  it('has a recovery section for every alert in deploy/observability/alerts.yml', () => {
+    const [doc] = readYaml(join(KUSTOMIZE_ROOT, '../observability/alerts.yml')) as {
+      groups: { rules: { alert?: string }[] }[];
+    }[];
+    const alerts = (doc?.groups ?? []).flatMap((g) => g.rules.flatMap((r) => (r.alert ? [r.alert] : [])));
+    expect(alerts.length).toBeGreaterThan(5);
+    const guide = readFileSync(join(KUSTOMIZE_ROOT, '../../docs/operations.md'), 'utf8');
+    const sections = new Set([...guide.matchAll(/^### (\S+)$/gm)].map((m) => m[1]));
+    expect(alerts.filter((name) => !sections.has(name))).toEqual([]);
+  });
 });
