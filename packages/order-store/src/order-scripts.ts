@@ -1,104 +1,48 @@
-/**
- * Lua scripts over one order's keys (KEYS[1] record hash, KEYS[2] units hash). Each runs
- * atomically, so two pods working on the same order can never both win a transition.
- */
-
-/** ARGV: notice JSON, fingerprint, unitCount, machineCode, now, ttlMs → 'created' | 'duplicate' | 'conflict' */
-export const ACCEPT = `
-local fp = redis.call('HGET', KEYS[1], 'fingerprint')
-if fp then
-  if fp == ARGV[2] then
-    redis.call('HINCRBY', KEYS[1], 'duplicates', 1)
-    return {'duplicate', redis.call('HGET', KEYS[1], 'state')}
-  end
-  redis.call('HINCRBY', KEYS[1], 'conflicts', 1)
-  return {'conflict', redis.call('HGET', KEYS[1], 'state')}
-end
-redis.call('HSET', KEYS[1], 'notice', ARGV[1], 'fingerprint', ARGV[2], 'unitCount', ARGV[3],
-  'machineCode', ARGV[4], 'state', 'accepted', 'acceptedAt', ARGV[5], 'duplicates', 0, 'conflicts', 0,
-  'callbackAttempts', 0)
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {'created', 'accepted'}
-`;
-
-/** ARGV: unit index, now, ttlMs → the unit's JSON after the call (a recorded result is never replaced) */
-export const MARK_ATTEMPTED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-local unit
-if raw then
-  unit = cjson.decode(raw)
-  if unit.s ~= 'attempted' then return raw end
-  unit.n = unit.n + 1
-  unit.at = tonumber(ARGV[2])
-else
-  unit = { s = 'attempted', n = 1, at = tonumber(ARGV[2]) }
-end
-local encoded = cjson.encode(unit)
-redis.call('HSET', KEYS[2], ARGV[1], encoded)
-if redis.call('HGET', KEYS[1], 'state') == 'accepted' then
-  redis.call('HSET', KEYS[1], 'state', 'dispensing', 'dispensingAt', ARGV[2])
-end
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return encoded
-`;
-
-/** ARGV: unit index, result JSON, ttlMs → the unit's JSON after the call (first result wins) */
-export const RECORD_RESULT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local raw = redis.call('HGET', KEYS[2], ARGV[1])
-if raw then
-  local unit = cjson.decode(raw)
-  if unit.s ~= 'attempted' then return raw end
-end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return ARGV[2]
-`;
+import { luaScript, oneOfResult, optionalStringResult, ScriptResultError, stringsResult } from '@owc/redis';
 
 /**
- * ARGV: result JSON, outStatus, resolved unit count, now → {'final'|'already', result JSON}.
- * Refuses (returns 'incomplete') unless every unit has a result.
+ * The order store's Lua scripts, each in its own file under `../lua/` with a header naming its
+ * KEYS, ARGV and answer. Every order script takes the order's two keys (KEYS[1] the record hash,
+ * KEYS[2] the units hash; one hash tag), so it runs atomically per order on one Redis and on a
+ * cluster alike; `bookkeeping` takes the three index keys (their own tag).
  */
-export const FINALIZE = `
-local existing = redis.call('HGET', KEYS[1], 'result')
-if existing then return {'already', existing} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
-local unitCount = tonumber(redis.call('HGET', KEYS[1], 'unitCount'))
-local resolved = 0
-for _, raw in ipairs(redis.call('HVALS', KEYS[2])) do
-  local unit = cjson.decode(raw)
-  if unit.s ~= 'attempted' then resolved = resolved + 1 end
-end
-if resolved < unitCount or tonumber(ARGV[3]) ~= unitCount then return {'incomplete', ''} end
-redis.call('HSET', KEYS[1], 'result', ARGV[1], 'outStatus', ARGV[2], 'state', 'final', 'finalAt', ARGV[4])
-return {'final', ARGV[1]}
-`;
+const file = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url);
 
-/** ARGV: now, error or '' , outcome ('attempt'|'reported'|'dead') */
-export const CALLBACK_STATE = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local state = redis.call('HGET', KEYS[1], 'state')
-if ARGV[3] == 'reported' then
-  if state ~= 'reported' then
-    redis.call('HSET', KEYS[1], 'state', 'reported', 'reportedAt', ARGV[1])
-    redis.call('HDEL', KEYS[1], 'deadAt')
-  end
-  return 'reported'
-end
-redis.call('HINCRBY', KEYS[1], 'callbackAttempts', 1)
-redis.call('HSET', KEYS[1], 'callbackLastAttemptAt', ARGV[1], 'callbackLastError', ARGV[2])
-if ARGV[3] == 'dead' and state ~= 'reported' then
-  redis.call('HSET', KEYS[1], 'state', 'dead', 'deadAt', ARGV[1])
-  return 'dead'
-end
-return state
-`;
+export const ACCEPT_OUTCOMES = ['created', 'duplicate', 'conflict'] as const;
+export const FINALIZE_OUTCOMES = ['final', 'already', 'incomplete', 'mismatch', 'missing'] as const;
 
-/** Puts a dead order back to final so its callback can be replayed. */
-export const REVIVE = `
-if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return false end
-redis.call('HSET', KEYS[1], 'state', 'final')
-redis.call('HDEL', KEYS[1], 'deadAt')
-return 'final'
-`;
+/** A fixed-length array of strings. */
+function pair(raw: unknown): [string, string] {
+  const values = stringsResult(raw);
+  if (values.length !== 2) throw new ScriptResultError('an array of two strings', raw);
+  return [values[0] as string, values[1] as string];
+}
+
+/** nil (Lua false): the order is not in the store. */
+function optionalPair(raw: unknown): [string, string] | undefined {
+  return raw === null || raw === undefined ? undefined : pair(raw);
+}
+
+const acceptOutcome = oneOfResult(ACCEPT_OUTCOMES);
+const finalizeOutcome = oneOfResult(FINALIZE_OUTCOMES);
+
+export const ORDER_SCRIPTS = {
+  owcAccept: luaScript(file('accept-2'), (raw) => {
+    const [outcome, state] = pair(raw);
+    return { outcome: acceptOutcome(outcome), state };
+  }),
+  owcStep: luaScript(file('step-2'), (raw) => {
+    const answer = optionalPair(raw);
+    return answer && { recorded: answer[0], marked: answer[1] };
+  }),
+  owcFinalize: luaScript(file('finalize-2'), (raw) => {
+    const [outcome, result] = pair(raw);
+    return { outcome: finalizeOutcome(outcome), result };
+  }),
+  owcCallbackState: luaScript(file('callback-state-2'), (raw) => {
+    const answer = optionalPair(raw);
+    return answer && { before: answer[0], after: answer[1] };
+  }),
+  owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
+  owcBookkeeping: luaScript(file('bookkeeping-3')),
+};

@@ -1,18 +1,21 @@
-import { flattenOrder, type OrderNotice, type OrderResult } from '@owc/protocol';
-import { defineScripts, type RedisClient, type ScriptCall } from '@owc/redis';
+import { flattenOrder, type OrderNotice, type OrderResult, orderResultSchema } from '@owc/protocol';
+import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
+import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
 import { indexKeys, orderKeys } from './order-keys.js';
 import {
   finalResultOf,
+  ORDER_STATES,
   type OrderRecord,
   type OrderState,
+  outStatusOf,
   readRecord,
   resultOf,
   type UnitResult,
   type UnitState,
   unitStateSchema,
 } from './order-record.js';
-import { ACCEPT, CALLBACK_STATE, FINALIZE, MARK_ATTEMPTED, RECORD_RESULT, REVIVE } from './order-scripts.js';
+import { ORDER_SCRIPTS } from './order-scripts.js';
 
 export interface OrderStoreOptions {
   redis: RedisClient;
@@ -36,16 +39,8 @@ export interface OrderStats {
   conflicts: number;
 }
 
-// every script runs over one order's two keys: the record hash and the units hash
-const SCRIPTS = {
-  owcAccept: { numberOfKeys: 2, lua: ACCEPT },
-  owcMarkAttempted: { numberOfKeys: 2, lua: MARK_ATTEMPTED },
-  owcRecordResult: { numberOfKeys: 2, lua: RECORD_RESULT },
-  owcFinalize: { numberOfKeys: 2, lua: FINALIZE },
-  owcCallbackState: { numberOfKeys: 2, lua: CALLBACK_STATE },
-  owcRevive: { numberOfKeys: 2, lua: REVIVE },
-};
-type ScriptName = keyof typeof SCRIPTS;
+/** A unit's result as the dispense loop reports it. */
+export type UnitOutcomeInput = { status: 'success' } | { status: 'failed'; reason: string };
 
 /**
  * The one place orders live: the ingress, both worker roles and the CLI use it. Every state
@@ -57,19 +52,31 @@ export class OrderStore {
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly now: () => number;
-  private readonly scripts: Record<ScriptName, ScriptCall>;
+  private readonly scripts: ScriptCalls<typeof ORDER_SCRIPTS>;
 
   constructor(options: OrderStoreOptions) {
     this.redis = options.redis;
     this.prefix = options.keyPrefix;
     this.ttlMs = options.ttlMs;
     this.now = options.now ?? Date.now;
-    this.scripts = defineScripts(this.redis, SCRIPTS);
+    this.scripts = defineScripts(this.redis, ORDER_SCRIPTS);
   }
 
-  private script(name: ScriptName, orderViewId: string, ...args: (string | number)[]): Promise<unknown> {
+  /** An order's two keys, the first two arguments of every order script. */
+  private keys(orderViewId: string): [string, string] {
     const keys = orderKeys(this.prefix, orderViewId);
-    return this.scripts[name](keys.record, keys.units, ...args);
+    return [keys.record, keys.units];
+  }
+
+  /** The indexes and counters in one call (their own hash tag). */
+  private bookkeeping(
+    what: 'accepted' | 'reported' | 'dead' | 'revived' | 'count',
+    orderViewId: string,
+    at: number,
+    ...counters: (keyof OrderStats)[]
+  ): Promise<unknown> {
+    const idx = indexKeys(this.prefix);
+    return this.scripts.owcBookkeeping(idx.open, idx.dead, idx.stats, what, orderViewId, at, ...counters);
   }
 
   /**
@@ -79,23 +86,28 @@ export class OrderStore {
   async accept(notice: OrderNotice): Promise<{ outcome: AcceptOutcome; state: OrderState }> {
     const units = flattenOrder(notice).length;
     const now = this.now();
-    const [outcome, state] = (await this.script(
-      'owcAccept',
-      notice.orderViewId,
+    const answer = await this.scripts.owcAccept(
+      ...this.keys(notice.orderViewId),
       JSON.stringify(notice),
       fingerprint(notice),
       units,
       notice.machineCode,
       now,
       this.ttlMs,
-    )) as [AcceptOutcome, OrderState];
-    return { outcome, state };
+    );
+    return { outcome: answer.outcome, state: z.enum(ORDER_STATES).parse(answer.state) };
   }
 
-  /** Indexes an accepted order as open and counts it (single-key commands: the index is advisory). */
-  async indexAccepted(orderViewId: string, acceptedAt = this.now()): Promise<void> {
-    const idx = indexKeys(this.prefix);
-    await this.redis.zadd(idx.open, 'NX', acceptedAt, orderViewId);
+  /**
+   * Indexes an accepted order as open, and adds 1 to each named counter, in one call (the index
+   * and the counters are advisory).
+   */
+  async indexAccepted(
+    orderViewId: string,
+    acceptedAt = this.now(),
+    ...counters: (keyof OrderStats)[]
+  ): Promise<void> {
+    await this.bookkeeping('accepted', orderViewId, acceptedAt, ...counters);
   }
 
   async count(field: keyof OrderStats, by = 1): Promise<void> {
@@ -104,11 +116,39 @@ export class OrderStore {
 
   async get(orderViewId: string): Promise<OrderRecord | undefined> {
     const keys = orderKeys(this.prefix, orderViewId);
-    const [record, units] = await Promise.all([
-      this.redis.hgetall(keys.record),
-      this.redis.hgetall(keys.units),
-    ]);
-    return readRecord(orderViewId, record, units);
+    // both hashes in one write and one round trip (same hash tag: same node on a cluster)
+    const replies = await this.redis.pipeline().hgetall(keys.record).hgetall(keys.units).exec();
+    const [record, units] = (replies ?? []).map(([error, value]) => {
+      if (error) throw error;
+      return value as Record<string, string>;
+    });
+    return readRecord(orderViewId, record ?? {}, units ?? {});
+  }
+
+  /**
+   * What a callback delivery needs, in one HMGET: the state, when it was accepted, the final
+   * result (undefined while not final) and the deliveries counted so far; undefined for an unknown order.
+   */
+  async finalResult(
+    orderViewId: string,
+  ): Promise<
+    | { state: OrderState; acceptedAt: number; result?: OrderResult; callback: { attempts: number } }
+    | undefined
+  > {
+    const [state, result, attempts, acceptedAt] = await this.redis.hmget(
+      orderKeys(this.prefix, orderViewId).record,
+      'state',
+      'result',
+      'callbackAttempts',
+      'acceptedAt',
+    );
+    if (!state) return undefined;
+    return {
+      state: z.enum(ORDER_STATES).parse(state),
+      acceptedAt: Number(acceptedAt),
+      result: result ? orderResultSchema.parse(JSON.parse(result)) : undefined,
+      callback: { attempts: Number(attempts ?? 0) },
+    };
   }
 
   /** One unit's recorded state (undefined while pending): a single field read, for hot paths. */
@@ -128,24 +168,47 @@ export class OrderStore {
    * (with the attempt number) or the result already recorded, which must not be vended again.
    */
   async markAttempted(orderViewId: string, index: number): Promise<UnitState> {
-    const raw = await this.script('owcMarkAttempted', orderViewId, index, this.now(), this.ttlMs);
-    if (typeof raw !== 'string') throw new Error(`order ${orderViewId} is not in the store`);
-    return unitStateSchema.parse(JSON.parse(raw));
+    const { marked } = await this.step(orderViewId, undefined, index);
+    return marked as UnitState;
   }
 
   /** Records a unit's result; the first result recorded wins and is returned. */
-  async recordUnitResult(
+  async recordUnitResult(orderViewId: string, index: number, result: UnitOutcomeInput): Promise<UnitResult> {
+    const { recorded } = await this.step(orderViewId, { index, result }, undefined);
+    return recorded as UnitResult;
+  }
+
+  /**
+   * One step of the dispense loop in one round trip: records the result of the unit just settled
+   * (first result wins) and marks the next unit attempted before its vend leaves. Returns what
+   * is stored afterwards for each (undefined where nothing was asked).
+   */
+  async step(
     orderViewId: string,
-    index: number,
-    result: { status: 'success' } | { status: 'failed'; reason: string },
-  ): Promise<UnitResult> {
-    const unit: UnitResult =
-      result.status === 'success'
-        ? { s: 'success', at: this.now() }
-        : { s: 'failed', reason: result.reason, at: this.now() };
-    const raw = await this.script('owcRecordResult', orderViewId, index, JSON.stringify(unit), this.ttlMs);
-    if (typeof raw !== 'string') throw new Error(`order ${orderViewId} is not in the store`);
-    return unitStateSchema.parse(JSON.parse(raw)) as UnitResult;
+    record: { index: number; result: UnitOutcomeInput } | undefined,
+    markIndex: number | undefined,
+  ): Promise<{ recorded?: UnitResult; marked?: UnitState }> {
+    const answer = await this.scripts.owcStep(
+      ...this.keys(orderViewId),
+      this.now(),
+      this.ttlMs,
+      record ? record.index : '',
+      record ? JSON.stringify(this.unitResult(record.result)) : '',
+      markIndex ?? '',
+    );
+    if (!answer) throw new Error(`order ${orderViewId} is not in the store`);
+    return {
+      recorded: answer.recorded
+        ? (unitStateSchema.parse(JSON.parse(answer.recorded)) as UnitResult)
+        : undefined,
+      marked: answer.marked ? unitStateSchema.parse(JSON.parse(answer.marked)) : undefined,
+    };
+  }
+
+  private unitResult(result: UnitOutcomeInput): UnitResult {
+    return result.status === 'success'
+      ? { s: 'success', at: this.now() }
+      : { s: 'failed', reason: result.reason, at: this.now() };
   }
 
   /**
@@ -163,54 +226,97 @@ export class OrderStore {
     if (record.result) return { result: record.result, finalizedNow: false };
     const result = finalResultOf(record);
     if (!result) return undefined;
-    const [outcome, stored] = (await this.script(
-      'owcFinalize',
+    const written = await this.writeFinal(orderViewId, result, undefined);
+    if (written !== 'mismatch') return written;
+    if (record !== known)
+      throw new Error(`order ${orderViewId}: the stored unit results changed while finalising`);
+    return this.finalize(orderViewId);
+  }
+
+  /**
+   * Records the last unit's result and writes the final result in one round trip, when the caller
+   * knows every unit's result (it settled them under the machine's lease). The result is built from
+   * those; the script checks them against the store and, if the store says otherwise (or a unit is
+   * still open), nothing is written and the store is read instead (`finalize`).
+   */
+  async finalizeWith(
+    orderViewId: string,
+    units: readonly { slotNum: string; skuCode: string }[],
+    results: readonly ('success' | 'failed')[],
+    last: { index: number; result: UnitOutcomeInput } | undefined,
+  ): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined> {
+    const statuses = results.map((r) => (r === 'success' ? 200 : 400) as 200 | 400);
+    const result: OrderResult = {
       orderViewId,
+      outStatus: outStatusOf(statuses),
+      outDetailList: units.map((unit, i) => ({
+        slotNum: unit.slotNum,
+        skuCode: unit.skuCode,
+        status: statuses[i] as 200 | 400,
+      })),
+    };
+    const written = await this.writeFinal(orderViewId, result, last);
+    if (written !== 'mismatch') return written;
+    return this.finalize(orderViewId);
+  }
+
+  private async writeFinal(
+    orderViewId: string,
+    result: OrderResult,
+    last: { index: number; result: UnitOutcomeInput } | undefined,
+  ): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined | 'mismatch'> {
+    const expected = result.outDetailList.map((d) => (d.status === 200 ? 'S' : 'F')).join('');
+    const answer = await this.scripts.owcFinalize(
+      ...this.keys(orderViewId),
+      this.now(),
+      this.ttlMs,
+      last ? last.index : '',
+      last ? JSON.stringify(this.unitResult(last.result)) : '',
       JSON.stringify(result),
       result.outStatus,
-      result.outDetailList.length,
-      this.now(),
-    )) as [string, string];
-    if (outcome === 'incomplete' || outcome === 'missing') return undefined;
-    const finalizedNow = outcome === 'final';
+      expected,
+    );
+    if (answer.outcome === 'incomplete' || answer.outcome === 'missing') return undefined;
+    if (answer.outcome === 'mismatch') return 'mismatch';
+    const finalizedNow = answer.outcome === 'final';
     if (finalizedNow) {
       const bucket = result.outStatus === 200 ? 'succeeded' : result.outStatus === 300 ? 'partial' : 'failed';
-      await Promise.all([this.count('final'), this.count(bucket)]);
+      await this.bookkeeping('count', '', 0, 'final', bucket);
     }
-    return { result: JSON.parse(stored) as OrderResult, finalizedNow };
+    return { result: orderResultSchema.parse(JSON.parse(answer.result)), finalizedNow };
   }
 
   async recordCallbackAttempt(orderViewId: string, error: string): Promise<void> {
-    await this.script('owcCallbackState', orderViewId, this.now(), error.slice(0, 500), 'attempt');
+    await this.scripts.owcCallbackState(
+      ...this.keys(orderViewId),
+      this.now(),
+      error.slice(0, 500),
+      'attempt',
+    );
   }
 
   async markReported(orderViewId: string): Promise<void> {
-    const idx = indexKeys(this.prefix);
-    const before = await this.get(orderViewId);
-    await this.script('owcCallbackState', orderViewId, this.now(), '', 'reported');
-    if (before && before.state !== 'reported') {
-      await Promise.all([
-        this.redis.zrem(idx.open, orderViewId),
-        this.redis.zrem(idx.dead, orderViewId),
-        this.count('reported'),
-      ]);
-    }
+    const states = await this.scripts.owcCallbackState(...this.keys(orderViewId), this.now(), '', 'reported');
+    if (states && states.before !== 'reported')
+      await this.bookkeeping('reported', orderViewId, 0, 'reported');
   }
 
   async markDead(orderViewId: string, error: string): Promise<void> {
-    const state = await this.script('owcCallbackState', orderViewId, this.now(), error.slice(0, 500), 'dead');
-    if (state === 'dead') {
-      await Promise.all([
-        this.redis.zadd(indexKeys(this.prefix).dead, this.now(), orderViewId),
-        this.count('dead'),
-      ]);
-    }
+    const now = this.now();
+    const states = await this.scripts.owcCallbackState(
+      ...this.keys(orderViewId),
+      now,
+      error.slice(0, 500),
+      'dead',
+    );
+    if (states && states.after === 'dead' && states.before !== 'dead')
+      await this.bookkeeping('dead', orderViewId, now, 'dead');
   }
 
   /** Puts a dead order back to `final` for a replay; false when it was not dead. */
   async revive(orderViewId: string): Promise<boolean> {
-    const revived = (await this.script('owcRevive', orderViewId)) === 'final';
-    if (revived) await this.redis.zrem(indexKeys(this.prefix).dead, orderViewId);
+    const revived = await this.scripts.owcRevive(...this.keys(orderViewId));
+    if (revived) await this.bookkeeping('revived', orderViewId, 0);
     return revived;
   }
 

@@ -3,6 +3,7 @@ import type { OrderStore } from '@owc/order-store';
 import type { OrderResult } from '@owc/protocol';
 import type { JobPayload } from '@owc/queues';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import { callbackDelayMs } from './callback-jobs.js';
 import type { CallbackMetrics } from './callback-metrics.js';
@@ -49,8 +50,9 @@ export class CallbackHandler {
   ): Promise<CallbackJobResult> => {
     const { store, metrics } = this.deps;
     const { orderViewId } = payload;
-    const log = this.deps.logger.child({ queue: 'callback', jobId: job.id, orderViewId });
-    const record = await store.get(orderViewId);
+    const log = lazyChild(this.deps.logger, { queue: 'callback', jobId: job.id, orderViewId });
+    // the state and the final result: all a delivery needs (one HMGET)
+    const record = await store.finalResult(orderViewId);
     if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
     // a replay (pnpm cli callback:replay) delivers again what owitho was already told
     if (record.state === 'reported' && !payload.replay) return { outcome: 'already-reported' };

@@ -1,14 +1,16 @@
 import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
-import type { OrderRecord, OrderStore } from '@owc/order-store';
-import { noticeContainer, type OrderNotice } from '@owc/protocol';
+import type { OrderState, OrderStore } from '@owc/order-store';
+import { noticeContainer, type OrderNotice, type OrderResult } from '@owc/protocol';
 import type { JobPayload, Producer } from '@owc/queues';
 import type { LeaseHold, RedisClient } from '@owc/redis';
 import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { enqueueCallback } from '../callback/callback-jobs.js';
+import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
 import { MachineLease } from './machine-lease.js';
+import { OrderRun } from './order-run.js';
 import { type UnitOutcome, UnitVender, type UnitVenderSettings } from './unit-vender.js';
 
 export interface DispenseSettings extends UnitVenderSettings {
@@ -81,7 +83,6 @@ export class DispenseHandler {
       ttlMs: deps.settings.leaseTtlMs,
     });
     this.vender = new UnitVender({
-      store: deps.store,
       gateway: deps.gateway,
       settings: deps.settings,
       metrics: deps.metrics,
@@ -93,94 +94,114 @@ export class DispenseHandler {
     job: Job,
     token?: string,
   ): Promise<DispenseOutcome> => {
-    const { store } = this.deps;
     const { orderViewId } = payload;
-    let log = this.deps.logger.child({
+    const log = lazyChild(this.deps.logger, {
       queue: 'dispense',
       jobId: job.id,
       orderViewId,
       machineCode: payload.machineCode,
     });
-    const record = await store.get(orderViewId);
-    if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
-    if (record.state === 'reported') return { outcome: 'already-reported' };
-    if (record.unitStates.size === 0) {
-      await this.deps.timeline?.accepted(job, orderViewId, record.machineCode, record.acceptedAt);
-    }
-    if (record.result) return this.finish(record, log, job);
-
-    const skip = notDispensableReason(record.notice);
-    if (skip) {
-      for (const unit of record.units) {
-        const state = record.unitStates.get(unit.index);
-        if (!state || state.s === 'attempted') {
-          await store.recordUnitResult(orderViewId, unit.index, { status: 'failed', reason: skip });
-        }
-      }
-      log.info(
-        { payStatus: record.notice.payStatus, refundStatus: record.notice.refundStatus, reason: skip },
-        'order not dispensable: every unit failed, no machine touched',
-      );
-      return this.finish(record, log, job);
-    }
-
-    const machineCode = record.machineCode;
-    if (machineCode !== payload.machineCode) {
-      log.warn(
-        { storedMachineCode: machineCode },
-        'job names another machine than the order: using the order',
-      );
-      log = log.child({ machineCode });
-    }
-    const target = { orderViewId, machineCode, containerCode: noticeContainer(record.notice) };
-
-    let usedMachine = false;
+    // The job names the machine: take it first, then read the order once, under the lease (so
+    // every unit state read is current). A busy machine costs one SET and a step back.
+    let machineCode = payload.machineCode;
+    let lease = await this.take(machineCode);
+    if (!lease) return this.waitForMachine(job, token, machineCode, log);
+    // timeline lines (order page, job log) go out beside the work and are awaited before the job ends
+    const lines: Promise<void>[] = [];
+    const timeline = this.deps.timeline;
     try {
+      const record = await this.deps.store.get(orderViewId);
+      if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
+      if (record.state === 'reported') return { outcome: 'already-reported' };
+      if (timeline && record.unitStates.size === 0)
+        lines.push(timeline.accepted(job, orderViewId, record.machineCode, record.acceptedAt));
+      if (record.result)
+        return await this.finish(job, record.orderViewId, record.state, log, () =>
+          this.deps.store.finalize(orderViewId, record),
+        );
+
+      const skip = notDispensableReason(record.notice);
+      if (skip) {
+        log.info(
+          { payStatus: record.notice.payStatus, refundStatus: record.notice.refundStatus, reason: skip },
+          'order not dispensable: every unit failed, no machine touched',
+        );
+        const run = new OrderRun(this.deps.store, orderViewId);
+        for (const unit of record.units) {
+          const state = record.unitStates.get(unit.index);
+          if (!state || state.s === 'attempted')
+            await run.recordUnitResult(unit.index, { status: 'failed', reason: skip });
+        }
+        const results = record.units.map((unit) => {
+          const state = record.unitStates.get(unit.index);
+          return state?.s === 'success' ? 'success' : 'failed';
+        });
+        return await this.finish(job, orderViewId, record.state, log, () =>
+          run.finalize(record.units, results),
+        );
+      }
+
+      if (record.machineCode !== machineCode) {
+        log.warn(
+          { storedMachineCode: record.machineCode },
+          'job names another machine than the order: using the order',
+        );
+        await this.letGo(lease, machineCode, log);
+        lease = undefined;
+        machineCode = record.machineCode;
+        lease = await this.take(machineCode);
+        if (!lease) return await this.waitForMachine(job, token, machineCode, log);
+      }
+      const target = { orderViewId, machineCode, containerCode: noticeContainer(record.notice) };
+
+      // every unit under this one hold; the run carries each result into its next write
+      const run = new OrderRun(this.deps.store, orderViewId);
+      const results: ('success' | 'failed')[] = [];
       for (const unit of record.units) {
         const known = record.unitStates.get(unit.index);
-        if (known && known.s !== 'attempted') continue;
+        if (known && known.s !== 'attempted') {
+          results.push(known.s);
+          continue;
+        }
         // shutting down: no new unit starts; the job goes back to the queue for the next pod
         if (this.deps.stopping?.aborted) {
+          await run.flush();
           return await this.delay(job, token, 0, log, 'shutting down: another pod continues');
         }
-        const lease = await this.leases.tryAcquire(machineCode);
-        if (!lease) {
-          this.deps.metrics.leaseWaits.inc({ machine: this.deps.metrics.machine(machineCode) });
-          return await this.waitForMachine(job, token, machineCode, log);
+        const outcome = await this.vender.settle(target, unit, known, lease, log, run);
+        if (timeline) {
+          lines.push(
+            timeline.record(job, orderViewId, {
+              e: 'vend',
+              at: Date.now(),
+              unit: unit.index,
+              vendId: unit.vendId,
+              answer: outcomeText(outcome),
+            }),
+          );
         }
-        usedMachine = true;
-        this.held.add(lease);
-        let outcome: Awaited<ReturnType<UnitVender['settle']>>;
-        try {
-          // read the unit again under the lease: another run may have settled it meanwhile
-          const fresh = await store.unitState(orderViewId, unit.index);
-          outcome = await this.vender.settle(target, unit, fresh, lease, log);
-          await this.deps.timeline?.record(job, orderViewId, {
-            e: 'vend',
-            at: Date.now(),
-            unit: unit.index,
-            vendId: unit.vendId,
-            answer: outcomeText(outcome),
-          });
-        } finally {
-          this.held.delete(lease);
-          await lease.release();
+        if (outcome.kind === 'done') {
+          results.push(outcome.result.s);
+          continue;
         }
+        await run.flush();
         if (outcome.kind === 'retry-later')
           return await this.delay(job, token, outcome.delayMs, log, outcome.reason);
-        if (outcome.kind === 'lease-lost') {
-          log.warn({ vendId: unit.vendId }, 'machine lease lost: stepping back');
-          return await this.delay(job, token, this.deps.settings.leaseWaitMs, log, 'lease lost');
-        }
+        log.warn({ vendId: unit.vendId }, 'machine lease lost: stepping back');
+        return await this.delay(job, token, this.deps.settings.leaseWaitMs, log, 'lease lost');
       }
+      // the last unit is done: the machine is the next order's while this one is finalised
+      const held = lease;
+      lease = undefined;
+      const [final] = await Promise.all([
+        this.finish(job, orderViewId, record.state, log, () => run.finalize(record.units, results)),
+        this.letGo(held, machineCode, log),
+      ]);
+      return final;
     } finally {
-      // done with the machine (or stepping back): hand it to the oldest waiting job
-      if (usedMachine) await this.wakeNextWaiter(machineCode, log);
+      if (lease) await this.letGo(lease, machineCode, log);
+      await Promise.all(lines);
     }
-
-    const latest = await store.get(orderViewId);
-    if (!latest) throw new UnrecoverableError(`order ${orderViewId} disappeared from the order store`);
-    return this.finish(latest, log, job);
   };
 
   /**
@@ -188,23 +209,53 @@ export class DispenseHandler {
    * job may complete. A crash between the two leaves this job unfinished, so its retry (or
    * stalled-job recovery) comes back here and adds the callback job under the same id.
    */
-  private async finish(record: OrderRecord, log: Logger, job?: Job): Promise<DispenseOutcome> {
-    const { store, producer, settings, metrics } = this.deps;
-    const final = await store.finalize(record.orderViewId, record);
-    if (!final) throw new Error(`order ${record.orderViewId} still has units without a result`);
-    if (record.state !== 'reported') {
-      await enqueueCallback(producer, record.orderViewId, settings.callbackScheduleMs);
-    }
+  private async finish(
+    job: Job,
+    orderViewId: string,
+    state: OrderState,
+    log: Logger,
+    finalize: () => Promise<{ result: OrderResult; finalizedNow: boolean } | undefined>,
+  ): Promise<DispenseOutcome> {
+    const { producer, settings, metrics } = this.deps;
+    const final = await finalize();
+    if (!final) throw new Error(`order ${orderViewId} still has units without a result`);
+    if (state !== 'reported') await enqueueCallback(producer, orderViewId, settings.callbackScheduleMs);
     if (final.finalizedNow) {
       metrics.orders.inc({ outStatus: String(final.result.outStatus) });
       log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
-      await this.deps.timeline?.record(job, record.orderViewId, {
+      await this.deps.timeline?.record(job, orderViewId, {
         e: 'final',
         at: Date.now(),
         outStatus: final.result.outStatus,
       });
     }
     return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
+  }
+
+  /** Takes the machine's lease (undefined when busy) and remembers it while held. */
+  private async take(machineCode: string): Promise<LeaseHold | undefined> {
+    const lease = await this.leases.tryAcquire(machineCode);
+    if (lease) this.held.add(lease);
+    return lease;
+  }
+
+  /**
+   * Shutdown ran out of time with a vend still in flight: lets go of its machine lease so the
+   * next pod need not wait for the lease to expire. The unit stays `attempted`; whoever resumes
+   * the order asks the gateway what became of it before anything else (never vends it again).
+   */
+  async releaseLeases(): Promise<number> {
+    const holds = [...this.held];
+    this.held.clear();
+    await Promise.allSettled(holds.map((hold) => hold.release()));
+    return holds.length;
+  }
+
+  /** Releases the machine and hands it to the oldest job waiting for it. */
+  private async letGo(lease: LeaseHold, machineCode: string, log: Logger): Promise<void> {
+    this.held.delete(lease);
+    const [, waiter] = await Promise.all([lease.release(), this.leases.nextWaiter(machineCode)]);
+    if (waiter !== undefined) await this.wake(waiter, machineCode, log);
   }
 
   /**
@@ -220,41 +271,37 @@ export class DispenseHandler {
     log: Logger,
   ): Promise<never> {
     if (!token) throw new Error('a dispense job needs its lock token to step back');
+    this.deps.metrics.leaseWaits.inc({ machine: this.deps.metrics.machine(machineCode) });
     await job.moveToDelayed(Date.now() + this.deps.settings.leaseWaitMs, token);
-    await this.leases.addWaiter(machineCode, String(job.id));
-    if (!(await this.leases.isHeld(machineCode))) await this.wakeNextWaiter(machineCode, log);
+    // joined, then looked (one round trip, in this order on the connection)
+    const [, held] = await Promise.all([
+      this.leases.addWaiter(machineCode, String(job.id)),
+      this.leases.isHeld(machineCode),
+    ]);
+    if (!held) await this.wakeNextWaiter(machineCode, log);
     log.debug('machine busy: waiting for it to be released');
     throw new DelayedError('machine lease held');
   }
 
   /** Promotes the oldest job still waiting (delayed) for the machine; skips those that moved on. */
   private async wakeNextWaiter(machineCode: string, log: Logger): Promise<void> {
-    const queue = this.deps.producer.queue('dispense');
-    for (;;) {
-      const jobId = await this.leases.nextWaiter(machineCode);
-      if (jobId === undefined) return;
-      const waiting = await queue.getJob(jobId);
-      if (!waiting) continue;
-      try {
-        await waiting.promote();
-        return;
-      } catch {
-        // no longer delayed (woken by its safety net, running, or done): try the next one
-        log.debug({ waiter: jobId }, 'waiter had moved on');
-      }
-    }
+    const jobId = await this.leases.nextWaiter(machineCode);
+    if (jobId !== undefined) await this.wake(jobId, machineCode, log);
   }
 
-  /**
-   * Shutdown ran out of time with a vend still in flight: lets go of its machine lease so the
-   * next pod need not wait for the lease to expire. The unit stays `attempted`; whoever resumes
-   * the order asks the gateway what became of it before anything else (never vends it again).
-   */
-  async releaseLeases(): Promise<number> {
-    const holds = [...this.held];
-    this.held.clear();
-    await Promise.allSettled(holds.map((hold) => hold.release()));
-    return holds.length;
+  /** Promotes a waiter popped off the machine's queue; if it had moved on, the next one. */
+  private async wake(jobId: string, machineCode: string, log: Logger): Promise<void> {
+    const waiting = await this.deps.producer.queue('dispense').getJob(jobId);
+    try {
+      if (waiting) {
+        await waiting.promote();
+        return;
+      }
+    } catch {
+      // no longer delayed (woken by its safety net, running, or done)
+      log.debug({ waiter: jobId }, 'waiter had moved on');
+    }
+    await this.wakeNextWaiter(machineCode, log);
   }
 
   private async delay(

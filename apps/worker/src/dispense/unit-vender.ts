@@ -9,10 +9,11 @@ import {
   type VendAnswer,
 } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
-import type { OrderStore, UnitResult, UnitState } from '@owc/order-store';
+import type { UnitResult, UnitState } from '@owc/order-store';
 import type { OrderUnit } from '@owc/protocol';
 import type { LeaseHold } from '@owc/redis';
 import type { DispenseMetrics } from './dispense-metrics.js';
+import type { UnitLedger } from './order-run.js';
 
 /** Failures that say nothing dropped and the machine may recover: retried within the budget. */
 export const TRANSIENT_REASONS = new Set(['machine_offline', 'machine_fault', 'gateway_unavailable']);
@@ -49,7 +50,6 @@ type Known =
   | { kind: 'unresolved'; reason: string };
 
 export interface UnitVenderDeps {
-  store: OrderStore;
   gateway: MachineGateway;
   settings: UnitVenderSettings;
   metrics: DispenseMetrics;
@@ -76,9 +76,11 @@ export class UnitVender {
     current: UnitState | undefined,
     lease: LeaseHold,
     log: Logger,
+    /** where the unit's states are written (the run's OrderRun) */
+    ledger: UnitLedger,
   ): Promise<UnitOutcome> {
     if (current && current.s !== 'attempted') return { kind: 'done', result: current };
-    const { store, settings } = this.deps;
+    const { settings } = this.deps;
     let attempts = current?.n ?? 0;
     // a unit marked attempted may be on its way or dropped: ask before anything else
     let phase: 'ask' | 'send' = current ? 'ask' : 'send';
@@ -104,26 +106,29 @@ export class UnitVender {
       } else {
         if (attempts >= settings.retryBudget) {
           return this.record(
-            target,
+            ledger,
             unit,
             { status: 'failed', reason: lastTransient ?? 'retry_budget_exhausted' },
             log,
           );
         }
-        const marked = await store.markAttempted(target.orderViewId, unit.index);
+        // attempted is written and the lease renewed (checked to be ours) in the same round trip,
+        // both before the request leaves; a failed renewal leaves the unit attempted, unsent,
+        // which the next run resolves by asking (the gateway says it never got it)
+        const [marked, renewed] = await Promise.all([ledger.markAttempted(unit.index), lease.renew()]);
         if (marked.s !== 'attempted') return { kind: 'done', result: marked };
         attempts = marked.n;
-        if (!(await lease.renew())) return { kind: 'lease-lost' };
+        if (!renewed) return { kind: 'lease-lost' };
         const sent = await this.send(target, unit, log);
         if (sent.kind === 'ask') {
           phase = 'ask';
           continue;
         }
         if (sent.kind === 'final')
-          return this.record(target, unit, { status: 'failed', reason: sent.reason }, log);
+          return this.record(ledger, unit, { status: 'failed', reason: sent.reason }, log);
         if (sent.kind === 'transient') {
           if (attempts >= settings.retryBudget)
-            return this.record(target, unit, { status: 'failed', reason: sent.reason }, log);
+            return this.record(ledger, unit, { status: 'failed', reason: sent.reason }, log);
           return this.retryLater(sent.reason, log, unit);
         }
         answer = sent.answer;
@@ -134,12 +139,12 @@ export class UnitVender {
         }
       }
 
-      if (answer.status === 'success') return this.record(target, unit, { status: 'success' }, log);
+      if (answer.status === 'success') return this.record(ledger, unit, { status: 'success' }, log);
       const reason = answer.reason ?? 'failed';
-      if (!TRANSIENT_REASONS.has(reason)) return this.record(target, unit, { status: 'failed', reason }, log);
+      if (!TRANSIENT_REASONS.has(reason)) return this.record(ledger, unit, { status: 'failed', reason }, log);
       lastTransient = reason;
       if (attempts >= settings.retryBudget)
-        return this.record(target, unit, { status: 'failed', reason }, log);
+        return this.record(ledger, unit, { status: 'failed', reason }, log);
       // the gateway's answer to an earlier send was a transient failure: nothing dropped, send again
       // now; a transient failure of our own send waits VEND_RETRY_DELAY_MS first
       if (fromSend) return this.retryLater(reason, log, unit);
@@ -233,15 +238,15 @@ export class UnitVender {
   }
 
   private async record(
-    target: VendTarget,
+    ledger: UnitLedger,
     unit: OrderUnit,
     result: { status: 'success' } | { status: 'failed'; reason: string },
     log: Logger,
   ): Promise<UnitOutcome> {
-    const stored = await this.deps.store.recordUnitResult(target.orderViewId, unit.index, result);
+    const stored = await ledger.recordUnitResult(unit.index, result);
     const reason = stored.s === 'failed' ? stored.reason : '';
     this.deps.metrics.units.inc({ result: stored.s, reason });
-    log.info({ vendId: unit.vendId, result: stored.s, reason: reason || undefined }, 'unit result recorded');
+    log.debug({ vendId: unit.vendId, result: stored.s, reason: reason || undefined }, 'unit result');
     return { kind: 'done', result: stored };
   }
 }

@@ -1,0 +1,29 @@
+--[[
+  Accepts an order notice: creates the record the first time; a later notice with the same
+  fingerprint is a duplicate, one with another fingerprint a conflict. Neither changes the order
+  (only its duplicate/conflict counter).
+
+  KEYS[1] the order's record hash ({order:<id>}:record)
+  KEYS[2] the order's units hash ({order:<id>}:units) (unused; named so every order script has the same keys)
+  ARGV[1] the notice as JSON
+  ARGV[2] its fingerprint (sha-256 of its canonical JSON)
+  ARGV[3] its unit count
+  ARGV[4] its machineCode
+  ARGV[5] now (ms epoch)
+  ARGV[6] how long the record is kept (ms)
+
+  Output: {outcome, state}: outcome 'created' | 'duplicate' | 'conflict', state the order's
+  state after the call.
+]]
+local fp = redis.call('HGET', KEYS[1], 'fingerprint')
+if fp then
+  local outcome = 'conflict'
+  if fp == ARGV[2] then outcome = 'duplicate' end
+  redis.call('HINCRBY', KEYS[1], outcome == 'duplicate' and 'duplicates' or 'conflicts', 1)
+  return {outcome, redis.call('HGET', KEYS[1], 'state')}
+end
+-- counters that are still 0 are not written (absent = 0): a smaller record
+redis.call('HSET', KEYS[1], 'notice', ARGV[1], 'fingerprint', ARGV[2], 'unitCount', ARGV[3],
+  'machineCode', ARGV[4], 'state', 'accepted', 'acceptedAt', ARGV[5])
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return {'created', 'accepted'}

@@ -1,0 +1,46 @@
+--[[
+  Writes an order's final result, once, when every unit has its result; optionally records the
+  last unit's result in the same step (first result wins).
+
+  KEYS[1] the order's record hash
+  KEYS[2] the order's units hash
+  ARGV[1] now (ms epoch)
+  ARGV[2] how long the units are kept (ms)
+  ARGV[3] index of a unit whose result is recorded first, or '' for none
+  ARGV[4] that result as JSON
+  ARGV[5] the final result as JSON (the callback payload and the order/query answer)
+  ARGV[6] its outStatus
+  ARGV[7] the unit results the caller built it from: one letter per unit, S success, F failed
+
+  Output: {outcome, result}:
+    'final'      written now; result = ARGV[5]
+    'already'    written earlier; result = the stored one (it never changes)
+    'incomplete' some unit has no result yet; result = ''
+    'mismatch'   a stored unit result differs from ARGV[7] (the caller read a stale state); ''
+    'missing'    the order is not in the store; ''
+]]
+local existing = redis.call('HGET', KEYS[1], 'result')
+if existing then return {'already', existing} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
+if ARGV[3] ~= '' then
+  local raw = redis.call('HGET', KEYS[2], ARGV[3])
+  if not raw or cjson.decode(raw).s == 'attempted' then
+    redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+  end
+end
+local expected = ARGV[7]
+local unitCount = tonumber(redis.call('HGET', KEYS[1], 'unitCount'))
+if string.len(expected) ~= unitCount then return {'mismatch', ''} end
+local stored = redis.call('HGETALL', KEYS[2])
+local states = {}
+for i = 1, #stored, 2 do states[stored[i]] = cjson.decode(stored[i + 1]).s end
+for i = 1, unitCount do
+  local s = states[tostring(i - 1)]
+  if not s or s == 'attempted' then return {'incomplete', ''} end
+  local letter = 'F'
+  if s == 'success' then letter = 'S' end
+  if letter ~= string.sub(expected, i, i) then return {'mismatch', ''} end
+end
+redis.call('HSET', KEYS[1], 'result', ARGV[5], 'outStatus', ARGV[6], 'state', 'final', 'finalAt', ARGV[1])
+return {'final', ARGV[5]}

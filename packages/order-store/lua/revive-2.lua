@@ -1,0 +1,12 @@
+--[[
+  Puts a dead order back to `final`, so that its callback can be replayed.
+
+  KEYS[1] the order's record hash
+  KEYS[2] the order's units hash (unused)
+
+  Output: 'final' when the order was dead, false otherwise.
+]]
+if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return false end
+redis.call('HSET', KEYS[1], 'state', 'final')
+redis.call('HDEL', KEYS[1], 'deadAt')
+return 'final'

@@ -1,0 +1,49 @@
+--[[
+  One step of the dispense loop, in one round trip: records the result of the unit just settled
+  (if any; the first result recorded wins, forever) and marks the next unit `attempted` (if any)
+  before its vend request leaves. The first vend of an order moves it from `accepted` to
+  `dispensing`.
+
+  KEYS[1] the order's record hash
+  KEYS[2] the order's units hash
+  ARGV[1] now (ms epoch)
+  ARGV[2] how long the units are kept (ms)
+  ARGV[3] index of the unit whose result is recorded, or '' for none
+  ARGV[4] that result as JSON ({"s":"success","at":…} or {"s":"failed","reason":…,"at":…})
+  ARGV[5] index of the unit to mark attempted, or '' for none
+
+  Output: {recorded, marked}: the recorded unit's JSON after the call (its first result) and the
+  marked unit's JSON after the call (attempted with its attempt count n, or the result it already
+  had, which must not be vended again); '' where nothing was asked. false when the order is not
+  in the store.
+]]
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local recorded = ''
+local marked = ''
+if ARGV[3] ~= '' then
+  local raw = redis.call('HGET', KEYS[2], ARGV[3])
+  if raw and cjson.decode(raw).s ~= 'attempted' then
+    recorded = raw
+  else
+    redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+    recorded = ARGV[4]
+  end
+end
+if ARGV[5] ~= '' then
+  local raw = redis.call('HGET', KEYS[2], ARGV[5])
+  local unit
+  if raw then unit = cjson.decode(raw) end
+  if unit and unit.s ~= 'attempted' then
+    marked = raw
+  else
+    local n = 1
+    if unit then n = unit.n + 1 end
+    marked = cjson.encode({ s = 'attempted', n = n, at = tonumber(ARGV[1]) })
+    redis.call('HSET', KEYS[2], ARGV[5], marked)
+    if redis.call('HGET', KEYS[1], 'state') == 'accepted' then
+      redis.call('HSET', KEYS[1], 'state', 'dispensing')
+    end
+  end
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return {recorded, marked}
