@@ -2,7 +2,7 @@ import { HttpMachineGateway } from '@owc/gateway';
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import type { OrderNotice } from '@owc/protocol';
+import type { MachineLayout, OrderNotice } from '@owc/protocol';
 import { callbackJobId, createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
@@ -52,9 +52,14 @@ interface Rig {
 async function startRig(
   redisUrl: string,
   prefix: string,
-  options: { vendDurationMs?: number; vendTimeoutMs?: number } = {},
+  options: { vendDurationMs?: number; vendTimeoutMs?: number; extraMachines?: MachineLayout[] } = {},
 ): Promise<Rig> {
-  const sim = await startMachineSim({ fleet: FLEET, vendDurationMs: options.vendDurationMs ?? 10 });
+  const sim = await startMachineSim({
+    ...(options.extraMachines
+      ? { machines: [...fleet.machines, ...options.extraMachines] }
+      : { fleet: FLEET }),
+    vendDurationMs: options.vendDurationMs ?? 10,
+  });
   const connections: Redis[] = [];
   const connect = () => {
     const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -214,6 +219,43 @@ describe('dispense handler against the machine simulator', () => {
         expect(u2?.result?.outStatus).toBe(400);
         expect(u2?.unitStates.get(0)).toMatchObject({ s: 'failed', reason: 'refunded' });
         expect(await rig.producer.queue('callback').getJob(callbackJobId('U1'))).toBeDefined();
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a machine with two containers: a notice naming one vends there; naming none, every unit 400, never a guess',
+    async ({ redisUrl, prefix }) => {
+      const a1 = { ...structuredClone(machine(0)), machineCode: 'M9', containerCode: 'A1' };
+      const b2 = { ...structuredClone(machine(0)), machineCode: 'M9', containerCode: 'B2' };
+      const rig = await startRig(redisUrl, prefix, { extraMachines: [a1, b2] });
+      try {
+        rig.startWorker();
+        const named = noticeFor('C1', b2, [[0, 2]]);
+        const unnamed = noticeFor('C2', b2, [[0, 1]], { containerCode: '' });
+        const { containerCode: _, ...missing } = noticeFor('C3', b2, [[0, 1]]);
+        const single = noticeFor('C4', machine(1), [[0, 1]], { containerCode: null });
+        for (const n of [named, unnamed, missing, single]) await acceptOrder(rig.store, rig.producer, n);
+        await waitFor(() => allFinal(rig.store, ['C1', 'C2', 'C3', 'C4']), { what: 'all four final' });
+        expect((await rig.store.get('C1'))?.result?.outStatus).toBe(200);
+        for (const id of ['C2', 'C3']) {
+          const record = await rig.store.get(id);
+          expect(record?.result?.outStatus).toBe(400);
+          expect(record?.unitStates.get(0)).toMatchObject({
+            s: 'failed',
+            reason: expect.stringMatching(/^container_not_named: machine has 2 containers \(A1, B2\)/),
+          });
+        }
+        // the machine's only container vends when the notice names none
+        expect((await rig.store.get('C4'))?.result?.outStatus).toBe(200);
+        expect(
+          rig.sim.sim
+            .ledger()
+            .map((e) => `${e.vendId} ${e.machineCode}/${e.containerCode}`)
+            .sort(),
+        ).toEqual(['C1-0 M9/B2', 'C1-1 M9/B2', `C4-0 ${machine(1).machineCode}/01`]);
       } finally {
         await rig.close();
       }

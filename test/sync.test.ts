@@ -136,7 +136,7 @@ describe('the sync worker (owitho-sim over HTTP, real Redis)', () => {
         expect(owitho.sim.machine(code)).toEqual(machines.sim.getMachine(code));
         expect(owitho.sim.machine(other)).toBeUndefined();
         // the layout sent is also the machine's snapshot (the ingress's machine/query fallback)
-        const snapshot = await redis.hget(`${prefix}:{machine:${code}}:snapshot`, 'layout');
+        const snapshot = await redis.hget(`${prefix}:{machine:${code}}:snapshot`, 'layout:01');
         expect(machineLayoutSchema.parse(JSON.parse(snapshot ?? 'null'))).toEqual(
           machines.sim.getMachine(code),
         );

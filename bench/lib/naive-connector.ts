@@ -81,7 +81,7 @@ if (mode === 'ingress') {
         try {
           const answer = await gateway.vend(notice.machineCode, {
             vendId: unit.vendId,
-            containerCode: notice.containerCode ?? undefined,
+            containerCode: notice.containerCode || undefined,
             slotNum: unit.slotNum,
             skuCode: unit.skuCode,
           });

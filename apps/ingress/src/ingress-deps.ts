@@ -22,9 +22,12 @@ export interface HonouredTokens {
   signatureFailed?(tokens: readonly string[]): Promise<unknown>;
 }
 
-/** The machine gateway's live read (HttpMachineGateway.getMachine): undefined = unknown machine. */
+/**
+ * The machine gateway's live read (HttpMachineGateway.getContainers): one layout per container,
+ * sorted by containerCode; undefined = unknown machine.
+ */
 export interface MachineReader {
-  getMachine(machineCode: string): Promise<MachineLayout | undefined>;
+  getContainers(machineCode: string): Promise<MachineLayout[] | undefined>;
 }
 
 /** Everything the app is built from; made once in server.ts (or a test) and passed down. */

@@ -1,6 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import type { MultiContainerMachine } from '@owc/gateway';
 import { createLogger, type Logger, Registry } from '@owc/observability';
 import { type MachineLayout, signEnvelope } from '@owc/protocol';
 import { silentLogger } from '@owc/testing';
@@ -151,17 +152,20 @@ export function metricValue(text: string, name: string, labels: Record<string, s
  * A minimal HTTP machine gateway (docs/gateway.md `GET /machines/{code}`) with a switch to hang its
  * answers, for machine/query tests; the ingress reaches it through the real HttpMachineGateway.
  */
-export async function startTestGateway(machines: MachineLayout[]): Promise<{
+export async function startTestGateway(machines: Array<MachineLayout | MultiContainerMachine>): Promise<{
   url: string;
-  machines: Map<string, MachineLayout>;
+  machines: Map<string, MachineLayout | MultiContainerMachine>;
   hang: { on: boolean };
   close(): Promise<void>;
 }> {
-  const byCode = new Map(machines.map((m) => [m.machineCode, m]));
+  const byCode = new Map<string, MachineLayout | MultiContainerMachine>(
+    machines.map((m) => [m.machineCode, m]),
+  );
   const hang = { on: false };
   const held: ServerResponse[] = [];
   const server = createServer((req, res) => {
-    const match = /^\/machines\/([^/]+)$/.exec(req.url ?? '');
+    // the multi-container shape is answered whole (a gateway may ignore ?containerCode=)
+    const match = /^\/machines\/([^/?]+)(\?.*)?$/.exec(req.url ?? '');
     if (hang.on) {
       held.push(res);
       return;

@@ -614,4 +614,56 @@ describe('control API', () => {
     expect(await h.gateway.getVend('O1-0')).toBeUndefined();
     expect((await h.gateway.vend('M001', unit('O1-2', '02', 'SKU00002'))).status).toBe('success');
   });
+
+  it('a machine with two containers: the multi-container read, vends and restocks per container', async () => {
+    const [one] = generateFleet({ machines: 1, slotsPerMachine: 2, inventory: 5 }).machines;
+    if (!one) throw new Error('no machine generated');
+    const a1 = { ...one, machineCode: 'M9', containerCode: 'A1' };
+    const b2 = { ...structuredClone(one), machineCode: 'M9', containerCode: 'B2' };
+    const h = await start({ machines: [b2, a1] });
+    const state = await h.http('GET', '/machines/M9');
+    expect(state.body).toMatchObject({
+      machineCode: 'M9',
+      machineStatus: 10,
+      containers: [{ containerCode: 'A1' }, { containerCode: 'B2' }],
+    });
+    expect((await h.gateway.getContainers('M9'))?.map((c) => c.containerCode)).toEqual(['A1', 'B2']);
+    expect((await h.http('GET', '/machines/M9?containerCode=B2')).body).toEqual(b2);
+    expect((await h.http('GET', '/machines/M9?containerCode=Z9')).status).toBe(404);
+    const slot = one.slotList[0];
+    if (!slot) throw new Error('no slot');
+    const vend = (vendId: string, containerCode?: string) =>
+      h.gateway.vend('M9', {
+        vendId,
+        slotNum: slot.slotNum,
+        skuCode: slot.skuCode,
+        ...(containerCode ? { containerCode } : {}),
+      });
+    expect((await vend('MC-0', 'B2')).status).toBe('success');
+    expect((await h.gateway.getMachine('M9', 'B2'))?.slotList[0]?.currentInventory).toBe(4);
+    expect((await h.gateway.getMachine('M9', 'A1'))?.slotList[0]?.currentInventory).toBe(5);
+    // naming no container on a machine with several: the gateway refuses to guess
+    const refused = await vend('MC-1').catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(GatewayRejectedError);
+    expect((refused as GatewayRejectedError).field).toBe('containerCode');
+    expect((await h.ledger()).map((e) => e.containerCode)).toEqual(['B2']);
+    const restocked = await h.http('POST', '/_sim/machines/M9/restock', { containerCode: 'B2' });
+    expect(restocked.status).toBe(200);
+    expect((await h.gateway.getMachine('M9', 'B2'))?.slotList[0]?.currentInventory).toBe(5);
+    // a single-container machine still answers the single shape, and vends without containerCode
+    const single = await start({ fleet: { machines: 1, slotsPerMachine: 1, inventory: 1 } });
+    const [code] = single.started.sim.machineCodes();
+    const layout = await single.gateway.getMachine(code ?? '');
+    expect(layout).not.toHaveProperty('containers');
+    const first = layout?.slotList[0];
+    expect(
+      (
+        await single.gateway.vend(code ?? '', {
+          vendId: 'S-0',
+          slotNum: first?.slotNum ?? '',
+          skuCode: first?.skuCode ?? '',
+        })
+      ).status,
+    ).toBe('success');
+  });
 });

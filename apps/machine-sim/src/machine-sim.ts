@@ -1,4 +1,4 @@
-import type { VendAnswer, VendFailureReason, VendRequest } from '@owc/gateway';
+import type { MachineState, VendAnswer, VendFailureReason, VendRequest } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
 import { type MachineLayout, MachineStatus } from '@owc/protocol';
 import { delay } from './delay.js';
@@ -71,7 +71,10 @@ export interface MachineSimSettings {
 }
 
 interface SimMachine {
+  /** the first container (by code); a machine with one container has only this */
   layout: MachineLayout;
+  /** the machine's other containers, by code (empty for a single-container machine) */
+  others: MachineLayout[];
   jammed: Set<string>;
   extraLatencyMs: number;
   loseAnswers: { count: number; holdMs: number };
@@ -138,9 +141,49 @@ export class MachineSim {
     return [...this.#world.machines.keys()];
   }
 
-  getMachine(machineCode: string): MachineLayout | undefined {
+  /** A container's layout: the named one, or the machine's first (its only one, usually). */
+  getMachine(machineCode: string, containerCode?: string): MachineLayout | undefined {
     const machine = this.#world.machines.get(machineCode);
-    return machine ? structuredClone(machine.layout) : undefined;
+    if (!machine) return undefined;
+    const layout = containerCode === undefined ? machine.layout : this.#container(machine, containerCode);
+    return layout ? structuredClone(layout) : undefined;
+  }
+
+  /**
+   * `GET /machines/{code}` (docs/gateway.md): the single-container shape for a machine with one
+   * container, the multi-container shape for a machine with several; `containerCode` narrows.
+   */
+  getMachineState(machineCode: string, containerCode?: string): MachineState | undefined {
+    const machine = this.#world.machines.get(machineCode);
+    if (!machine) return undefined;
+    if (containerCode !== undefined || machine.others.length === 0)
+      return this.getMachine(machineCode, containerCode);
+    return {
+      machineCode,
+      machineStatus: machine.layout.machineStatus,
+      containers: this.#containers(machine).map((c) => ({
+        containerCode: c.containerCode ?? '',
+        slotList: structuredClone(c.slotList),
+      })),
+    };
+  }
+
+  /** The container codes of a machine, in order (one entry, possibly undefined, for a single container). */
+  containerCodes(machineCode: string): Array<string | undefined> {
+    const machine = this.#world.machines.get(machineCode);
+    return machine ? this.#containers(machine).map((c) => c.containerCode) : [];
+  }
+
+  #containers(machine: SimMachine): MachineLayout[] {
+    return [machine.layout, ...machine.others];
+  }
+
+  #container(machine: SimMachine, containerCode: string | undefined): MachineLayout | undefined {
+    if (containerCode === undefined) return machine.others.length === 0 ? machine.layout : undefined;
+    return this.#containers(machine).find(
+      (c) =>
+        c.containerCode === containerCode || (c.containerCode === undefined && machine.others.length === 0),
+    );
   }
 
   getVend(vendId: string): VendAnswer | undefined {
@@ -169,19 +212,20 @@ export class MachineSim {
       return { kind: 'answer', answer: { ...(await known.settled) } };
     }
 
-    if (
-      machine.layout.containerCode !== undefined &&
-      request.containerCode !== undefined &&
-      request.containerCode !== machine.layout.containerCode
-    ) {
+    const container = this.#container(machine, request.containerCode);
+    if (!container) {
+      const codes = this.#containers(machine).map((c) => c.containerCode);
       return {
         kind: 'invalid',
-        error: 'unknown_container',
+        error: request.containerCode === undefined ? 'container_required' : 'unknown_container',
         field: 'containerCode',
-        message: `machine ${machineCode} has container ${machine.layout.containerCode}, not ${request.containerCode}`,
+        message:
+          request.containerCode === undefined
+            ? `machine ${machineCode} has ${codes.length} containers (${codes.join(', ')}): name one`
+            : `machine ${machineCode} has container(s) ${codes.join(', ')}, not ${request.containerCode}`,
       };
     }
-    if (!machine.layout.slotList.some((slot) => slot.slotNum === request.slotNum)) {
+    if (!container.slotList.some((slot) => slot.slotNum === request.slotNum)) {
       return {
         kind: 'invalid',
         error: 'unknown_slot',
@@ -262,7 +306,9 @@ export class MachineSim {
       return { holdMs: 0 };
     }
 
-    const slot = machine.layout.slotList.find((s) => s.slotNum === request.slotNum);
+    const slot = this.#container(machine, request.containerCode)?.slotList.find(
+      (s) => s.slotNum === request.slotNum,
+    );
     let reason: VendFailureReason | undefined;
     if (slot === undefined) reason = 'slot_fault';
     else if (slot.slotStatus !== 0) reason = 'slot_fault';
@@ -353,13 +399,21 @@ export class MachineSim {
   restock(
     machineCode: string,
     restock: Restock,
+    containerCode?: string,
   ):
     | { layout: MachineLayout }
     | { error: 'unknown_machine' }
     | { error: 'invalid'; field: string; message: string } {
     const machine = this.#world.machines.get(machineCode);
     if (!machine) return { error: 'unknown_machine' };
-    const slotList = structuredClone(machine.layout.slotList);
+    const container = containerCode === undefined ? machine.layout : this.#container(machine, containerCode);
+    if (!container)
+      return {
+        error: 'invalid',
+        field: 'containerCode',
+        message: `machine ${machineCode} has no container ${containerCode}`,
+      };
+    const slotList = structuredClone(container.slotList);
     const changed: string[] = [];
     const lines = restock.slots ?? [];
     if (lines.length === 0) {
@@ -388,7 +442,7 @@ export class MachineSim {
       }
       changed.push(slot.slotNum);
     }
-    machine.layout.slotList = slotList;
+    container.slotList = slotList;
     this.#world.restocks.push({
       seq: this.#world.restocks.length + 1,
       machineCode,
@@ -396,7 +450,7 @@ export class MachineSim {
       slotNums: changed,
     });
     this.#logger.info({ machineCode, slots: changed.length }, 'restocked');
-    return { layout: structuredClone(machine.layout) };
+    return { layout: structuredClone(container) };
   }
 
   ledger(filter: { machineCode?: string; vendId?: string; after?: number } = {}): LedgerEntry[] {
@@ -446,9 +500,22 @@ export class MachineSim {
 
   #newWorld(): World {
     const machines = new Map<string, SimMachine>();
-    for (const layout of this.#seed) {
+    const byContainer = (a: MachineLayout, b: MachineLayout) =>
+      (a.containerCode ?? '') < (b.containerCode ?? '')
+        ? -1
+        : (a.containerCode ?? '') > (b.containerCode ?? '')
+          ? 1
+          : 0;
+    for (const layout of [...this.#seed].sort(byContainer)) {
+      // layouts sharing a machineCode are the containers of one machine
+      const existing = machines.get(layout.machineCode);
+      if (existing) {
+        existing.others.push(structuredClone({ ...layout, machineStatus: existing.layout.machineStatus }));
+        continue;
+      }
       machines.set(layout.machineCode, {
         layout: structuredClone(layout),
+        others: [],
         jammed: new Set(),
         extraLatencyMs: 0,
         loseAnswers: { count: 0, holdMs: 0 },
@@ -482,7 +549,8 @@ export class MachineSim {
   }
 
   #applyMachineFaults(machine: SimMachine, faults: MachineFaults): void {
-    if (faults.machineStatus !== undefined) machine.layout.machineStatus = faults.machineStatus;
+    if (faults.machineStatus !== undefined)
+      for (const container of this.#containers(machine)) container.machineStatus = faults.machineStatus;
     if (faults.extraLatencyMs !== undefined) machine.extraLatencyMs = faults.extraLatencyMs;
     if (faults.loseAnswers !== undefined) machine.loseAnswers = { ...faults.loseAnswers };
   }

@@ -64,7 +64,13 @@ export const restockSlotSchema = z
 export type RestockSlot = z.infer<typeof restockSlotSchema>;
 
 /** `POST /_sim/machines/:code/restock`; no `slots` (or none listed) = fill every slot to its maximum */
-export const restockSchema = z.object({ slots: z.array(restockSlotSchema).max(1000).optional() }).strict();
+export const restockSchema = z
+  .object({
+    /** the container restocked (a machine with several); default: the machine's first */
+    containerCode: code.optional(),
+    slots: z.array(restockSlotSchema).max(1000).optional(),
+  })
+  .strict();
 export type Restock = z.infer<typeof restockSchema>;
 
 /** Faults set at start (MachineSimOptions.faults, MACHINE_SIM_FAULTS). */
@@ -89,16 +95,27 @@ export const seedSchema = z
   .pipe(
     // the first stage has read the money into wire form: the strict schema checks the result
     z.array(machineLayoutOutSchema).superRefine((machines, ctx) => {
+      // several layouts with one machineCode are the containers of that machine: each names its own
+      const seen = new Map<string, number>();
+      for (const machine of machines) seen.set(machine.machineCode, (seen.get(machine.machineCode) ?? 0) + 1);
       const codes = new Set<string>();
       machines.forEach((machine, m) => {
-        if (codes.has(machine.machineCode)) {
+        const several = (seen.get(machine.machineCode) ?? 0) > 1;
+        const key = `${machine.machineCode}\u0000${machine.containerCode ?? ''}`;
+        if (codes.has(key)) {
           ctx.addIssue({
             code: 'custom',
             path: [m, 'machineCode'],
-            message: `duplicate machine ${machine.machineCode}`,
+            message: `duplicate machine ${machine.machineCode}${several && machine.containerCode !== undefined ? ` container ${machine.containerCode}` : ''}`,
+          });
+        } else if (several && machine.containerCode === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [m, 'containerCode'],
+            message: `machine ${machine.machineCode} has several containers: each needs its containerCode`,
           });
         }
-        codes.add(machine.machineCode);
+        codes.add(key);
         const slots = new Set<string>();
         machine.slotList.forEach((slot, s) => {
           if (slots.has(slot.slotNum)) {

@@ -180,6 +180,44 @@ describe('HttpMachineGateway: answers', () => {
     await expect(gateway.getMachine('M999')).resolves.toBeUndefined();
   });
 
+  it('reads the multi-container shape: one layout per container, by code; ?containerCode= narrows', async () => {
+    const { server, gateway } = await setup();
+    const { containerCode: _, machineStatus: __, ...rest } = layout;
+    const multi = {
+      machineCode: 'M002',
+      machineStatus: 10,
+      containers: [
+        { containerCode: 'B2', machineStatus: 30, slotList: rest.slotList },
+        { containerCode: 'A1', slotList: rest.slotList },
+      ],
+    };
+    const urls: string[] = [];
+    server.handle((req, res) => {
+      urls.push(req.url ?? '');
+      if (req.url === '/machines/M002?containerCode=B2')
+        return json(res, 200, {
+          machineCode: 'M002',
+          containerCode: 'B2',
+          machineStatus: 30,
+          slotList: rest.slotList,
+        });
+      if (req.url === '/machines/M002') return json(res, 200, multi);
+      if (req.url === '/machines/M001') return json(res, 200, layout);
+      return json(res, 404, { error: 'unknown_machine' });
+    });
+    const a1 = { machineCode: 'M002', containerCode: 'A1', machineStatus: 10, slotList: rest.slotList };
+    const b2 = { machineCode: 'M002', containerCode: 'B2', machineStatus: 30, slotList: rest.slotList };
+    await expect(gateway.getContainers('M002')).resolves.toEqual([a1, b2]);
+    await expect(gateway.getMachine('M002')).resolves.toEqual(a1);
+    await expect(gateway.getMachine('M002', 'B2')).resolves.toEqual(b2);
+    await expect(gateway.getContainers('M001')).resolves.toEqual([layout]);
+    await expect(gateway.getContainers('M404')).resolves.toBeUndefined();
+    expect(urls).toContain('/machines/M002?containerCode=B2');
+    // a container list must not be empty, and a container without slotList is refused naming the field
+    server.handle((_req, res) => json(res, 200, { ...multi, containers: [{ containerCode: 'A1' }] }));
+    await expect(gateway.getContainers('M002')).rejects.toThrow(/slotList/);
+  });
+
   it('maps 404 unknown_machine on a vend to UnknownMachineError (a GatewayRejectedError)', async () => {
     const { server, gateway } = await setup();
     server.handle((_req, res) => json(res, 404, { error: 'unknown_machine' }));

@@ -1,4 +1,4 @@
-import { describeZodError, type MachineLayout, machineLayoutSchema } from '@owc/protocol';
+import { describeZodError, type MachineLayout } from '@owc/protocol';
 import { Pool } from 'undici';
 import type { z } from 'zod';
 import { GatewayProtocolError } from './errors/gateway-protocol-error.js';
@@ -6,6 +6,7 @@ import { GatewayRejectedError } from './errors/gateway-rejected-error.js';
 import { GatewayTimeoutError } from './errors/gateway-timeout-error.js';
 import { GatewayUnavailableError } from './errors/gateway-unavailable-error.js';
 import { UnknownMachineError } from './errors/unknown-machine-error.js';
+import { layoutsOf, machineStateSchema } from './machine.schema.js';
 import type { MachineGateway } from './machine-gateway.js';
 import {
   GatewayErrorCode,
@@ -119,25 +120,47 @@ export class HttpMachineGateway implements MachineGateway {
     throw this.#unexpected(answer, what);
   }
 
-  async getMachine(machineCode: string): Promise<MachineLayout | undefined> {
+  /**
+   * The machine's live layout. With `containerCode`, that container (`?containerCode=`); without,
+   * the machine's only container — or, for a machine with several, the first by code (use
+   * `getContainers` to see them all). `undefined` = 404 unknown_machine, or no such container.
+   */
+  async getMachine(machineCode: string, containerCode?: string): Promise<MachineLayout | undefined> {
+    const layouts = await this.#readMachine(machineCode, containerCode);
+    if (!layouts) return undefined;
+    if (containerCode === undefined) return layouts[0];
+    // a gateway that knows only one container may ignore the query: the answer must still match
+    return layouts.find((l) => l.containerCode === containerCode || l.containerCode === undefined);
+  }
+
+  /** Every container of the machine as its own layout, sorted by containerCode; `undefined` = unknown machine. */
+  async getContainers(machineCode: string): Promise<MachineLayout[] | undefined> {
+    return this.#readMachine(machineCode, undefined);
+  }
+
+  async #readMachine(
+    machineCode: string,
+    containerCode: string | undefined,
+  ): Promise<MachineLayout[] | undefined> {
     const what = `machine ${machineCode} query`;
+    const query = containerCode === undefined ? '' : `?containerCode=${encodeURIComponent(containerCode)}`;
     const answer = await this.#exchange(
       'GET',
-      `/machines/${encodeURIComponent(machineCode)}`,
+      `/machines/${encodeURIComponent(machineCode)}${query}`,
       undefined,
       this.#queryTimeoutMs,
       what,
     );
     if (answer.statusCode === 200) {
-      const layout = this.#parse(machineLayoutSchema, answer.body, what);
-      if (layout.machineCode !== machineCode) {
+      const state = this.#parse(machineStateSchema, answer.body, what);
+      if (state.machineCode !== machineCode) {
         throw new GatewayProtocolError(
-          `${what}: answer is for machine ${JSON.stringify(layout.machineCode)}`,
+          `${what}: answer is for machine ${JSON.stringify(state.machineCode)}`,
           'machineCode',
           200,
         );
       }
-      return layout;
+      return layoutsOf(state);
     }
     if (answer.statusCode === 404 && this.#errorCode(answer.body) === GatewayErrorCode.UNKNOWN_MACHINE) {
       return undefined;

@@ -16,8 +16,13 @@ export interface MachineGateway {
   vend(machineCode: string, request: VendRequest): Promise<VendAnswer>;
   /** What happened to a vend; `undefined` = 404 unknown_vend: the gateway never received it. */
   getVend(vendId: string): Promise<VendAnswer | undefined>;
-  /** The machine's live layout; `undefined` = 404 unknown_machine. */
-  getMachine(machineCode: string): Promise<MachineLayout | undefined>;
+  /**
+   * The machine's live layout (one container: `containerCode` picks it; without, the only one, or
+   * the first by code); `undefined` = 404 unknown_machine or no such container.
+   */
+  getMachine(machineCode: string, containerCode?: string): Promise<MachineLayout | undefined>;
+  /** Every container of the machine as its own layout, sorted by containerCode; `undefined` = 404. */
+  getContainers(machineCode: string): Promise<MachineLayout[] | undefined>;
   /** with `graceMs`: requests still in flight after that long are cut */
   close(graceMs?: number): Promise<void>;
 }

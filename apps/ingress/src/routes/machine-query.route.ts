@@ -1,6 +1,7 @@
 import {
   errorAnswer,
   type MachineLayout,
+  MachineStatus,
   machineLayoutOutSchema,
   machineQuerySchema,
   okAnswer,
@@ -16,14 +17,30 @@ import { answer, answerSchema, envelopeBodySchema, owithoRouteOptions } from './
 const ROUTE = '/machine/query';
 
 type Live =
-  | { kind: 'live'; layout: MachineLayout }
+  | { kind: 'live'; layouts: MachineLayout[] }
   | { kind: 'unknown' }
   | { kind: 'failed'; reason: string };
 
 /**
- * docs/protocol.md call 3: the live layout from the machine gateway within MACHINE_QUERY_TIMEOUT_MS
- * (saved as the machine's snapshot); on a timeout or gateway error, the last known snapshot
- * with machineStatus as last seen. Unknown machine (gateway 404, no snapshot) → 40000.
+ * The container a query answers: the one it names; without one, the machine's only container,
+ * or its first by code when it has several (`several` is then true, and the route logs it).
+ */
+function pick<T>(
+  items: T[],
+  codeOf: (item: T) => string | undefined,
+  containerCode: string | undefined,
+): { item: T | undefined; several: boolean } {
+  if (containerCode) return { item: items.find((i) => codeOf(i) === containerCode), several: false };
+  return { item: items[0], several: items.length > 1 };
+}
+
+/**
+ * PROTOCOL call 3: the live layout from the machine gateway within MACHINE_QUERY_TIMEOUT_MS
+ * (saved as the container's snapshot). `containerCode` in the request picks a container; without
+ * one a single-container machine answers it and a machine with several answers its first by code
+ * (logged). On a timeout or gateway error: the last known snapshot with machineStatus 20 (offline)
+ * — stale data is never presented as live — and a warning. Unknown machine or container (gateway
+ * 404, no snapshot) → 40000.
  */
 export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   const { gateway, machines, metrics } = deps;
@@ -31,12 +48,12 @@ export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps)
 
   async function live(machineCode: string): Promise<Live> {
     try {
-      const layout = await withinTime(
-        gateway.getMachine(machineCode),
+      const layouts = await withinTime(
+        gateway.getContainers(machineCode),
         deps.config.MACHINE_QUERY_TIMEOUT_MS,
         'the machine gateway',
       );
-      return layout ? { kind: 'live', layout } : { kind: 'unknown' };
+      return layouts && layouts.length > 0 ? { kind: 'live', layouts } : { kind: 'unknown' };
     } catch (error) {
       return { kind: 'failed', reason: error instanceof Error ? error.name : 'error' };
     }
@@ -56,22 +73,32 @@ export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps)
       const opened = await openRequest(deps, ROUTE, request.body, machineQuerySchema);
       if (!opened.ok) return answer(request, reply, errorAnswer(opened.code, opened.msg));
       const { machineCode } = opened.payload;
-      const log = request.log.child({ machineCode });
+      const containerCode = opened.payload.containerCode || undefined;
+      const log = request.log.child({ machineCode, ...(containerCode ? { containerCode } : {}) });
       const state = await live(machineCode);
       if (state.kind === 'live') {
-        try {
-          await machines.save(state.layout, now());
-        } catch (error) {
-          log.warn({ err: error }, 'could not save the machine snapshot');
+        const results = await Promise.allSettled(state.layouts.map((layout) => machines.save(layout, now())));
+        const failed = results.find((r) => r.status === 'rejected');
+        if (failed) log.warn({ err: failed.reason }, 'could not save the machine snapshot');
+        const { item, several } = pick(state.layouts, (l) => l.containerCode, containerCode);
+        if (!item) {
+          log.info('machine/query for an unknown container');
+          return answer(request, reply, errorAnswer(ResultCode.REQUEST_FAILED, 'container not found'));
         }
-        return answer(request, reply, okAnswer(state.layout));
+        if (several)
+          log.info(
+            { answered: item.containerCode, containers: state.layouts.map((l) => l.containerCode) },
+            'machine/query names no container and the machine has several: answering the first by code',
+          );
+        return answer(request, reply, okAnswer(item));
       }
-      let snapshot: Awaited<ReturnType<typeof machines.get>>;
+      let snapshots: Awaited<ReturnType<typeof machines.list>>;
       try {
-        snapshot = await machines.get(machineCode);
+        snapshots = await machines.list(machineCode);
       } catch (error) {
         throw new ServiceUnavailableError('gateway failed and the snapshot cannot be read', { cause: error });
       }
+      const { item: snapshot, several } = pick(snapshots, (s) => s.layout.containerCode, containerCode);
       if (!snapshot) {
         if (state.kind === 'unknown') {
           log.info('machine/query for an unknown machine');
@@ -83,10 +110,17 @@ export async function machineQueryRoute(app: FastifyInstance, deps: IngressDeps)
       const reason = state.kind === 'unknown' ? 'unknown' : state.reason;
       metrics.snapshotAnswers.inc({ reason });
       log.warn(
-        { reason, seenAt: snapshot.seenAt, ageMs: now() - snapshot.seenAt },
-        'machine gateway unavailable: answering the last known snapshot',
+        {
+          reason,
+          seenAt: snapshot.seenAt,
+          ageMs: now() - snapshot.seenAt,
+          lastStatus: snapshot.layout.machineStatus,
+          ...(several ? { answered: snapshot.layout.containerCode } : {}),
+        },
+        'machine gateway unavailable: answering the last known snapshot as offline (machineStatus 20)',
       );
-      return answer(request, reply, okAnswer(snapshot.layout));
+      // what we last saw, but not live: the machine is reported offline
+      return answer(request, reply, okAnswer({ ...snapshot.layout, machineStatus: MachineStatus.OFFLINE }));
     },
   );
 }

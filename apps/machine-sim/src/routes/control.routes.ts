@@ -68,7 +68,7 @@ export async function controlRoutes(app: FastifyInstance, options: { sim: Machin
     // no body at all means "fill every slot"
     const restock = parseOrReply(restockSchema, request.body === undefined ? {} : request.body, reply);
     if (!restock) return reply;
-    const result = sim.restock(params.machineCode, restock);
+    const result = sim.restock(params.machineCode, restock, restock.containerCode);
     if ('layout' in result) return reply.send(result.layout);
     if (result.error === 'unknown_machine') return reply.code(404).send({ error: 'unknown_machine' });
     return reply.code(400).send({ error: 'invalid_request', field: result.field, message: result.message });

@@ -6,6 +6,7 @@ import { parseOrReply } from './invalid-input.js';
 
 const machineParams = z.object({ machineCode: z.string().min(1).max(128) });
 const vendParams = z.object({ vendId: vendIdSchema });
+const machineQuery = z.object({ containerCode: z.string().min(1).max(128).optional() });
 
 /** docs/gateway.md: the production contract. */
 export async function gatewayRoutes(app: FastifyInstance, options: { sim: MachineSim }): Promise<void> {
@@ -38,8 +39,16 @@ export async function gatewayRoutes(app: FastifyInstance, options: { sim: Machin
   app.get('/machines/:machineCode', async (request, reply) => {
     const params = parseOrReply(machineParams, request.params, reply);
     if (!params) return reply;
-    const layout = sim.getMachine(params.machineCode);
-    if (!layout) return reply.code(404).send({ error: 'unknown_machine' });
-    return reply.code(200).send(layout);
+    const query = parseOrReply(machineQuery, request.query ?? {}, reply);
+    if (!query) return reply;
+    if (!sim.getMachine(params.machineCode)) return reply.code(404).send({ error: 'unknown_machine' });
+    const state = sim.getMachineState(params.machineCode, query.containerCode);
+    if (!state)
+      return reply.code(404).send({
+        error: 'unknown_container',
+        field: 'containerCode',
+        message: `machine ${params.machineCode} has no container ${query.containerCode}`,
+      });
+    return reply.code(200).send(state);
   });
 }

@@ -120,7 +120,7 @@ export class DispenseHandler {
           this.deps.store.finalize(orderViewId, record),
         );
 
-      const skip = notDispensableReason(record.notice);
+      const skip = notDispensableReason(record.notice) ?? (await this.containerNotNamed(record, machineCode));
       if (skip) {
         log.info(
           { payStatus: record.notice.payStatus, refundStatus: record.notice.refundStatus, reason: skip },
@@ -209,6 +209,20 @@ export class DispenseHandler {
    * job may complete. A crash between the two leaves this job unfinished, so its retry (or
    * stalled-job recovery) comes back here and adds the callback job under the same id.
    */
+  /**
+   * An order that names no container vends from the machine's only container; when the machine
+   * has several we never guess which one owitho meant: every unit fails (400) with this reason.
+   * Asks the gateway only for such orders (a gateway error fails the attempt: BullMQ retries).
+   */
+  private async containerNotNamed(record: OrderRecord, machineCode: string): Promise<string | undefined> {
+    if (noticeContainer(record.notice) !== undefined) return undefined;
+    const containers = await this.deps.gateway.getContainers(record.machineCode || machineCode);
+    if (!containers || containers.length <= 1) return undefined;
+    return `container_not_named: machine has ${containers.length} containers (${containers
+      .map((c) => c.containerCode)
+      .join(', ')}) and the order names none`;
+  }
+
   private async finish(
     job: Job,
     orderViewId: string,

@@ -86,11 +86,27 @@ const COMMANDS = {
   owcMachineSyncFailed: { numberOfKeys: 1, lua: FAILED },
 } as const;
 
-/** The per-machine sync state and lock: `${prefix}:{machine:<code>}:sync` / `:sync-lock`, one tag per machine. */
-export function machineSyncKeys(keyPrefix: string, machineCode: string): { state: string; lock: string } {
+/**
+ * What one coalescing track syncs: a machine's container (`machine.layout`, or `machine.restocked`
+ * naming a container), or the whole machine (`machine.restocked` naming none: every container).
+ * Two containers of one machine have separate tracks, so neither overwrites the other.
+ */
+export type MachineSyncTarget = string | { machineCode: string; containerCode?: string | undefined };
+
+/**
+ * The sync state and lock of a track: `${prefix}:{machine:<code>}:sync` / `:sync-lock` for the
+ * whole machine, `…:container:<containerCode>:sync` / `:sync-lock` for a container; one tag per machine.
+ */
+export function machineSyncKeys(
+  keyPrefix: string,
+  target: MachineSyncTarget,
+): { state: string; lock: string } {
+  const machineCode = typeof target === 'string' ? target : target.machineCode;
+  const containerCode = typeof target === 'string' ? undefined : target.containerCode;
+  const parts = containerCode === undefined ? [] : ['container', containerCode];
   return {
-    state: taggedKey(keyPrefix, `machine:${machineCode}`, 'sync'),
-    lock: taggedKey(keyPrefix, `machine:${machineCode}`, 'sync-lock'),
+    state: taggedKey(keyPrefix, `machine:${machineCode}`, ...parts, 'sync'),
+    lock: taggedKey(keyPrefix, `machine:${machineCode}`, ...parts, 'sync-lock'),
   };
 }
 
@@ -110,10 +126,10 @@ export class MachineSyncState {
    * `fallbackVersion` (a fresh value of the queue's counter) is remembered under the job id.
    */
   async record(
-    machineCode: string,
+    target: MachineSyncTarget,
     event: { version?: number; jobId: string; fallbackVersion?: () => Promise<number>; source: LayoutSource },
   ): Promise<MachineSyncView> {
-    const { state } = machineSyncKeys(this.keyPrefix, machineCode);
+    const { state } = machineSyncKeys(this.keyPrefix, target);
     let fallback = '';
     if (event.version === undefined) {
       const known = await this.redis.hget(state, `job:${event.jobId}`);
@@ -133,8 +149,8 @@ export class MachineSyncState {
   }
 
   /** The source to send for the latest version (read under the lock). */
-  async latestSource(machineCode: string): Promise<{ version: number; source: LayoutSource }> {
-    const { state } = machineSyncKeys(this.keyPrefix, machineCode);
+  async latestSource(target: MachineSyncTarget): Promise<{ version: number; source: LayoutSource }> {
+    const { state } = machineSyncKeys(this.keyPrefix, target);
     const [latest, kind, json, at] = await this.redis.hmget(
       state,
       'latest',
@@ -147,21 +163,17 @@ export class MachineSyncState {
     return { version, source: { kind: 'gateway' } };
   }
 
-  async markSynced(machineCode: string, version: number): Promise<void> {
-    await this.scripts.owcMachineSyncDone(machineSyncKeys(this.keyPrefix, machineCode).state, version);
+  async markSynced(target: MachineSyncTarget, version: number): Promise<void> {
+    await this.scripts.owcMachineSyncDone(machineSyncKeys(this.keyPrefix, target).state, version);
   }
 
-  async markFailed(machineCode: string, version: number, reason: string): Promise<void> {
-    await this.scripts.owcMachineSyncFailed(
-      machineSyncKeys(this.keyPrefix, machineCode).state,
-      version,
-      reason,
-    );
+  async markFailed(target: MachineSyncTarget, version: number, reason: string): Promise<void> {
+    await this.scripts.owcMachineSyncFailed(machineSyncKeys(this.keyPrefix, target).state, version, reason);
   }
 
   /** Forgets the version remembered for a custom job id (once the job is done). */
-  async forgetJob(machineCode: string, jobId: string): Promise<void> {
-    await this.redis.hdel(machineSyncKeys(this.keyPrefix, machineCode).state, `job:${jobId}`);
+  async forgetJob(target: MachineSyncTarget, jobId: string): Promise<void> {
+    await this.redis.hdel(machineSyncKeys(this.keyPrefix, target).state, `job:${jobId}`);
   }
 
   /**
@@ -169,9 +181,9 @@ export class MachineSyncState {
    * renewed every ttl/3 while held (a dead holder's lock lapses after at most ttl). Returns a
    * release function.
    */
-  async tryLock(machineCode: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+  async tryLock(target: MachineSyncTarget, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
     const hold = await new RedisLease(this.redis, { ttlMs }).acquire(
-      machineSyncKeys(this.keyPrefix, machineCode).lock,
+      machineSyncKeys(this.keyPrefix, target).lock,
     );
     if (!hold) return undefined;
     return async () => {

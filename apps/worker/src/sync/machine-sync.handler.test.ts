@@ -10,10 +10,10 @@ import { syncMetrics } from './sync-metrics.js';
 
 const logger = silentLogger('machine-sync-test');
 
-function layout(machineCode: string, inventory: number): MachineLayout {
+function layout(machineCode: string, inventory: number, containerCode = '01'): MachineLayout {
   return {
     machineCode,
-    containerCode: '01',
+    containerCode,
     machineStatus: 10,
     slotList: [
       {
@@ -55,7 +55,13 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
       const pods = [0, 1].map(() => {
         const handler = new MachineSyncHandler({
           state: new MachineSyncState(redis, prefix),
-          gateway: { getMachine: async (code) => live.get(code) },
+          gateway: {
+            getMachine: async (code) => live.get(code),
+            getContainers: async (code) => {
+              const one = live.get(code);
+              return one ? [one] : undefined;
+            },
+          },
           send,
           // generous: the events are all queued before the pods start (below), so the burst is as
           // tight as the pods can consume it; quiet must outlast that even on a loaded machine
@@ -112,7 +118,7 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
       const sent: MachineLayout[] = [];
       const handler = new MachineSyncHandler({
         state: new MachineSyncState(redis, prefix),
-        gateway: { getMachine: async () => undefined },
+        gateway: { getMachine: async () => undefined, getContainers: async () => undefined },
         send: async (l) => {
           sent.push(l);
           const [next, ...rest] = answers;
@@ -153,6 +159,63 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
         );
         expect(sent.at(-1)).toEqual(layout('M9', 7));
         expect(sent.filter((l) => l.slotList[0]?.currentInventory === 7).length).toBe(1);
+      } finally {
+        await worker.close();
+        await producer.close();
+      }
+    },
+  );
+
+  redisTest(
+    'containers of one machine coalesce apart: machine.layout for A1 and B2 → one machine/sync each',
+    async ({ redis, prefix }) => {
+      const sent: MachineLayout[] = [];
+      const containers = [layout('M7', 4, 'A1'), layout('M7', 6, 'B2')];
+      const handler = new MachineSyncHandler({
+        state: new MachineSyncState(redis, prefix),
+        gateway: {
+          getMachine: async (_code, container) => containers.find((c) => c.containerCode === container),
+          getContainers: async () => containers,
+        },
+        send: async (l) => {
+          sent.push(l);
+          return { kind: 'ok', code: 200 };
+        },
+        quietMs: 50,
+        lockedRetryMs: 20,
+        lockTtlMs: 10_000,
+        logger,
+      });
+      const worker = createConsumer(
+        'machine-sync',
+        { 'machine.layout': handler.layout, 'machine.restocked': handler.restocked },
+        { connection: redis.duplicate({ maxRetriesPerRequest: null }), keyPrefix: prefix, concurrency: 4 },
+      );
+      const producer = createProducer(redis, { keyPrefix: prefix });
+      try {
+        const queue = producer.queue('machine-sync');
+        const ids = [
+          (await producer.enqueue('machine.layout', layout('M7', 1, 'A1'))).id,
+          (await producer.enqueue('machine.layout', layout('M7', 2, 'B2'))).id,
+        ];
+        const allDone = async () =>
+          (await Promise.all(ids.map((id) => queue.getJobState(id)))).every((s) => s === 'completed');
+        await waitFor(allDone, { what: 'both layout jobs done' });
+        expect(sent.map((l) => `${l.containerCode}:${l.slotList[0]?.currentInventory}`).sort()).toEqual([
+          'A1:1',
+          'B2:2',
+        ]);
+        // a restock naming no container syncs every container; naming one, only that one
+        sent.length = 0;
+        ids.push((await producer.enqueue('machine.restocked', { machineCode: 'M7' })).id);
+        await waitFor(allDone, { what: 'the whole-machine restock done' });
+        expect(sent.map((l) => l.containerCode)).toEqual(['A1', 'B2']);
+        sent.length = 0;
+        ids.push(
+          (await producer.enqueue('machine.restocked', { machineCode: 'M7', containerCode: 'B2' })).id,
+        );
+        await waitFor(allDone, { what: 'the B2 restock done' });
+        expect(sent).toEqual([containers[1]]);
       } finally {
         await worker.close();
         await producer.close();

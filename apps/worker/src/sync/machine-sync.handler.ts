@@ -15,7 +15,8 @@ export interface LayoutSnapshots {
 
 export interface MachineSyncHandlerOptions {
   state: MachineSyncState;
-  gateway: Pick<MachineGateway, 'getMachine'>;
+  gateway: Pick<MachineGateway, 'getMachine' | 'getContainers'>;
+  /** one machine/sync (one container's layout) */
   send: (layout: MachineLayout) => Promise<CallOutcome>;
   /** waits for the shared owitho rate limit */
   acquire?: () => Promise<void>;
@@ -54,28 +55,40 @@ export class MachineSyncHandler {
     this.lockedRetryMs = options.lockedRetryMs ?? 200;
   }
 
+  /** a restock naming a container syncs that container; naming none, every container of the machine */
   readonly restocked = (payload: JobPayload<'machine.restocked'>, job: MachineJob, token?: string) =>
-    this.handle(payload.machineCode, { kind: 'gateway' }, job, token);
+    this.handle(
+      { machineCode: payload.machineCode, containerCode: payload.containerCode },
+      { kind: 'gateway' },
+      job,
+      token,
+    );
 
+  /** coalesced per (machineCode, containerCode): two containers never overwrite each other */
   readonly layout = (payload: JobPayload<'machine.layout'>, job: MachineJob, token?: string) =>
     this.handle(
-      payload.machineCode,
+      { machineCode: payload.machineCode, containerCode: payload.containerCode },
       { kind: 'layout', json: JSON.stringify(payload), at: job.timestamp },
       job,
       token,
     );
 
   private async handle(
-    machineCode: string,
+    target: { machineCode: string; containerCode?: string | undefined },
     source: LayoutSource,
     job: MachineJob,
     token: string | undefined,
   ): Promise<{ version: number; synced: number; sent: boolean }> {
     const { state, metrics } = this.options;
-    const log = this.options.logger.child({ machineCode, jobId: job.id });
+    const { machineCode, containerCode } = target;
+    const log = this.options.logger.child({
+      machineCode,
+      ...(containerCode !== undefined ? { containerCode } : {}),
+      jobId: job.id,
+    });
     const jobId = String(job.id);
     const version = jobVersion(job.id);
-    const view = await state.record(machineCode, {
+    const view = await state.record(target, {
       jobId,
       source,
       ...(version !== undefined ? { version } : {}),
@@ -83,7 +96,7 @@ export class MachineSyncHandler {
     });
     const done = async (result: string) => {
       metrics.machineEvents.inc({ result });
-      if (version === undefined) await state.forgetJob(machineCode, jobId);
+      if (version === undefined) await state.forgetJob(target, jobId);
     };
     if (view.synced >= view.version) {
       await done('covered');
@@ -99,50 +112,76 @@ export class MachineSyncHandler {
       const wait = Math.min(this.quietMs - quietFor, this.maxHoldMs - heldFor);
       return this.later(job, token, wait);
     }
-    const unlock = await state.tryLock(machineCode, this.options.lockTtlMs);
+    const unlock = await state.tryLock(target, this.options.lockTtlMs);
     if (!unlock) return this.later(job, token, this.lockedRetryMs);
     try {
-      const { version: latest, source: latestSource } = await state.latestSource(machineCode);
+      const { version: latest, source: latestSource } = await state.latestSource(target);
       const seenAt = Date.now();
-      let layout: MachineLayout;
+      let layouts: MachineLayout[];
       if (latestSource.kind === 'layout') {
-        layout = machineLayoutSchema.parse(JSON.parse(latestSource.json));
+        layouts = [machineLayoutSchema.parse(JSON.parse(latestSource.json))];
       } else {
-        const live = await this.options.gateway.getMachine(machineCode);
-        if (!live) {
-          const reason = `machine ${machineCode} is unknown to the gateway (404 unknown_machine): nothing to sync`;
-          await state.markFailed(machineCode, latest, reason);
+        const live =
+          containerCode === undefined
+            ? await this.options.gateway.getContainers(machineCode)
+            : await this.options.gateway
+                .getMachine(machineCode, containerCode)
+                .then((l) => (l ? [l] : undefined));
+        if (!live || live.length === 0) {
+          const what =
+            containerCode === undefined
+              ? `machine ${machineCode}`
+              : `container ${containerCode} of machine ${machineCode}`;
+          const reason = `${what} is unknown to the gateway (404): nothing to sync`;
+          await state.markFailed(target, latest, reason);
           await done('unknown-machine');
           throw new UnrecoverableError(reason);
         }
-        layout = live;
+        layouts = live;
       }
-      await this.options.acquire?.();
-      const outcome = await this.options.send(layout);
-      metrics.machineSyncs.inc({ outcome: outcome.kind });
-      if (outcome.kind !== 'ok') {
-        log.warn(
-          { outcome: outcome.kind, reason: outcome.reason, version: latest },
-          'machine/sync not accepted',
-        );
-        if (outcome.kind === 'permanent') {
-          await done('failed');
-          throw new UnrecoverableError(`machine/sync of ${machineCode} refused: ${outcome.reason}`);
-        }
-        throw new Error(`machine/sync of ${machineCode} not accepted (${outcome.kind}): ${outcome.reason}`);
-      }
-      await state.markSynced(machineCode, latest);
-      if (this.options.snapshots) {
-        try {
-          await this.options.snapshots.save(
-            layout,
-            latestSource.kind === 'layout' ? latestSource.at : seenAt,
+      // one machine/sync per container (a whole-machine restock of a machine with several sends each)
+      for (const layout of layouts) {
+        await this.options.acquire?.();
+        const outcome = await this.options.send(layout);
+        metrics.machineSyncs.inc({ outcome: outcome.kind });
+        if (outcome.kind !== 'ok') {
+          log.warn(
+            {
+              outcome: outcome.kind,
+              reason: outcome.reason,
+              version: latest,
+              container: layout.containerCode,
+            },
+            'machine/sync not accepted',
           );
-        } catch (error) {
-          log.warn({ err: error }, 'machine snapshot not saved');
+          if (outcome.kind === 'permanent') {
+            await done('failed');
+            throw new UnrecoverableError(`machine/sync of ${machineCode} refused: ${outcome.reason}`);
+          }
+          throw new Error(`machine/sync of ${machineCode} not accepted (${outcome.kind}): ${outcome.reason}`);
         }
       }
-      log.info({ version: latest, slots: layout.slotList.length }, 'machine/sync sent');
+      await state.markSynced(target, latest);
+      if (this.options.snapshots) {
+        for (const layout of layouts) {
+          try {
+            await this.options.snapshots.save(
+              layout,
+              latestSource.kind === 'layout' ? latestSource.at : seenAt,
+            );
+          } catch (error) {
+            log.warn({ err: error }, 'machine snapshot not saved');
+          }
+        }
+      }
+      log.info(
+        {
+          version: latest,
+          containers: layouts.map((l) => l.containerCode ?? null),
+          slots: layouts.map((l) => l.slotList.length),
+        },
+        'machine/sync sent',
+      );
       await done('synced');
       return { version: view.version, synced: latest, sent: true };
     } finally {
