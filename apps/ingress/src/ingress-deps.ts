@@ -28,6 +28,8 @@ export interface HonouredTokens {
  */
 export interface MachineReader {
   getContainers(machineCode: string): Promise<MachineLayout[] | undefined>;
+  /** one container (the named one, else the only one or the first by code); undefined = unknown */
+  getMachine(machineCode: string, containerCode?: string): Promise<MachineLayout | undefined>;
 }
 
 /** Everything the app is built from; made once in server.ts (or a test) and passed down. */

@@ -184,6 +184,7 @@ describe('MachineSyncHandler (real BullMQ and Redis, fake gateway and owitho)', 
         quietMs: 50,
         lockedRetryMs: 20,
         lockTtlMs: 10_000,
+        metrics: syncMetrics(new Registry()),
         logger,
       });
       const worker = createConsumer(
