@@ -1,6 +1,6 @@
 import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
-import type { OrderState, OrderStore } from '@owc/order-store';
+import type { OrderRecord, OrderState, OrderStore } from '@owc/order-store';
 import { noticeContainer, type OrderNotice, type OrderResult } from '@owc/protocol';
 import type { JobPayload, Producer } from '@owc/queues';
 import type { LeaseHold, RedisClient } from '@owc/redis';
