@@ -2,9 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger, type Logger, Registry } from '@owc/observability';
+import { type Logger, Registry } from '@owc/observability';
 import { silentLogger, waitFor } from '@owc/testing/kit';
 import { TokenKeeper, tokenMetrics } from '@owc/token';
 import { Redis } from 'ioredis';
@@ -25,7 +25,6 @@ export function envNumber(name: string, fallback: number): number {
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APP = { appId: 'bench-app', secretKey: 'bench-secret-0001' };
-export const quiet: Logger = createLogger({ level: 'warn', name: 'bench' });
 export const silent: Logger = silentLogger('bench');
 
 /** A fresh key prefix, and a function that deletes everything under it. */
@@ -137,8 +136,6 @@ export function procStat(pid: number): { cpuMs: number; rssMb: number } {
     rssMb: Math.round(((rssPages * 4096) / 1024 / 1024) * 10) / 10,
   };
 }
-
-export const benchDir = join(ROOT, 'bench');
 
 /** A free TCP port on 127.0.0.1 (@owc/testing is for vitest only). */
 export function freePort(): Promise<number> {
