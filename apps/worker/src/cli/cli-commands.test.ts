@@ -1,8 +1,9 @@
-import { OrderStore } from '@owc/order-store';
+import { OrderStore, OrderTimeline } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
 import { ApiKeyStore, callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
 import { redisTest, sampleNotice, silentLogger } from '@owc/testing';
 import { describe, expect } from 'vitest';
+import { SkuBuffer } from '../sync/sku-buffer.js';
 import { type CliDeps, runCliCommand, UsageError } from './cli-commands.js';
 
 /** one unit of COLA at 2.00 on slot 01 of M001 */
@@ -122,4 +123,81 @@ describe('cli commands', () => {
     expect(await runCliCommand(deps, ['keys:revoke', 'erp'])).toBe(1);
     await deps.producer.close();
   });
+
+  redisTest(
+    'orders:list filters by machine, state and time; dead callbacks and dead sku batches are listed and replayed',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 3600_000, maxEvents: 10 });
+      const skuBuffer = new SkuBuffer({ redis, keyPrefix: prefix });
+      const producer = createProducer(redis, { keyPrefix: prefix });
+      const lines: string[] = [];
+      const deps: CliDeps = {
+        store,
+        producer,
+        keys: new ApiKeyStore(redis, prefix),
+        timeline,
+        skuBuffer,
+        stuckAfterMs: 60_000,
+        callbackScheduleMs: [1000],
+        logger: silentLogger(),
+        out: (line) => lines.push(line),
+      };
+      // recent: the indexes keep ORDER_TTL_MS (here an hour)
+      const t0 = Math.floor(Date.now() / 1000) * 1000 - 600_000;
+      const at = (ms: number) => new Date(ms).toISOString();
+      for (const [id, machineCode, at] of [
+        ['L1', 'M001', t0],
+        ['L2', 'M002', t0 + 60_000],
+        ['L3', 'M001', t0 + 120_000],
+      ] as const) {
+        await store.accept(notice(id, { machineCode }));
+        await timeline.index(id, machineCode, at);
+      }
+      await store.recordUnitResult('L3', 0, { status: 'success' });
+      await store.finalize('L3');
+      await store.markDead('L3', 'permanent: 50002');
+
+      expect(await runCliCommand(deps, ['orders:list', '--machine', 'M001'])).toBe(0);
+      expect(lines.map((l) => l.split('\t').slice(0, 4))).toEqual([
+        ['L3', at(t0 + 120_000), 'M001', 'dead'],
+        ['L1', at(t0), 'M001', 'accepted'],
+      ]);
+      lines.length = 0;
+      await runCliCommand(deps, ['orders:list', '--state', 'accepted', '--since', at(t0 + 30_000)]);
+      expect(lines.map((l) => l.split('\t')[0])).toEqual(['L2']);
+      await expect(runCliCommand(deps, ['orders:list', '--since', 'yesterday'])).rejects.toThrow(/ISO time/);
+      await expect(runCliCommand(deps, ['orders:list', '--state', 'lost'])).rejects.toThrow(
+        /--state is one of/,
+      );
+
+      lines.length = 0;
+      await runCliCommand(deps, ['callbacks:dead']);
+      expect(lines).toEqual([expect.stringMatching(/^L3\tdead \d{4}-.*Z\tpermanent: 50002$/)]);
+
+      const sku = {
+        skuCode: 'S1',
+        skuName: 'Cola',
+        skuUnit: 'can',
+        skuSpec: '330ml',
+        originalPrice: '2.50',
+        skuPic: 'https://img.example.com/c.png',
+      };
+      await skuBuffer.upsert([{ skuCode: 'S1', json: JSON.stringify(sku) }], 1);
+      const taken = await skuBuffer.take({ maxBatch: 10, maxWaitMs: 0, leaseMs: 60_000 });
+      const batchId = taken.batch?.id ?? '';
+      expect(await skuBuffer.deadLetter(batchId, 'permanent: 40000 bad sku')).toBe(true);
+      lines.length = 0;
+      await runCliCommand(deps, ['skus:dead']);
+      expect(lines).toEqual([
+        expect.stringMatching(new RegExp(`^${batchId}\t.*Z\tpermanent: 40000 bad sku\tS1$`)),
+      ]);
+      lines.length = 0;
+      expect(await runCliCommand(deps, ['skus:replay', batchId])).toBe(0);
+      const jobId = /job (\S+)$/.exec(lines[0] ?? '')?.[1] ?? '';
+      expect((await producer.queue('sku-sync').getJob(jobId))?.data).toEqual({ skus: [sku] });
+      expect(await runCliCommand(deps, ['skus:replay', 'no-such-batch'])).toBe(1);
+      await producer.close();
+    },
+  );
 });

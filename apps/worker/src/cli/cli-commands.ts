@@ -1,5 +1,5 @@
 import { type Logger, Registry } from '@owc/observability';
-import { describeEvent, type OrderStore, type OrderTimeline, resultOf } from '@owc/order-store';
+import { describeEvent, ORDER_STATES, type OrderStore, type OrderTimeline, resultOf } from '@owc/order-store';
 import {
   type ApiKeyStore,
   callbackJobId,
@@ -10,6 +10,7 @@ import {
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import { stuckOrderMetrics } from '../dispense/dispense-metrics.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
+import type { SkuBuffer } from '../sync/sku-buffer.js';
 
 export interface CliDeps {
   store: OrderStore;
@@ -17,6 +18,8 @@ export interface CliDeps {
   keys: ApiKeyStore;
   /** order timelines: a replay is written there, order:show and orders:list read them */
   timeline?: OrderTimeline;
+  /** the sku/sync buffer: skus:dead and skus:replay read its dead letters */
+  skuBuffer?: SkuBuffer;
   stuckAfterMs: number;
   callbackScheduleMs: readonly number[];
   logger: Logger;
@@ -38,6 +41,11 @@ export const CLI_USAGE = `usage: pnpm cli <command>
   order:show <orderViewId>             the stored order, its units, result, callback state and jobs
   token:refresh                        fetch a new access token now (after fixing the credentials; ignores
                                        the cooldown of failed fetches, never the daily quota)
+  orders:list [--machine M] [--state S] [--since ISO] [--until ISO] [--limit N]
+                                       orders by acceptance time (newest first), with state and outStatus
+  callbacks:dead                       orders whose callback was given up on (replay: callback:replay <id>)
+  skus:dead                            dead-lettered sku/sync batches: batch id, reason, skus
+  skus:replay <batchId>                enqueue a dead batch's skus again as one sku.upsert job
   keys:create <system> <job>[,<job>…]  a new API key for a calling system, scoped to public jobs (shown once)
   keys:list                            every API key: id, system, jobs, created (never the key)
   keys:revoke <id|system>              revoke one key by its id, or every key of a system`;
@@ -60,6 +68,27 @@ function iso(ms: number | undefined): string | undefined {
 function withIsoTime(state: object): Record<string, unknown> {
   const at = (state as { at?: unknown }).at;
   return typeof at === 'number' ? { ...state, at: iso(at) } : { ...state };
+}
+
+/** orders:list shows at most this many unless --limit says otherwise */
+const ORDERS_LIST_LIMIT = 100;
+/** how far back skus:replay looks for the batch id (the dead list keeps the newest 1000) */
+const DEAD_BATCHES_SCANNED = 1000;
+
+function option(args: readonly string[], name: string): string | undefined {
+  const at = args.indexOf(name);
+  if (at === -1) return undefined;
+  const value = args[at + 1];
+  if (value === undefined || value.startsWith('--')) throw new UsageError(`${name} needs a value`);
+  return value;
+}
+
+function timeOption(args: readonly string[], name: string): number | undefined {
+  const value = option(args, name);
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new UsageError(`${name} takes an ISO time, e.g. 2026-01-31T08:00:00Z`);
+  return ms;
 }
 
 export class UsageError extends Error {
@@ -186,6 +215,67 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
           2,
         ),
       );
+      return 0;
+    }
+    case 'orders:list': {
+      if (!deps.timeline) throw new UsageError('orders:list needs the order timeline');
+      const state = option(args, '--state');
+      if (state && !(ORDER_STATES as readonly string[]).includes(state)) {
+        throw new UsageError(`--state is one of ${ORDER_STATES.join(', ')}`);
+      }
+      const found = await deps.timeline.search({
+        machineCode: option(args, '--machine'),
+        since: timeOption(args, '--since'),
+        until: timeOption(args, '--until'),
+        limit: Number(option(args, '--limit') ?? ORDERS_LIST_LIMIT),
+      });
+      let shown = 0;
+      for (const { orderViewId, acceptedAt } of found) {
+        const record = await store.get(orderViewId);
+        const recordState = record?.state ?? 'expired';
+        if (state && recordState !== state) continue;
+        shown++;
+        out(
+          `${orderViewId}\t${iso(acceptedAt)}\t${record?.machineCode ?? ''}\t${recordState}\t${record?.result?.outStatus ?? ''}`,
+        );
+      }
+      if (shown === 0) out('no orders found');
+      return 0;
+    }
+    case 'callbacks:dead': {
+      const dead = await store.deadOrders();
+      if (dead.length === 0) out('no dead callbacks');
+      for (const orderViewId of dead) {
+        const record = await store.get(orderViewId);
+        out(
+          `${orderViewId}\tdead ${iso(record?.callback.deadAt) ?? '?'}\t${record?.callback.lastError ?? ''}`,
+        );
+      }
+      return 0;
+    }
+    case 'skus:dead': {
+      if (!deps.skuBuffer) throw new UsageError('skus:dead needs the sku buffer');
+      const batches = await deps.skuBuffer.deadLetters();
+      if (batches.length === 0) out('no dead sku batches');
+      for (const b of batches) {
+        out(`${b.batchId}\t${iso(b.at)}\t${b.reason}\t${b.entries.map((e) => e.skuCode).join(',')}`);
+      }
+      return 0;
+    }
+    case 'skus:replay': {
+      const batchId = args[0];
+      if (!batchId) throw new UsageError('skus:replay needs a batch id (see skus:dead)');
+      if (!deps.skuBuffer) throw new UsageError('skus:replay needs the sku buffer');
+      const batch = (await deps.skuBuffer.deadLetters(DEAD_BATCHES_SCANNED)).find(
+        (b) => b.batchId === batchId,
+      );
+      if (!batch) {
+        out(`no dead sku batch ${batchId}`);
+        return 1;
+      }
+      const skus = batch.entries.map((e) => JSON.parse(e.json) as unknown);
+      const { id } = await producer.enqueue('sku.upsert', { skus } as never);
+      out(`batch ${batchId}: ${skus.length} skus enqueued again as sku.upsert job ${id}`);
       return 0;
     }
     case 'keys:create': {

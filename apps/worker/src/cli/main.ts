@@ -6,6 +6,7 @@ import { ApiKeyStore, createProducer } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
 import { credentialsFingerprint, TokenKeeper, tokenMetrics } from '@owc/token';
 import { loadWorkerConfig } from '../config.js';
+import { SkuBuffer } from '../sync/sku-buffer.js';
 import { CLI_USAGE, runCliCommand, UsageError } from './cli-commands.js';
 import { loadCliConfig } from './cli-config.js';
 
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
         store: new OrderStore({ redis, keyPrefix: config.KEY_PREFIX, ttlMs: config.ORDER_TTL_MS }),
         producer,
         keys: new ApiKeyStore(redis, config.KEY_PREFIX),
+        skuBuffer: new SkuBuffer({ redis, keyPrefix: config.KEY_PREFIX }),
         timeline: new OrderTimeline({
           redis,
           keyPrefix: config.KEY_PREFIX,
