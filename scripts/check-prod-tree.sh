@@ -14,7 +14,8 @@ redis_url="${REDIS_URL:-redis://127.0.0.1:6379}"
 forbidden='^(vitest|@vitest\+|testcontainers|dockerode|docker-modem|ssh2|cpu-features|autocannon|tsx|typescript|turbo|@biomejs\+|fast-check|@owc\+testing|@owc\+e2e|@owc\+bench|playwright)'
 
 status=0
-for app in ingress worker owitho-sim machine-sim; do
+# the two apps that ship to production (the Dockerfile builds the simulators the same way)
+for app in ingress worker; do
   started=$(date +%s)
   sh scripts/build-prod-tree.sh "$app" "$out/$app"
   bad=$(ls "$out/$app/node_modules/.pnpm" | grep -E "$forbidden" || true)
