@@ -23,10 +23,10 @@ export interface MachineSyncHandlerOptions {
   snapshots?: LayoutSnapshots;
   /** a fresh value of the machine-sync queue's id counter (for jobs added with a custom id) */
   nextVersion?: () => Promise<number>;
-  /** send once no new event came for this long; default 250 ms */
-  quietMs?: number;
-  /** … but never hold an event longer than this; default 5 s */
-  maxHoldMs?: number;
+  /** send once no new event came for this long (MACHINE_SYNC_QUIET_MS) */
+  quietMs: number;
+  /** … but never hold an event longer than this (MACHINE_SYNC_MAX_WAIT_MS) */
+  maxHoldMs: number;
   /** how soon a job tries again while another holds the machine's lock; default 200 ms */
   lockedRetryMs?: number;
   /** the per-machine lock's lifetime: longer than a gateway read plus one owitho call */
@@ -50,8 +50,8 @@ export class MachineSyncHandler {
   private readonly lockedRetryMs: number;
 
   constructor(private readonly options: MachineSyncHandlerOptions) {
-    this.quietMs = options.quietMs ?? 250;
-    this.maxHoldMs = options.maxHoldMs ?? 5000;
+    this.quietMs = options.quietMs;
+    this.maxHoldMs = options.maxHoldMs;
     this.lockedRetryMs = options.lockedRetryMs ?? 200;
   }
 
