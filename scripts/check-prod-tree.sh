@@ -18,7 +18,12 @@ status=0
 for app in ingress worker; do
   started=$(date +%s)
   sh scripts/build-prod-tree.sh "$app" "$out/$app"
-  bad=$(ls "$out/$app/node_modules/.pnpm" | grep -E "$forbidden" || true)
+  # known: @bull-board/api (ingress) declares typescript as a peer dependency, which pnpm
+  # resolves from the workspace root, so the ingress tree carries typescript until that peer is
+  # excluded (docs/operations.md: Deploy). Allowed there only; anything else fails.
+  allowed='^$'
+  [ "$app" = ingress ] && allowed='^typescript@'
+  bad=$(ls "$out/$app/node_modules/.pnpm" | grep -E "$forbidden" | grep -Ev "$allowed" || true)
   size=$(du -s --apparent-size --block-size=1M "$out/$app" | cut -f1)
   count=$(ls "$out/$app/node_modules/.pnpm" | grep -vc '^node_modules$' || true)
   echo "prod-tree: $app: ${size} MB, $count packages, built in $(($(date +%s) - started)) s"
