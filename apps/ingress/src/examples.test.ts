@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ApiKeyStore } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { ADMIN, startTestIngress } from './ingress.test-kit.js';
+import { ADMIN, layout, startTestGateway, startTestIngress } from './ingress.test-kit.js';
 
 const run = promisify(execFile);
 const examples = fileURLToPath(new URL('../../../examples/', import.meta.url));
@@ -45,6 +46,45 @@ describe('examples/ (enqueueing from the shell and from Python)', () => {
         await expect(refused).rejects.toMatchObject({ stdout: expect.stringContaining('unauthorized') });
       } finally {
         await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'enqueue-machine.sh (curl) and EnqueueJobs.java (every public job) with an API key',
+    async ({ redisUrl, prefix, redis }) => {
+      const gateway = await startTestGateway([layout('M001')]);
+      const ingress = await startTestIngress(redisUrl, prefix, { env: { MACHINE_GATEWAY_URL: gateway.url } });
+      const { key } = await new ApiKeyStore(redis, prefix).create('restock-app', [
+        'sku.upsert',
+        'machine.restocked',
+        'machine.layout',
+      ]);
+      const env = { ...process.env, ADMIN_URL: ingress.adminUrl, API_KEY: key };
+      const machineQueue = ingress.deps.producer.queue('machine-sync');
+      try {
+        const shell = await run('sh', [`${examples}enqueue-machine.sh`, 'M001'], { env, timeout: 20_000 });
+        expect(
+          shell.stdout
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line).name),
+        ).toEqual(['machine.restocked', 'machine.layout']);
+        const unknown = run('sh', [`${examples}enqueue-machine.sh`, 'NOPE'], { env, timeout: 20_000 });
+        await expect(unknown).rejects.toMatchObject({ stdout: expect.stringContaining('unknown_machine') });
+
+        const java = await run('java', [`${examples}EnqueueJobs.java`, 'M001', 'java-1'], {
+          env,
+          timeout: 60_000,
+        });
+        const answers = java.stdout.trim().split('\n');
+        expect(answers.map((line) => line.slice(0, 3))).toEqual(['202', '202', '202']);
+        expect(answers[0]).toContain('"jobId":"ext-java-1"');
+        expect(await ingress.deps.producer.queue('sku-sync').getJob('ext-java-1')).toBeDefined();
+        expect(await machineQueue.count()).toBe(4);
+      } finally {
+        await ingress.close();
+        await gateway.close();
       }
     },
   );
