@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IngressDeps } from './ingress-deps.js';
@@ -110,6 +111,10 @@ export interface IngressApps {
 export async function buildIngress(deps: IngressDeps): Promise<IngressApps> {
   // on the root instances, so the OpenAPI plugin decorates `pub` itself (`pub.swagger()`)
   const pub = newFastify(deps);
+  if (deps.tracing) {
+    // one span per owitho request, the parent of the enqueue and so of the order's whole trace
+    await pub.register(new FastifyOtelInstrumentation({ registerOnInitialization: false }).plugin());
+  }
   await publicApp(pub, deps);
   const admin = newFastify(deps);
   await adminApp(admin, deps, pub);

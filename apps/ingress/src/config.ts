@@ -5,6 +5,7 @@ import {
   redisSettingsShape,
   setting,
   tokenSettingsShape,
+  tracingSettingsShape,
 } from '@owc/config';
 import { z } from 'zod';
 
@@ -17,6 +18,7 @@ export const ingressSettingsSchema = z
   .object({
     ...redisSettingsShape,
     ...logSettingsShape,
+    ...tracingSettingsShape,
     ...tokenSettingsShape,
     ...orderStoreSettingsShape,
     /** the appId owitho's requests must carry (ours) */

@@ -1,5 +1,5 @@
 import type { MachineStateStore } from '@owc/machine-state';
-import type { Logger } from '@owc/observability';
+import type { Logger, Tracing } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import type { MachineLayout } from '@owc/protocol';
 import type { Producer } from '@owc/queues';
@@ -44,5 +44,7 @@ export interface IngressDeps {
   gateway: MachineReader;
   machines: MachineStateStore;
   metrics: IngressMetrics;
+  /** tracing on: the public listener's requests become spans (@fastify/otel) */
+  tracing?: Tracing;
   now?: () => number;
 }

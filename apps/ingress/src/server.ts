@@ -1,6 +1,12 @@
 import { HttpMachineGateway } from '@owc/gateway';
 import { MachineStateStore } from '@owc/machine-state';
-import { createLogger, createMetricsRegistry, type Logger, type Registry } from '@owc/observability';
+import {
+  createLogger,
+  createMetricsRegistry,
+  type Logger,
+  type Registry,
+  type Tracing,
+} from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
@@ -84,6 +90,8 @@ export interface StartIngressOverrides {
   /** replaces the HTTP machine gateway */
   gateway?: MachineReader;
   now?: () => number;
+  /** started in main when OTEL_EXPORTER_OTLP_ENDPOINT is set */
+  tracing?: Tracing;
 }
 
 /**
@@ -107,7 +115,10 @@ export async function startIngress(
         queryTimeoutMs: config.MACHINE_QUERY_TIMEOUT_MS,
         connections: config.GATEWAY_CONNECTIONS,
       });
-  const producer = createProducer(redis, { keyPrefix: config.KEY_PREFIX });
+  const producer = createProducer(redis, {
+    keyPrefix: config.KEY_PREFIX,
+    telemetry: overrides.tracing?.bullmq,
+  });
   for (const name of QUEUE_NAMES) {
     producer
       .queue(name)
@@ -124,6 +135,7 @@ export async function startIngress(
     machines: new MachineStateStore({ redis, keyPrefix: config.KEY_PREFIX }),
     metrics: ingressMetrics(registry),
     now: overrides.now,
+    tracing: overrides.tracing,
   };
 
   const closeConnections = async () => {

@@ -7,6 +7,7 @@ import {
   redisSettingsShape,
   setting,
   tokenSettingsShape,
+  tracingSettingsShape,
 } from '@owc/config';
 import { z } from 'zod';
 
@@ -37,6 +38,7 @@ export const workerSettingsSchema = z
   .object({
     ...redisSettingsShape,
     ...logSettingsShape,
+    ...tracingSettingsShape,
     ...owithoSettingsShape,
     ...tokenSettingsShape,
     ...orderStoreSettingsShape,

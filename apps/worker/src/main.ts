@@ -1,3 +1,4 @@
+import { startTracing } from '@owc/observability';
 import { runService } from '@owc/service';
 import { loadWorkerConfig } from './config.js';
 import { runWorker } from './run-worker.js';
@@ -7,8 +8,17 @@ await runService({
   loadConfig: () => loadWorkerConfig(),
   logLevel: (config) => config.LOG_LEVEL,
   start: async (config, logger) => {
-    const worker = await runWorker(config, logger);
+    const tracing = await startTracing({
+      serviceName: 'owc-worker',
+      endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT,
+    });
+    const worker = await runWorker(config, logger, tracing);
     logger.info({ roles: config.WORKER_ROLES, metricsPort: worker.metricsPort }, 'worker started');
-    return worker;
+    return {
+      async close() {
+        await worker.close();
+        await tracing?.shutdown();
+      },
+    };
   },
 });

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import { HttpMachineGateway } from '@owc/gateway';
-import { createMetricsRegistry, type Logger } from '@owc/observability';
+import { createMetricsRegistry, type Logger, type Tracing } from '@owc/observability';
 import { OrderStore, OrderTimeline } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
@@ -40,7 +40,12 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
   }
 }
 
-export async function runWorker(config: WorkerConfig, logger: Logger): Promise<RunningWorker> {
+export async function runWorker(
+  config: WorkerConfig,
+  logger: Logger,
+  /** started in main when OTEL_EXPORTER_OTLP_ENDPOINT is set; undefined: tracing off */
+  tracing?: Tracing,
+): Promise<RunningWorker> {
   const redisSettings = { url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES };
   const connections: RedisClient[] = [];
   const newConnection = (): RedisClient => {
@@ -102,7 +107,8 @@ export async function runWorker(config: WorkerConfig, logger: Logger): Promise<R
       }),
       logger.child({ component: 'timeline' }),
     ),
-    producer: createProducer(redis, { keyPrefix: config.KEY_PREFIX }),
+    producer: createProducer(redis, { keyPrefix: config.KEY_PREFIX, telemetry: tracing?.bullmq }),
+    telemetry: tracing?.bullmq,
     tokens,
     owitho,
     gateway: new HttpMachineGateway({

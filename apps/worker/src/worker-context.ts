@@ -1,5 +1,5 @@
 import type { MachineGateway } from '@owc/gateway';
-import type { Logger, Registry } from '@owc/observability';
+import type { Logger, Registry, Tracing } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import type { OwithoClient } from '@owc/owitho-client';
 import type { Producer } from '@owc/queues';
@@ -25,6 +25,8 @@ export interface WorkerContext {
   tokens: TokenKeeper;
   owitho: OwithoClient;
   gateway: MachineGateway;
+  /** BullMQ telemetry for every Worker (tracing on); undefined when tracing is off */
+  telemetry?: Tracing['bullmq'];
 }
 
 /** A started role. `close()` stops taking work and waits for active jobs (the caller bounds it in time). */

@@ -101,6 +101,11 @@ export const logSettingsShape = {
   ),
 };
 
+/** OpenTelemetry tracing: on when an OTLP endpoint is set, off (and free) otherwise. */
+export const tracingSettingsShape = {
+  OTEL_EXPORTER_OTLP_ENDPOINT: setting.url().optional(),
+};
+
 /** How we reach owitho and who we are to it (docs/settings.md). */
 export const owithoSettingsShape = {
   OWITHO_BASE_URL: setting.url(),

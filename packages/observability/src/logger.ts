@@ -1,4 +1,5 @@
 import { type Logger, type LoggerOptions, pino } from 'pino';
+import { traceIdsOfActiveSpan } from './trace-ids.js';
 
 export type { Logger } from 'pino';
 
@@ -42,6 +43,8 @@ export function createLogger(settings: LoggerSettings): Logger {
     name: settings.name,
     level: settings.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // trace_id / span_id while a span is active (tracing on); {} otherwise
+    mixin: traceIdsOfActiveSpan,
   };
   if (settings.pretty && !settings.destination) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { colorize: true } } });

@@ -1,5 +1,5 @@
 import type { RedisClient } from '@owc/redis';
-import { type JobsOptions, Queue } from 'bullmq';
+import { type JobsOptions, Queue, type Telemetry } from 'bullmq';
 import { type JobInput, type JobName, jobCatalog, type QueueName } from './catalog.js';
 import { queuePrefix } from './names.js';
 import { parseJobPayload } from './validate.js';
@@ -22,12 +22,22 @@ export interface Producer {
 }
 
 /** One BullMQ Queue per catalog queue, created lazily, sharing the given connection. */
-export function createProducer(connection: RedisClient, options: { keyPrefix: string }): Producer {
+export function createProducer(
+  connection: RedisClient,
+  options: {
+    keyPrefix: string /** BullMQ telemetry (tracing on): the trace rides along with each job */;
+    telemetry?: Telemetry;
+  },
+): Producer {
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, { connection, prefix: queuePrefix(options.keyPrefix, name) });
+      q = new Queue(name, {
+        connection,
+        prefix: queuePrefix(options.keyPrefix, name),
+        ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      });
       queues.set(name, q);
     }
     return q;

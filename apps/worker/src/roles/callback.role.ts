@@ -27,6 +27,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
     { 'order.callback': handler.handle },
     {
       connection: ctx.newConnection(),
+      telemetry: ctx.telemetry,
       keyPrefix: config.KEY_PREFIX,
       concurrency: config.CALLBACK_CONCURRENCY,
       lockDuration: config.JOB_LOCK_DURATION_MS,

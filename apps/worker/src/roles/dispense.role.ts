@@ -45,6 +45,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     { 'order.dispense': handler.handle },
     {
       connection: ctx.newConnection(),
+      telemetry: ctx.telemetry,
       keyPrefix: config.KEY_PREFIX,
       concurrency: config.DISPENSE_CONCURRENCY,
       lockDuration: config.JOB_LOCK_DURATION_MS,

@@ -60,6 +60,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
     },
     {
       connection: ctx.newConnection(),
+      telemetry: ctx.telemetry,
       keyPrefix: config.KEY_PREFIX,
       concurrency: config.SKU_SYNC_CONCURRENCY,
       lockDuration: config.JOB_LOCK_DURATION_MS,
@@ -90,6 +91,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
     { 'machine.restocked': machineHandler.restocked, 'machine.layout': machineHandler.layout },
     {
       connection: ctx.newConnection(),
+      telemetry: ctx.telemetry,
       keyPrefix: config.KEY_PREFIX,
       concurrency: config.MACHINE_SYNC_CONCURRENCY,
       lockDuration: config.JOB_LOCK_DURATION_MS,
