@@ -4,10 +4,9 @@ import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { startMachineSim } from '@owc/machine-sim';
 import { createLogger, InMemorySpanExporter, startTracing } from '@owc/observability';
 import { startOwithoSim } from '@owc/owitho-sim';
-import { redisTest } from '@owc/testing';
+import { redisTest, waitFor } from '@owc/testing';
 import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { describe, expect } from 'vitest';
-import { waitFor } from './order-path-support.js';
 
 const APP_ID = 'app-tracing';
 const SECRET = 'tracing-secret-000001';
