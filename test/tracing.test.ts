@@ -68,6 +68,14 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
           timeoutMs: 30_000,
           what: 'the order reported',
         });
+        // the callback job's span ends just after it marked the order reported
+        await waitFor(
+          () =>
+            exporter
+              .getFinishedSpans()
+              .some((s) => s.name === 'process callback' && s.attributes['bullmq.job.id'] === `cb-${id}`),
+          { timeoutMs: 10_000, what: "the callback job's span" },
+        );
         const spans = exporter.getFinishedSpans();
         const notice = spans.find(
           (s) => s.name === 'request' && s.attributes['http.route'] === '/order/notice',
