@@ -6,6 +6,7 @@ import {
   orderResultSchema,
   readAnswer,
   type Sku,
+  signData,
   signEnvelope,
 } from '@owc/protocol';
 import { generateFleet } from '@owc/sim-fleet';
@@ -285,13 +286,31 @@ export class OwithoSim {
     return this.streaming ? { ...this.streaming } : undefined;
   }
 
+  /**
+   * A raw push: signs ANY payload (serialised as it is, never passed through our schemas) — or the
+   * exact `data` string given — with the live tokens and POSTs it to the third party's `path`.
+   * This is how tests send what owitho may legally send rather than what our schemas produce.
+   */
+  async pushRaw(
+    path: string,
+    raw: { payload?: unknown; data?: string },
+  ): Promise<{ status: number; code?: number; data?: unknown }> {
+    if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push');
+    return this.post(path, raw.payload, raw.data);
+  }
+
   private async post(
     path: string,
     payload: unknown,
+    rawData?: string,
   ): Promise<{ status: number; code?: number; data?: unknown }> {
     const tokens = this.liveTokens();
     if (tokens.length === 0) throw new NoTokenError();
-    const envelope = signEnvelope(payload, { appId: this.settings.appId }, tokens, { now: this.now() });
+    const creds = { appId: this.settings.appId };
+    const envelope =
+      rawData === undefined
+        ? signEnvelope(payload, creds, tokens, { now: this.now() })
+        : signData(rawData, creds, tokens, { now: this.now() });
     const thirdUrl = new URL(this.settings.thirdUrl as string);
     const response = await (this.pool as Pool).request({
       method: 'POST',

@@ -39,3 +39,15 @@ export const streamSchema = z.strictObject({
   machineCode: z.string().min(1).optional(),
   unpaid: z.boolean().optional(),
 });
+
+/** `POST /_sim/raw`: sign and send any payload (or an exact data string) to one of the third party's calls. */
+export const rawPushSchema = z
+  .object({
+    path: z.enum(['/order/notice', '/order/query', '/machine/query']),
+    payload: z.unknown().optional(),
+    data: z.string().optional(),
+  })
+  .refine((body) => (body.payload === undefined) !== (body.data === undefined), {
+    message: 'give exactly one of payload (any JSON) or data (the exact string to sign)',
+    path: ['payload'],
+  });

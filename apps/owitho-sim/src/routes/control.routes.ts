@@ -1,6 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { OwithoSim } from '../owitho-sim.js';
-import { faultsSchema, pushGeneratedSchema, pushNoticesSchema, streamSchema } from '../sim.schema.js';
+import {
+  faultsSchema,
+  pushGeneratedSchema,
+  pushNoticesSchema,
+  rawPushSchema,
+  streamSchema,
+} from '../sim.schema.js';
 import { badRequest } from './bad-request.js';
 
 /** The control API under `/_sim` (JSON; never subject to faults): state, faults, pushes, stream. */
@@ -95,5 +101,16 @@ export async function controlRoutes(
   app.post('/_sim/reset', async () => {
     sim.reset();
     return { reset: true };
+  });
+  app.post('/_sim/raw', async (request, reply) => {
+    const parsed = rawPushSchema.safeParse(request.body);
+    if (!parsed.success) return badRequest(reply, parsed.error);
+    if (!options.thirdUrl)
+      return reply
+        .code(409)
+        .send({ error: 'no_third_url', message: 'start the simulator with a thirdUrl to push' });
+    const { path, payload, data } = parsed.data;
+    const answer = await sim.pushRaw(path, data === undefined ? { payload } : { data });
+    return reply.code(200).send(answer);
   });
 }
