@@ -1,10 +1,10 @@
 import { startMachineSim } from '@owc/machine-sim';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { createProducer } from '@owc/queues';
-import { redisTest, silentLogger, waitFor } from '@owc/testing';
+import { redisTest, silentLogger, skuOf, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { spawnWorker, type WorkerProcess } from './order-path-support.js';
-import { requestsTo, SYNC_APP_ID, SYNC_SECRET, skuOf, syncWorkerEnv } from './sync-support.js';
+import { requestsTo, SYNC_APP_ID, SYNC_SECRET, syncWorkerEnv } from './sync-support.js';
 
 const SKUS = 500;
 

@@ -1,23 +1,10 @@
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
-import type { Sku } from '@owc/protocol';
 import { silentLogger } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 
 export const SYNC_APP_ID = 'app-sync';
 export const SYNC_SECRET = 'sync-secret-0001';
-
-/** A valid SKU; `rev` goes into the name and the price, so every write is distinguishable. */
-export function skuOf(i: number, rev = 0): Sku {
-  return {
-    skuCode: `SKU${String(i).padStart(5, '0')}`,
-    skuName: `Product ${i} rev ${rev}`,
-    skuUnit: '罐',
-    skuSpec: '250ml',
-    originalPrice: `${1 + (i % 50)}.${String(rev % 100).padStart(2, '0')}`,
-    skuPic: `https://img.example.com/sku/${i}.png`,
-  };
-}
 
 /** Settings of a sync worker against the two simulators (tokens fetched by its token role). */
 export function syncWorkerEnv(

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { machineLayoutSchema } from '@owc/protocol';
 import { createProducer, type Producer } from '@owc/queues';
-import { redisTest, waitFor } from '@owc/testing';
+import { redisTest, skuOf, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
-import { requestsTo, skuOf, startSyncSystem } from './sync-support.js';
+import { requestsTo, startSyncSystem } from './sync-support.js';
 
 const SKUS = 2000;
 const JOBS = 10_000;

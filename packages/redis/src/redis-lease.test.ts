@@ -1,4 +1,4 @@
-import { redisTest, waitFor } from '@owc/testing';
+import { redisTest, waitFor, waitForRenewals } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { RedisLease } from './redis-lease.js';
 
@@ -57,20 +57,7 @@ describe('RedisLease', () => {
     const lease = new RedisLease(redis, { ttlMs, renewEveryMs: 100 });
     const key = `${prefix}:lease`;
     const held = await lease.acquire(key);
-    const since = Date.now();
-    // count the renewals we see (the key's time to live jumps back up) until the lease has
-    // outlived its TTL several times over
-    let renewals = 0;
-    let last = await redis.pttl(key);
-    await waitFor(
-      async () => {
-        const now = await redis.pttl(key);
-        if (now > last) renewals++;
-        last = now;
-        return renewals >= 10 && Date.now() - since > ttlMs;
-      },
-      { intervalMs: 10, what: 'ten background renewals' },
-    );
+    await waitForRenewals(() => redis.pttl(key), { renewals: 10, outlivedMs: ttlMs, intervalMs: 10 });
     expect(await lease.holder(key)).toBe(held?.token);
     expect(await held?.check()).toBe(true);
     await held?.release();

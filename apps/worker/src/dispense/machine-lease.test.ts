@@ -1,4 +1,4 @@
-import { redisTest, waitFor } from '@owc/testing';
+import { redisTest, waitFor, waitForRenewals } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { MachineLease, machineLeaseKey } from './machine-lease.js';
 
@@ -51,19 +51,7 @@ describe('MachineLease', () => {
     const lease = new MachineLease({ redis, keyPrefix: prefix, ttlMs, renewEveryMs: 200 });
     const held = await lease.tryAcquire('M001');
     const key = machineLeaseKey(prefix, 'M001');
-    const since = Date.now();
-    // the renewals we see (the time to live jumps back up), until the lease has outlived its TTL
-    let renewals = 0;
-    let last = await redis.pttl(key);
-    await waitFor(
-      async () => {
-        const now = await redis.pttl(key);
-        if (now > last) renewals++;
-        last = now;
-        return renewals >= 6 && Date.now() - since > ttlMs;
-      },
-      { intervalMs: 20, what: 'six background renewals' },
-    );
+    await waitForRenewals(() => redis.pttl(key), { renewals: 6, outlivedMs: ttlMs, intervalMs: 20 });
     expect(await lease.holder('M001')).toBe(held?.token);
     expect(await held?.renew()).toBe(true);
     await held?.release();

@@ -1,7 +1,6 @@
-import { redisTest } from '@owc/testing';
+import { redisTest, skuOf } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { SkuBuffer, type SkuChange } from './sku-buffer.js';
-import { skuOf } from './sync-test-kit.js';
 
 const change = (i: number, rev: number): SkuChange => {
   const sku = skuOf(i, rev);

@@ -1,12 +1,11 @@
 import { Registry } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import type { Sku } from '@owc/protocol';
-import { redisTest, silentLogger, waitFor } from '@owc/testing';
+import { redisTest, silentLogger, skuOf, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { SkuBuffer } from './sku-buffer.js';
 import { SkuFlusher, type SkuFlusherOptions } from './sku-flusher.js';
 import { syncMetrics } from './sync-metrics.js';
-import { skuOf } from './sync-test-kit.js';
 
 const logger = silentLogger('sku-flusher-test');
 const OK: CallOutcome = { kind: 'ok', code: 200 };

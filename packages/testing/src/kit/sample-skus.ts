@@ -1,6 +1,6 @@
 import type { Sku } from '@owc/protocol';
 
-/** A valid SKU; `rev` goes into the price and the name so every write is distinguishable. */
+/** A valid SKU (sku/sync); `rev` goes into the price and the name so every write is distinguishable. */
 export function skuOf(i: number, rev = 0): Sku {
   return {
     skuCode: `SKU${String(i).padStart(5, '0')}`,
