@@ -74,7 +74,7 @@ export const ALERTS = [
 ];
 
 describe('deploy/observability', () => {
-  it('alerts.yml parses: every alert named as operations.md expects, each with an expression', () => {
+  it('alerts.yml parses: every alert named as docs/operations.md expects, each with an expression', () => {
     const rules = alertRules();
     expect(rules.map((r) => r.alert).sort()).toEqual([...ALERTS].sort());
     for (const rule of rules) expect(metricsIn(rule.expr).length, rule.alert).toBeGreaterThan(0);
