@@ -15,11 +15,6 @@ const FLEET: FleetOptions = { machines: 2, slotsPerMachine: 4, inventory: 500 };
 const FIRST_MINUTE_MAX = 8;
 const MINUTE = 60_000;
 
-function metricsPortOf(worker: AppProcess): number | undefined {
-  const match = /"metricsPort":(\d+)/.exec(worker.output());
-  return match ? Number(match[1]) : undefined;
-}
-
 describe('fault: wrong secret', () => {
   redisTest(
     'orders flowing for a minute with a wrong secret: ≤ 8 token fetches, /readyz says misconfigured, nothing vended twice; fixed secret + restart: every order called back within a minute',
@@ -39,8 +34,11 @@ describe('fault: wrong secret', () => {
       // watched as it comes (the process's kept output is trimmed under load)
       let loud = false;
       let leaked = false;
+      let metricsPort: number | undefined;
       wrong.child.stdout?.on('data', (chunk: Buffer) => {
         const text = chunk.toString();
+        const port = /"metricsPort":(\d+)/.exec(text);
+        if (port) metricsPort = Number(port[1]);
         if (text.includes('MISCONFIGURATION')) loud = true;
         if (text.includes('not-the-secret')) leaked = true;
       });
@@ -70,7 +68,8 @@ describe('fault: wrong secret', () => {
         // loud, and visible in readiness
         expect(loud).toBe(true);
         expect(leaked).toBe(false);
-        const port = metricsPortOf(wrong);
+        const port = metricsPort;
+        expect(port, 'the worker logged its metrics port').toBeDefined();
         const readyz = await fetch(`http://127.0.0.1:${port}/readyz`);
         expect(readyz.status).toBe(503);
         const body = (await readyz.json()) as { checks?: Record<string, string> };
