@@ -6,4 +6,5 @@ export * from './job-catalog-schema.js';
 export * from './job-ids.js';
 export * from './names.js';
 export * from './producer.js';
+export * from './step-back.js';
 export * from './validate.js';

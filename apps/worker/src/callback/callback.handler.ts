@@ -1,8 +1,8 @@
 import type { Logger } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import type { OrderResult } from '@owc/protocol';
-import type { JobPayload } from '@owc/queues';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type JobPayload, stepBack } from '@owc/queues';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import { callbackDelayMs } from './callback-jobs.js';
@@ -100,11 +100,9 @@ export class CallbackHandler {
       // counting deliveries in the store (moveToDelayed burns no BullMQ attempt)
       const made = record.callback.attempts + 1;
       if (made > this.deps.scheduleMs.length) return this.dead(orderViewId, made, error, log);
-      if (!token) throw new Error('a callback job needs its lock token to step back');
       const delay = callbackDelayMs(this.deps.scheduleMs, this.deps.jitter, made);
       log.warn({ attempt: made, delayMs: delay, reason: outcome.reason }, 'callback not delivered: retrying');
-      await job.moveToDelayed(Date.now() + delay, token);
-      throw new DelayedError(error);
+      return stepBack(job, token, delay, error);
     }
     if (attempt >= (job.opts.attempts ?? 1)) return this.dead(orderViewId, attempt, error, log);
     log.warn({ attempt, reason: outcome.reason }, 'callback not delivered: retrying on schedule');

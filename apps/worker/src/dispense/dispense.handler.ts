@@ -2,9 +2,9 @@ import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
 import type { OrderRecord, OrderState, OrderStore } from '@owc/order-store';
 import { noticeContainer, type OrderNotice, type OrderResult } from '@owc/protocol';
-import type { JobPayload, Producer } from '@owc/queues';
+import { type JobPayload, type Producer, stepBack } from '@owc/queues';
 import type { LeaseHold, RedisClient } from '@owc/redis';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type Job, UnrecoverableError } from 'bullmq';
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
@@ -284,17 +284,16 @@ export class DispenseHandler {
     machineCode: string,
     log: Logger,
   ): Promise<never> {
-    if (!token) throw new Error('a dispense job needs its lock token to step back');
     this.deps.metrics.leaseWaits.inc({ machine: this.deps.metrics.machine(machineCode) });
-    await job.moveToDelayed(Date.now() + this.deps.settings.leaseWaitMs, token);
-    // joined, then looked (one round trip, in this order on the connection)
-    const [, held] = await Promise.all([
-      this.leases.addWaiter(machineCode, String(job.id)),
-      this.leases.isHeld(machineCode),
-    ]);
-    if (!held) await this.wakeNextWaiter(machineCode, log);
-    log.debug('machine busy: waiting for it to be released');
-    throw new DelayedError('machine lease held');
+    return stepBack(job, token, this.deps.settings.leaseWaitMs, 'machine lease held', async () => {
+      // joined, then looked (one round trip, in this order on the connection)
+      const [, held] = await Promise.all([
+        this.leases.addWaiter(machineCode, String(job.id)),
+        this.leases.isHeld(machineCode),
+      ]);
+      if (!held) await this.wakeNextWaiter(machineCode, log);
+      log.debug('machine busy: waiting for it to be released');
+    });
   }
 
   /** Promotes the oldest job still waiting (delayed) for the machine; skips those that moved on. */
@@ -325,9 +324,7 @@ export class DispenseHandler {
     log: Logger,
     why: string,
   ): Promise<never> {
-    if (!token) throw new Error('a dispense job needs its lock token to step back');
     log.debug({ delayMs: ms, why }, 'dispense job delayed');
-    await job.moveToDelayed(Date.now() + ms, token);
-    throw new DelayedError(why);
+    return stepBack(job, token, ms, why);
   }
 }

@@ -2,8 +2,8 @@ import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
 import type { CallOutcome } from '@owc/owitho-client';
 import { type MachineLayout, machineLayoutSchema } from '@owc/protocol';
-import type { JobPayload } from '@owc/queues';
-import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
+import { type JobPayload, stepBack } from '@owc/queues';
+import { type Job, UnrecoverableError } from 'bullmq';
 import type { LayoutSource, MachineSyncState } from './machine-sync-state.js';
 import { jobVersion } from './sku-upsert.handler.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -110,10 +110,10 @@ export class MachineSyncHandler {
     const heldFor = view.firstAt > 0 ? view.now - view.firstAt : 0;
     if (quietFor < this.quietMs && heldFor < this.maxHoldMs) {
       const wait = Math.min(this.quietMs - quietFor, this.maxHoldMs - heldFor);
-      return this.later(job, token, wait);
+      return stepBack(job, token, wait, 'machine changes still coming in');
     }
     const unlock = await state.tryLock(target, this.options.lockTtlMs);
-    if (!unlock) return this.later(job, token, this.lockedRetryMs);
+    if (!unlock) return stepBack(job, token, this.lockedRetryMs, 'machine sync locked by another job');
     try {
       const { version: latest, source: latestSource } = await state.latestSource(target);
       const seenAt = Date.now();
@@ -187,11 +187,5 @@ export class MachineSyncHandler {
     } finally {
       await unlock();
     }
-  }
-
-  /** Runs this job again later (not a failed attempt): BullMQ's moveToDelayed + DelayedError. */
-  private async later(job: MachineJob, token: string | undefined, ms: number): Promise<never> {
-    await job.moveToDelayed(Date.now() + Math.max(1, Math.ceil(ms)), token);
-    throw new DelayedError();
   }
 }
