@@ -55,6 +55,8 @@ export const ingressSettingsSchema = z
     NOTICE_MAX_UNITS: setting.int(1).default(1000),
     /** upper bound on accepting one notice (record + job); past it the answer is 503 */
     NOTICE_ACCEPT_TIMEOUT_MS: setting.int(1).default(5000),
+    /** a Redis command not answered within this fails, and the request answers 503 */
+    REDIS_COMMAND_TIMEOUT_MS: setting.int(1).default(2000),
     /** how long start-up waits for the first Redis connection before it listens anyway */
     REDIS_CONNECT_WAIT_MS: setting.int(0).default(3000),
     /** how long shutdown waits for in-flight requests before it closes anyway */

@@ -103,7 +103,14 @@ export async function startIngress(
   logger: Logger = createLogger({ level: config.LOG_LEVEL, name: 'ingress' }),
   overrides: StartIngressOverrides = {},
 ): Promise<RunningIngress> {
-  const redis = createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES }, 'producer');
+  const redis = createRedis(
+    {
+      url: config.REDIS_URL,
+      clusterNodes: config.REDIS_CLUSTER_NODES,
+      commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+    },
+    'producer',
+  );
   redis.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
   const registry = createMetricsRegistry('ingress');
   const tokens = overrides.tokens ?? readOnlyTokens(logger, registry, redis, config);
@@ -118,12 +125,10 @@ export async function startIngress(
   const producer = createProducer(redis, {
     keyPrefix: config.KEY_PREFIX,
     telemetry: overrides.tracing?.bullmq,
+    onQueueError: (error, queue) => logger.warn({ err: error, queue }, 'queue error'),
   });
-  for (const name of QUEUE_NAMES) {
-    producer
-      .queue(name)
-      .on('error', (error: Error) => logger.warn({ err: error, queue: name }, 'queue error'));
-  }
+  // BullMQ's handshake (a version check) runs now rather than under the first burst of notices
+  for (const name of QUEUE_NAMES) producer.queue(name);
   const deps: IngressDeps = {
     config,
     logger,

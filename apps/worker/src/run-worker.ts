@@ -107,7 +107,11 @@ export async function runWorker(
       }),
       logger.child({ component: 'timeline' }),
     ),
-    producer: createProducer(redis, { keyPrefix: config.KEY_PREFIX, telemetry: tracing?.bullmq }),
+    producer: createProducer(redis, {
+      keyPrefix: config.KEY_PREFIX,
+      telemetry: tracing?.bullmq,
+      onQueueError: (error, queue) => logger.warn({ err: error, queue }, 'queue error'),
+    }),
     telemetry: tracing?.bullmq,
     tokens,
     owitho,

@@ -25,20 +25,35 @@ export interface Producer {
 export function createProducer(
   connection: RedisClient,
   options: {
-    keyPrefix: string /** BullMQ telemetry (tracing on): the trace rides along with each job */;
+    keyPrefix: string;
+    /** BullMQ telemetry (tracing on): the trace rides along with each job */
     telemetry?: Telemetry;
+    /** a queue's connection errors (without it BullMQ prints them to stderr) */
+    onQueueError?: (error: Error, queue: QueueName) => void;
   },
 ): Producer {
   const queues = new Map<QueueName, Queue>();
   const queue = (name: QueueName): Queue => {
     let q = queues.get(name);
     if (!q) {
-      q = new Queue(name, {
+      const created = new Queue(name, {
         connection,
         prefix: queuePrefix(options.keyPrefix, name),
         ...(options.telemetry ? { telemetry: options.telemetry } : {}),
       });
-      queues.set(name, q);
+      // BullMQ keeps a failed first handshake (its INFO timed out under load, or Redis was
+      // away) as a rejected promise for the queue's whole life: every later add would fail
+      // until a restart. Forget such a queue so the next enqueue builds a fresh one.
+      created.waitUntilReady().catch(() => {
+        if (queues.get(name) === created) queues.delete(name);
+        void created.close().catch(() => {});
+      });
+      if (options.onQueueError) {
+        const report = options.onQueueError;
+        created.on('error', (error: Error) => report(error, name));
+      }
+      queues.set(name, created);
+      q = created;
     }
     return q;
   };

@@ -8,6 +8,8 @@ export interface RedisConnectionSettings {
   url: string;
   /** seeds as host:port; when non-empty, a cluster is used */
   clusterNodes?: readonly string[];
+  /** producer connections: a command not answered within this fails (the caller answers 503) */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -18,14 +20,17 @@ export interface RedisConnectionSettings {
  */
 export type ConnectionPurpose = 'worker' | 'producer';
 
-function optionsFor(purpose: ConnectionPurpose): RedisOptions {
+const PRODUCER_COMMAND_TIMEOUT_MS = 2000;
+
+function optionsFor(purpose: ConnectionPurpose, settings: RedisConnectionSettings): RedisOptions {
+  const commandTimeout = settings.commandTimeoutMs ?? PRODUCER_COMMAND_TIMEOUT_MS;
   return purpose === 'worker'
     ? { maxRetriesPerRequest: null, enableReadyCheck: true }
     : {
         maxRetriesPerRequest: 1,
         enableOfflineQueue: false,
-        connectTimeout: 2000,
-        commandTimeout: 2000,
+        connectTimeout: commandTimeout,
+        commandTimeout,
         // many concurrent requests share one socket: batch their commands into fewer writes
         enableAutoPipelining: true,
       };
@@ -46,7 +51,7 @@ export function clusterSeeds(settings: RedisConnectionSettings): { host: string;
 }
 
 export function createRedis(settings: RedisConnectionSettings, purpose: ConnectionPurpose): RedisClient {
-  const options = optionsFor(purpose);
+  const options = optionsFor(purpose, settings);
   const seeds = clusterSeeds(settings);
   if (seeds.length > 0) {
     return new Cluster(seeds, {
