@@ -180,6 +180,7 @@ async function main(): Promise<void> {
     OWITHO_SIM_SEED_SLOTS: slots,
     OWITHO_SIM_STREAM_RATE: env.OWITHO_SIM_STREAM_RATE ?? '2',
     OWITHO_SIM_DUPLICATE_RATE: env.OWITHO_SIM_DUPLICATE_RATE ?? '0.1',
+    OWITHO_SIM_TOLERANT_SHARE: env.OWITHO_SIM_TOLERANT_SHARE ?? '0.2',
     OWITHO_SIM_ERROR_RATE: env.OWITHO_SIM_ERROR_RATE ?? '0.02',
   });
   await waitHttp('owitho-sim', `${owithoUrl}/_sim/state`);

@@ -20,6 +20,8 @@ export const owithoSimSettingsSchema = z.object({
   /** a notice not acked after this many pushes is given up (logged) */
   OWITHO_SIM_MAX_PUSHES: setting.int(1).default(10_000),
   OWITHO_SIM_DUPLICATE_RATE: setting.number(0).pipe(z.number().max(1)).default(0),
+  /** share of generated orders sent in one of the tolerant forms owitho may use (order-generator.ts) */
+  OWITHO_SIM_TOLERANT_SHARE: setting.number(0).pipe(z.number().max(1)).default(0),
   OWITHO_SIM_QUERY_AFTER_MS: setting.int(100).default(60_000),
   OWITHO_SIM_SEED_MACHINES: setting.int(1, 10_000).default(3),
   OWITHO_SIM_SEED_SLOTS: setting.int(1, 1000).default(12),

@@ -26,6 +26,7 @@ await runService({
       duplicateRate: config.OWITHO_SIM_DUPLICATE_RATE,
       queryAfterMs: config.OWITHO_SIM_QUERY_AFTER_MS,
       maxPushesPerOrder: config.OWITHO_SIM_MAX_PUSHES,
+      tolerantShare: config.OWITHO_SIM_TOLERANT_SHARE,
       seed: {
         machines: config.OWITHO_SIM_SEED_MACHINES,
         slotsPerMachine: config.OWITHO_SIM_SEED_SLOTS,

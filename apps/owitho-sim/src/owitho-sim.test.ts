@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   APP,
   fetchToken,
+  get,
   post,
   Started,
   SKU as sku,
@@ -129,6 +130,25 @@ describe('owitho-sim: business endpoints', () => {
     expect(s.sim.machine('M9')).toEqual(layout);
   });
 
+  it('keeps one layout per container: two containers of a machine never overwrite each other', async () => {
+    const s = await sim();
+    const token = (await fetchToken(s.url)).data?.accessToken as string;
+    const b2 = { machineCode: 'M9', containerCode: 'B2', machineStatus: 10, slotList: [] };
+    const a1 = { ...b2, containerCode: 'A1', machineStatus: 20 };
+    for (const layout of [b2, a1, { ...b2, machineStatus: 30 }])
+      expect((await post(s.url, '/machine/sync', signEnvelope(layout, APP, [token]))).body.code).toBe(200);
+    expect(s.sim.containers('M9')).toEqual([a1, { ...b2, machineStatus: 30 }]);
+    expect(s.sim.machine('M9')).toEqual(a1);
+    expect((await get(s.url, '/_sim/machines/M9?containerCode=B2')).body).toMatchObject({
+      machineStatus: 30,
+    });
+    expect((await get(s.url, '/_sim/machines/M9?containerCode=Z9')).status).toBe(404);
+    expect((await get(s.url, '/_sim/state')).body).toMatchObject({
+      machines: ['M9'],
+      syncRequests: { machine: 3 },
+    });
+  });
+
   it('injects 503, 50002 and latency', async () => {
     const s = await sim();
     const token = (await fetchToken(s.url)).data?.accessToken as string;
@@ -181,6 +201,8 @@ describe('owitho-sim: the order driver', () => {
     const [id] = s.sim.pushGenerated(1);
     const state = await waitFor(() => acked(s, id as string));
     expect(state.pushes).toBe(3);
+    expect(state.answers).toEqual({ '503 40000': 2, '200 200': 1 });
+    expect(state.lastRefusal).toBe('x');
     expect(third.notices).toHaveLength(3);
     for (const body of third.notices) {
       const opened = openEnvelope(
@@ -216,6 +238,32 @@ describe('owitho-sim: the order driver', () => {
         utc: first.utc,
       }),
     );
+  });
+
+  it('a tolerant share: the raw JSON is what is pushed, and the record says what each order was', async () => {
+    const third = await receiver([{ status: 200, code: 200 }]);
+    const s = await sim({ thirdUrl: third.url, noticeRetryMs: 30, tolerantShare: 1 });
+    await fetchToken(s.url);
+    const ids = s.sim.pushGenerated(5);
+    await waitFor(() => ids.every((id) => acked(s, id)));
+    const sent = third.notices.map((body) => JSON.parse((body as { data: string }).data));
+    expect(sent.map((n) => n.orderViewId)).toEqual(ids);
+    for (const [i, id] of ids.entries()) {
+      const state = s.sim.order(id);
+      // the seed fleet has one container per machine: no container-of-several form
+      expect(state?.generated?.form).toBe(
+        [
+          'amounts-without-decimals',
+          'amounts-as-json-numbers',
+          'unknown-pay-method',
+          'unpaid-without-pay-time',
+          'no-container',
+        ][i],
+      );
+      expect(state?.notice).toBeUndefined();
+      expect(sent[i]).toEqual(state?.raw);
+    }
+    expect(s.sim.order(ids[3] as string)?.generated?.paid).toBe(false);
   });
 
   it('waits for a token before it can push', async () => {

@@ -13,7 +13,12 @@ import { generateFleet } from '@owc/sim-fleet';
 import { Pool } from 'undici';
 import { NoTokenError } from './errors/no-token-error.js';
 import { HeldRequests } from './held-requests.js';
-import { type GenerateOptions, OrderGenerator } from './order-generator.js';
+import {
+  type GeneratedOrder,
+  type GenerateOptions,
+  OrderGenerator,
+  type RawNotice,
+} from './order-generator.js';
 import type { Faults } from './sim.schema.js';
 import { TokenAuthority } from './token-authority.js';
 
@@ -23,11 +28,22 @@ export interface DriverOptions {
   duplicateRate: number;
   queryAfterMs: number;
   maxPushesPerOrder: number;
+  /** share (0..1) of generated orders sent in one of the tolerant forms (order-generator.ts) */
+  tolerantShare?: number;
 }
 
 export interface OrderState {
   orderViewId: string;
+  /** the notice pushed, when it is in our canonical form (given to pushOrder, or generated so) */
   notice?: OrderNotice;
+  /** the notice pushed, when it was generated in a tolerant form: the exact JSON sent */
+  raw?: RawNotice;
+  /** what a generated order was (form, paid or not, units, container, exact cents) */
+  generated?: GeneratedOrder;
+  /** the third party's answers to this notice's pushes, counted by `"<HTTP status> <code>"` */
+  answers: Record<string, number>;
+  /** the message of the last answer that was not code 200 */
+  lastRefusal?: string;
   pushes: number;
   duplicatesPushed: number;
   lastPushAt?: number;
@@ -72,7 +88,7 @@ export class OwithoSim {
   private readonly orderStates = new Map<string, OrderState>();
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly generator = new OrderGenerator();
+  private readonly generator: OrderGenerator;
   private readonly seedMachines: MachineLayout[];
   private pool?: Pool;
   private stream?: NodeJS.Timeout;
@@ -94,6 +110,7 @@ export class OwithoSim {
     this.log = settings.logger ?? createLogger({ level: 'silent', name: 'owitho-sim' });
     this.faults = settings.faults ?? {};
     this.seedMachines = generateFleet(settings.seed).machines;
+    this.generator = new OrderGenerator(settings.tolerantShare ?? 0);
     if (settings.thirdUrl)
       this.pool = new Pool(new URL(settings.thirdUrl).origin, {
         connections: settings.pushConnections ?? 32,
@@ -150,24 +167,36 @@ export class OwithoSim {
     this.syncRequests.sku++;
     for (const sku of skus) this.catalogueBySku.set(sku.skuCode, sku);
   }
+  /** One layout per (machineCode, containerCode): two containers of a machine never overwrite each other. */
   recordLayout(layout: MachineLayout): void {
     this.syncRequests.machine++;
-    this.layouts.set(layout.machineCode, layout);
+    this.layouts.set(JSON.stringify([layout.machineCode, layout.containerCode ?? '']), layout);
   }
   catalogue(): Sku[] {
     return [...this.catalogueBySku.values()];
   }
-  /** The last layout received for a machine (machine/sync). */
-  machine(code: string): MachineLayout | undefined {
-    return this.layouts.get(code);
+  /** The last layout received (machine/sync) for a machine's container: the named one, else the first by code. */
+  machine(code: string, containerCode?: string): MachineLayout | undefined {
+    const containers = this.containers(code);
+    return containerCode === undefined
+      ? containers[0]
+      : containers.find((c) => (c.containerCode ?? '') === containerCode);
   }
-  /** Every layout received (machine/sync), by machine. */
+  /** Every container of a machine that a machine/sync has reached, by containerCode. */
+  containers(code: string): MachineLayout[] {
+    return this.machines().filter((m) => m.machineCode === code);
+  }
+  /** Every layout received (machine/sync): one per container, by machine then container. */
   machines(): MachineLayout[] {
-    return [...this.layouts.values()];
+    return [...this.layouts.values()].sort(
+      (a, b) =>
+        a.machineCode.localeCompare(b.machineCode) ||
+        (a.containerCode ?? '').localeCompare(b.containerCode ?? ''),
+    );
   }
-  /** What generated orders are built from: the received layouts, else the seed fleet. */
+  /** What generated orders are built from: the received layouts (one per container), else the seed fleet. */
   orderSource(): MachineLayout[] {
-    return this.layouts.size > 0 ? [...this.layouts.values()] : this.seedMachines;
+    return this.layouts.size > 0 ? this.machines() : this.seedMachines;
   }
   knowsMachine(code: string): boolean {
     return this.orderSource().some((m) => m.machineCode === code && m.slotList.length > 0);
@@ -201,6 +230,7 @@ export class OwithoSim {
     const state: OrderState = {
       orderViewId,
       notice,
+      answers: {},
       pushes: 0,
       duplicatesPushed: 0,
       callbacks: [],
@@ -231,13 +261,20 @@ export class OwithoSim {
     this.later(0, () => this.push(notice.orderViewId));
   }
 
+  /** Generates n orders (a `tolerantShare` of them in tolerant forms) and pushes them. */
   pushGenerated(n: number, options: GenerateOptions = {}): string[] {
+    if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push orders');
     const machines = this.orderSource();
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const notice = this.generator.generate(machines, this.now(), options);
-      this.pushOrder(notice);
-      ids.push(notice.orderViewId);
+      const generated = this.generator.generate(machines, this.now(), options);
+      const id = generated.notice.orderViewId;
+      const state = generated.canonical ? this.newState(id, generated.notice) : this.newState(id);
+      if (!generated.canonical) state.raw = generated.notice;
+      state.generated = generated.order;
+      this.unacked++;
+      this.later(0, () => this.push(id));
+      ids.push(id);
     }
     return ids;
   }
@@ -294,7 +331,7 @@ export class OwithoSim {
   async pushRaw(
     path: string,
     raw: { payload?: unknown; data?: string },
-  ): Promise<{ status: number; code?: number; data?: unknown }> {
+  ): Promise<{ status: number; code?: number; msg?: string; data?: unknown }> {
     if (!this.pool) throw new Error('no thirdUrl is set: the simulator has nowhere to push');
     return this.post(path, raw.payload, raw.data);
   }
@@ -303,7 +340,7 @@ export class OwithoSim {
     path: string,
     payload: unknown,
     rawData?: string,
-  ): Promise<{ status: number; code?: number; data?: unknown }> {
+  ): Promise<{ status: number; code?: number; msg?: string; data?: unknown }> {
     const tokens = this.liveTokens();
     if (tokens.length === 0) throw new NoTokenError();
     const creds = { appId: this.settings.appId };
@@ -321,12 +358,13 @@ export class OwithoSim {
       bodyTimeout: 10_000,
     });
     const answer = readAnswer(await response.body.text());
-    return { status: response.statusCode, code: answer?.code, data: answer?.data };
+    return { status: response.statusCode, code: answer?.code, msg: answer?.msg, data: answer?.data };
   }
 
   private async push(orderViewId: string, duplicate = false): Promise<void> {
     const state = this.orderStates.get(orderViewId);
-    if (!state?.notice) return;
+    const notice = state?.raw ?? state?.notice;
+    if (!state || !notice) return;
     if (!duplicate && state.ackedAt) return;
     if (!duplicate && state.pushes >= this.settings.maxPushesPerOrder) {
       this.log.error({ orderViewId, pushes: state.pushes }, 'giving up pushing this notice');
@@ -337,8 +375,11 @@ export class OwithoSim {
     try {
       state.pushes++;
       state.lastPushAt = this.now();
-      const answer = await this.post('/order/notice', state.notice);
+      const answer = await this.post('/order/notice', notice);
       state.lastPushResult = `HTTP ${answer.status} code ${answer.code ?? '-'}`;
+      const key = `${answer.status} ${answer.code ?? '-'}`;
+      state.answers[key] = (state.answers[key] ?? 0) + 1;
+      if (answer.code !== 200) state.lastRefusal = answer.msg;
       if (answer.status === 200 && answer.code === 200) {
         this.warnedNoToken = false;
         if (duplicate) return;
@@ -433,7 +474,7 @@ export class OwithoSim {
       liveTokenCount: this.liveTokens().length,
       heldRequests: this.held.size,
       catalogueSize: this.catalogueBySku.size,
-      machines: [...this.layouts.keys()],
+      machines: [...new Set(this.machines().map((m) => m.machineCode))],
       syncRequests: this.syncRequests,
       orders: {
         total: orders.length,

@@ -18,6 +18,8 @@ export interface OwithoSimOptions {
   duplicateRate?: number;
   queryAfterMs?: number;
   maxPushesPerOrder?: number;
+  /** 0..1: share of generated orders in a tolerant form (amounts "108" or 10.5, payMethod 9, …); default 0 */
+  tolerantShare?: number;
   seed?: { machines: number; slotsPerMachine: number; skus?: number };
   faults?: Faults;
   logger?: Logger;
@@ -45,6 +47,7 @@ export async function startOwithoSim(options: OwithoSimOptions): Promise<Started
     duplicateRate: options.duplicateRate ?? 0,
     queryAfterMs: options.queryAfterMs ?? 60_000,
     maxPushesPerOrder: options.maxPushesPerOrder ?? 10_000,
+    tolerantShare: options.tolerantShare ?? 0,
     seed: options.seed ?? { machines: 3, slotsPerMachine: 12 },
     faults: options.faults,
     logger,

@@ -30,7 +30,8 @@ export async function controlRoutes(
   app.get('/_sim/catalogue', async () => sim.catalogue());
   app.get('/_sim/machines', async () => sim.machines());
   app.get('/_sim/machines/:code', async (request, reply) => {
-    const layout = sim.machine((request.params as { code: string }).code);
+    const { containerCode } = request.query as { containerCode?: string };
+    const layout = sim.machine((request.params as { code: string }).code, containerCode);
     return layout ? layout : reply.code(404).send({ error: 'unknown_machine' });
   });
   app.get('/_sim/faults', async () => sim.currentFaults());
