@@ -1,7 +1,8 @@
+import { jobCatalog, jobPayloadJsonSchema, PUBLIC_JOB_NAMES } from '@owc/queues';
 import { freePort, redisTest, sampleNotice, waitFor } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import { loadIngressConfig } from './config.js';
-import { basicAuth, metricValue, post, signed, startTestIngress, TOKEN } from './ingress.test-kit.js';
+import { ADMIN, basicAuth, metricValue, post, signed, startTestIngress, TOKEN } from './ingress.test-kit.js';
 
 describe("two listeners: owitho's port and the admin port", () => {
   redisTest(
@@ -15,6 +16,8 @@ describe("two listeners: owitho's port and the admin port", () => {
           '/admin/queues/api/queues',
           '/metrics',
           '/docs/openapi.json',
+          '/docs/json',
+          '/docs/',
         ] as const;
         for (const path of adminPaths) {
           // with credentials too: the public port does not know these paths at all
@@ -122,6 +125,102 @@ describe('the ingress app', () => {
       await ingress.close();
     }
   });
+
+  redisTest(
+    'the admin listener documents POST /admin/jobs/{name} for every public job, its body the catalog schema',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix);
+      try {
+        // no credentials: the contract is readable by the teams that only hold an API key
+        const response = await fetch(`${ingress.adminUrl}/docs/json`);
+        expect(response.status).toBe(200);
+        const text = await response.text();
+        expect(text).not.toContain(ADMIN.password);
+        type Operation = {
+          requestBody?: { required?: boolean; content: Record<string, { schema: unknown }> };
+          parameters?: { in: string; name: string; required?: boolean }[];
+          responses: Record<string, { content?: Record<string, { schema: { properties?: object } }> }>;
+          security?: Record<string, unknown>[];
+        };
+        const doc = JSON.parse(text) as {
+          openapi: string;
+          paths: Record<string, Record<string, Operation>>;
+          components: { securitySchemes: Record<string, { type: string; scheme: string }> };
+        };
+        expect(doc.openapi).toBe('3.0.3');
+        // every public job, and nothing else: no internal job, no dashboard or console route
+        expect(Object.keys(doc.paths).sort()).toEqual(
+          PUBLIC_JOB_NAMES.map((name) => `/admin/jobs/${name}`).sort(),
+        );
+        expect(PUBLIC_JOB_NAMES).toEqual(
+          expect.arrayContaining(['sku.upsert', 'machine.restocked', 'machine.layout']),
+        );
+        for (const name of PUBLIC_JOB_NAMES) {
+          const path = doc.paths[`/admin/jobs/${name}`] ?? {};
+          expect({ name, methods: Object.keys(path) }).toEqual({ name, methods: ['post'] });
+          const operation = path.post as Operation;
+          const { $schema: _, ...body } = jobPayloadJsonSchema(
+            jobCatalog[name].schema,
+            'openapi-3.0',
+          ) as Record<string, unknown>;
+          expect({ name, body: operation.requestBody?.content['application/json']?.schema }).toEqual({
+            name,
+            body,
+          });
+          expect(operation.requestBody?.required).toBe(true);
+          expect(operation.parameters).toEqual([
+            expect.objectContaining({ in: 'query', name: 'jobId', required: false }),
+          ]);
+          expect(
+            Object.keys(
+              operation.responses['202']?.content?.['application/json']?.schema.properties ?? {},
+            ).sort(),
+          ).toEqual(['duplicate', 'jobId', 'name', 'queue']);
+          expect(Object.keys(operation.responses).sort()).toEqual(['202', '4XX', '503']);
+          expect(operation.security).toEqual([{ apiKey: [] }, { operator: [] }]);
+        }
+        // the body refuses unknown fields, as the route does
+        expect(JSON.stringify(doc.paths['/admin/jobs/machine.restocked'])).toContain(
+          '"additionalProperties":false',
+        );
+        expect(doc.components.securitySchemes).toEqual({
+          apiKey: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+          operator: expect.objectContaining({ type: 'http', scheme: 'basic' }),
+        });
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
+  redisTest(
+    'the docs UI answers 200 without credentials and offers both documents',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix);
+      try {
+        const page = await fetch(`${ingress.adminUrl}/docs/`);
+        expect(page.status).toBe(200);
+        expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+        expect(await page.text()).toContain('swagger-ui');
+        const initializer = await fetch(`${ingress.adminUrl}/docs/static/swagger-initializer.js`);
+        expect(initializer.status).toBe(200);
+        const script = await initializer.text();
+        expect(script).toContain('/docs/json');
+        expect(script).toContain('/docs/openapi.json');
+        // read to the end: an unread body holds the connection, and close() waits for it
+        const bundle = await fetch(`${ingress.adminUrl}/docs/static/swagger-ui-bundle.js`);
+        expect(bundle.status).toBe(200);
+        expect((await bundle.arrayBuffer()).byteLength).toBeGreaterThan(0);
+        // the UI is open, the routes it documents are not
+        const unauthenticated = await post(`${ingress.adminUrl}/admin/jobs/machine.restocked`, {
+          machineCode: 'M001',
+        });
+        expect(unauthenticated.status).toBe(401);
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
 
   redisTest(
     'metrics count requests by route, status and protocol code; accept latency is observed',

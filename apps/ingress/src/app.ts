@@ -3,7 +3,7 @@ import { FastifyOtelInstrumentation } from '@fastify/otel';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IngressDeps } from './ingress-deps.js';
-import { openapiDocumentRoute, registerOpenapi } from './openapi.js';
+import { docsRoutes, registerAdminOpenapi, registerOpenapi } from './openapi.js';
 import { adminPlugin } from './plugins/admin.plugin.js';
 import { healthRoutes, metricsRoute } from './routes/health.route.js';
 import { machineQueryRoute } from './routes/machine-query.route.js';
@@ -70,8 +70,9 @@ export async function publicApp(app: FastifyInstance, deps: IngressDeps): Promis
 
 /**
  * The admin listener (ADMIN_PORT), for operators and Prometheus only: `/admin/*` (basic auth:
- * dashboard, job enqueue), `/metrics`, and the OpenAPI document of the public listener's routes
- * under `/docs`. Also answers `/healthz`, so the listener itself can be probed.
+ * dashboard, job enqueue), `/metrics`, and under `/docs` two OpenAPI documents — the job routes
+ * (this listener's own, its plugin registered before the routes so it sees them) and the public
+ * listener's routes — with a docs UI. Also answers `/healthz`, so the listener itself can be probed.
  */
 export async function adminApp(
   app: FastifyInstance,
@@ -79,8 +80,9 @@ export async function adminApp(
   documented: FastifyInstance,
 ): Promise<void> {
   commonHooks(app, deps);
+  await registerAdminOpenapi(app);
   await app.register(async (admin) => adminPlugin(admin, deps), { prefix: '/admin' });
-  await app.register(async (docs) => openapiDocumentRoute(docs, documented), { prefix: '/docs' });
+  await app.register(async (docs) => docsRoutes(docs, documented));
   await app.register(async (metrics) => metricsRoute(metrics, deps));
   app.get('/healthz', async () => ({ status: 'ok' }));
 }
