@@ -150,7 +150,6 @@ describe('the operator order page in a real browser', () => {
             keys: new ApiKeyStore(redis, prefix),
             timeline: new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 3600_000, maxEvents: 100 }),
             stuckAfterMs: 60_000,
-            callbackScheduleMs: [200],
             logger: silent('cli'),
             out: (line) => lines.push(line),
           },

@@ -3,7 +3,15 @@ import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { MachineLayout, OrderNotice } from '@owc/protocol';
-import { callbackJobId, createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
+import {
+  CALLBACK_BACKOFF,
+  CALLBACK_MAX_ATTEMPTS,
+  callbackJobId,
+  createConsumer,
+  createProducer,
+  dispenseJobId,
+  type Producer,
+} from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
 import {
@@ -35,7 +43,6 @@ const baseSettings = (prefix: string): DispenseSettings => ({
   resolveBackoffMs: [50, 100, 200],
   retryDelayMs: 100,
   resolveGiveUpMs: 2000,
-  callbackScheduleMs: [200, 400, 800],
 });
 
 interface Rig {
@@ -181,7 +188,10 @@ describe('dispense handler against the machine simulator', () => {
           expect(record?.result?.outStatus).toBe(200);
           const job = await rig.producer.queue('callback').getJob(callbackJobId(n.orderViewId));
           expect(job?.data).toEqual({ orderViewId: n.orderViewId });
-          expect(job?.opts.attempts).toBe(4);
+          expect(job?.opts).toMatchObject({
+            attempts: CALLBACK_MAX_ATTEMPTS,
+            backoff: { type: CALLBACK_BACKOFF },
+          });
         }
         expect(await rig.producer.queue('callback').count()).toBe(notices.length);
       } finally {
@@ -389,7 +399,6 @@ describe('dispense handler against the machine simulator', () => {
           store: rig.store,
           producer: rig.producer,
           stuckAfterMs: 0,
-          callbackScheduleMs: [200, 400, 800],
           logger: silentLogger('stuck-test'),
           metrics: stuckOrderMetrics(rig.registry),
         });

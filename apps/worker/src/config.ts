@@ -9,6 +9,7 @@ import {
   tokenSettingsShape,
   tracingSettingsShape,
 } from '@owc/config';
+import { CALLBACK_MAX_ATTEMPTS } from '@owc/queues';
 import { z } from 'zod';
 
 export const WORKER_ROLES = ['dispense', 'callback', 'sync', 'token'] as const;
@@ -64,8 +65,10 @@ export const workerSettingsSchema = z
     /** owc_dispense_machines_with_work (what KEDA scales dispense on) reads at most this many open jobs */
     DISPENSE_MACHINES_SAMPLE: setting.int(1).default(10_000),
     // callback role: delays between deliveries, Svix-like (seconds, then minutes, then hours; > 24 h in all)
+    // fewer entries than the catalog's ceiling on a callback job's attempts, which it must end first
     CALLBACK_SCHEDULE_MS: setting
       .msList()
+      .pipe(z.array(z.number()).max(CALLBACK_MAX_ATTEMPTS - 1))
       .default([5_000, 30_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     CALLBACK_JITTER: setting.number(0).pipe(z.number().max(1)).default(0.2),
     CALLBACK_CONCURRENCY: setting.int(1).default(32),

@@ -35,6 +35,18 @@ function defineJob<S extends z.ZodType, const I extends boolean>(
 }
 
 const keepDay = { age: 24 * 3600, count: 10_000 };
+
+/**
+ * The named backoff strategy of `order.callback` jobs: the callback Worker registers it and
+ * answers from CALLBACK_SCHEDULE_MS (delay before delivery k+1 = entry k, ±CALLBACK_JITTER).
+ */
+export const CALLBACK_BACKOFF = 'callback-schedule';
+/**
+ * BullMQ's ceiling on deliveries of one callback job. The worker's schedule ends delivery first
+ * (one first delivery + one per CALLBACK_SCHEDULE_MS entry), so the schedule may be changed
+ * without touching jobs already queued; the worker's config refuses a schedule this long.
+ */
+export const CALLBACK_MAX_ATTEMPTS = 100;
 const keepWeek = { age: 7 * 24 * 3600, count: 100_000 };
 
 export const jobCatalog = {
@@ -58,8 +70,13 @@ export const jobCatalog = {
     internal: true,
     // replay: sent again even when already reported (pnpm cli callback:replay)
     schema: z.object({ orderViewId: code, replay: z.literal(true).optional() }),
-    // attempts and the backoff schedule come from the worker's CALLBACK_SCHEDULE_MS setting
-    defaults: { attempts: 20, removeOnComplete: keepDay, removeOnFail: false },
+    // the failed set keeps the dead letters (the callback worker dead-letters on its schedule)
+    defaults: {
+      attempts: CALLBACK_MAX_ATTEMPTS,
+      backoff: { type: CALLBACK_BACKOFF },
+      removeOnComplete: keepDay,
+      removeOnFail: false,
+    },
   }),
   /** from the ERP: one or many SKUs changed (last write per skuCode wins) */
   'sku.upsert': defineJob({

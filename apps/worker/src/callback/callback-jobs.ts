@@ -1,7 +1,4 @@
-import { callbackJobId, jobCatalog, type Producer, parseJobPayload } from '@owc/queues';
-
-/** The backoff type our callback jobs carry; the callback Worker's backoffStrategy serves it. */
-export const CALLBACK_BACKOFF_TYPE = 'callback-schedule';
+import { callbackJobId, type Producer } from '@owc/queues';
 
 /**
  * Delay before delivery attempt `attemptsMade + 1`: the schedule's entry (its last one once
@@ -19,8 +16,9 @@ export function callbackDelayMs(
 }
 
 /**
- * The callback Worker's `settings.backoffStrategy`: BullMQ calls it with the attempts made so
- * far (the failed one included), so the delay before delivery k+1 is the schedule's entry k.
+ * The callback Worker's `settings.backoffStrategy`, serving the catalog's CALLBACK_BACKOFF:
+ * BullMQ calls it with the attempts made so far (the failed one included), so the delay before
+ * delivery k+1 is the schedule's entry k.
  */
 export function callbackBackoffStrategy(
   schedule: readonly number[],
@@ -30,27 +28,20 @@ export function callbackBackoffStrategy(
 }
 
 /**
- * Adds an order's callback job: attempts = one first delivery + one per schedule entry, the
- * custom backoff that follows the schedule, and failed jobs kept (they are the dead letters).
- * With the same jobId while the job exists, BullMQ adds nothing.
+ * Adds an order's callback job with the catalog's options (the named backoff, failed jobs kept
+ * as the dead letters). With the same jobId while the job exists, BullMQ adds nothing.
  */
 export async function enqueueCallback(
   producer: Producer,
   orderViewId: string,
-  schedule: readonly number[],
   jobId = callbackJobId(orderViewId),
   options: { replay?: boolean } = {},
 ): Promise<{ id: string }> {
-  const data = parseJobPayload(
+  return producer.enqueue(
     'order.callback',
     options.replay ? { orderViewId, replay: true } : { orderViewId },
+    {
+      jobId,
+    },
   );
-  const job = await producer.queue('callback').add('order.callback', data, {
-    jobId,
-    attempts: schedule.length + 1,
-    backoff: { type: CALLBACK_BACKOFF_TYPE },
-    removeOnComplete: jobCatalog['order.callback'].defaults.removeOnComplete,
-    removeOnFail: false,
-  });
-  return { id: String(job.id) };
 }

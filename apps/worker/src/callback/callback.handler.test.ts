@@ -1,7 +1,14 @@
 import { Registry } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
 import type { OrderResult } from '@owc/protocol';
-import { ApiKeyStore, callbackJobId, createConsumer, createProducer, type Producer } from '@owc/queues';
+import {
+  ApiKeyStore,
+  CALLBACK_BACKOFF,
+  callbackJobId,
+  createConsumer,
+  createProducer,
+  type Producer,
+} from '@owc/queues';
 import { redisTest, sampleNotice, silentLogger, waitFor } from '@owc/testing';
 import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -106,7 +113,7 @@ describe('callback handler', () => {
       ]);
       try {
         const result = await finalOrder(rig.store, 'C1');
-        await enqueueCallback(rig.producer, 'C1', SCHEDULE);
+        await enqueueCallback(rig.producer, 'C1');
         await waitFor(async () => (await rig.store.get('C1'))?.state === 'reported');
         expect(rig.owitho.calls).toHaveLength(3);
         for (const call of rig.owitho.calls) expect(call.result).toEqual(result);
@@ -133,7 +140,7 @@ describe('callback handler', () => {
       const rig = await startRig(redisUrl, prefix, [{ kind: 'retryable', reason: 'HTTP 503' }]);
       try {
         await finalOrder(rig.store, 'D1');
-        await enqueueCallback(rig.producer, 'D1', SCHEDULE);
+        await enqueueCallback(rig.producer, 'D1');
         await waitFor(async () => (await rig.store.get('D1'))?.state === 'dead');
         const job = await rig.producer.queue('callback').getJob(callbackJobId('D1'));
         await waitFor(async () => (await job?.getState()) === 'failed');
@@ -151,7 +158,6 @@ describe('callback handler', () => {
           producer: rig.producer,
           keys: new ApiKeyStore(redis, prefix),
           stuckAfterMs: 60_000,
-          callbackScheduleMs: SCHEDULE,
           logger,
           out: (l) => lines.push(l),
         };
@@ -186,7 +192,7 @@ describe('callback handler', () => {
     ]);
     try {
       await finalOrder(rig.store, 'P1');
-      await enqueueCallback(rig.producer, 'P1', SCHEDULE);
+      await enqueueCallback(rig.producer, 'P1');
       await waitFor(async () => (await rig.store.get('P1'))?.state === 'dead');
       const job = await rig.producer.queue('callback').getJob(callbackJobId('P1'));
       await waitFor(async () => (await job?.getState()) === 'failed');
@@ -204,7 +210,7 @@ describe('callback handler', () => {
       const rig = await startRig(redisUrl, prefix, [{ kind: 'permanent', reason: 'HTTP 413', status: 413 }]);
       try {
         await finalOrder(rig.store, 'R1');
-        await enqueueCallback(rig.producer, 'R1', SCHEDULE);
+        await enqueueCallback(rig.producer, 'R1');
         await waitFor(async () => (await rig.store.get('R1'))?.state === 'dead');
         const job = await rig.producer.queue('callback').getJob(callbackJobId('R1'));
         await waitFor(async () => (await job?.getState()) === 'failed');
@@ -221,7 +227,7 @@ describe('callback handler', () => {
   );
 
   redisTest(
-    'a callback job added with the catalog defaults (no backoff) still follows the schedule',
+    "a callback job added with the catalog's options carries the named backoff and follows the schedule",
     async ({ redisUrl, prefix }) => {
       const rig = await startRig(redisUrl, prefix, [
         { kind: 'retryable', reason: 'HTTP 503' },
@@ -230,12 +236,37 @@ describe('callback handler', () => {
       ]);
       try {
         await finalOrder(rig.store, 'F1');
-        await rig.producer.enqueue('order.callback', { orderViewId: 'F1' });
+        const { id } = await rig.producer.enqueue('order.callback', { orderViewId: 'F1' });
+        const job = await rig.producer.queue('callback').getJob(id);
+        expect(job?.opts.backoff).toEqual({ type: CALLBACK_BACKOFF });
         await waitFor(async () => (await rig.store.get('F1'))?.state === 'reported');
         expect(rig.owitho.calls).toHaveLength(3);
         const [first, second] = gaps(rig.owitho.calls);
         expect(first).toBeGreaterThanOrEqual(SCHEDULE[0] ?? 0);
         expect(second).toBeGreaterThanOrEqual(SCHEDULE[1] ?? 0);
+        // BullMQ counted the two failed deliveries: its backoff, not our step back, ran them
+        expect((await rig.producer.queue('callback').getJob(id))?.attemptsMade).toBe(3);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
+    "a callback job added without the catalog's options (no backoff) still follows the schedule, then is dead-lettered",
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, [{ kind: 'retryable', reason: 'HTTP 503' }]);
+      try {
+        await finalOrder(rig.store, 'N1');
+        // another process adding the job by hand: one attempt, no backoff
+        await rig.producer
+          .queue('callback')
+          .add('order.callback', { orderViewId: 'N1' }, { jobId: 'raw-N1' });
+        await waitFor(async () => (await rig.store.get('N1'))?.state === 'dead');
+        expect(rig.owitho.calls).toHaveLength(SCHEDULE.length + 1);
+        expect(gaps(rig.owitho.calls).every((g, i) => g >= (SCHEDULE[i] ?? 0))).toBe(true);
+        const job = await rig.producer.queue('callback').getJob('raw-N1');
+        await waitFor(async () => (await job?.getState()) === 'failed');
       } finally {
         await rig.close();
       }
@@ -247,7 +278,7 @@ describe('callback handler', () => {
     try {
       await finalOrder(rig.store, 'A1');
       await rig.store.markReported('A1');
-      await enqueueCallback(rig.producer, 'A1', SCHEDULE);
+      await enqueueCallback(rig.producer, 'A1');
       const job = await rig.producer.queue('callback').getJob(callbackJobId('A1'));
       await waitFor(async () => (await job?.getState()) === 'completed');
       expect(rig.owitho.calls).toHaveLength(0);

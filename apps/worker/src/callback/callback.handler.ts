@@ -96,7 +96,7 @@ export class CallbackHandler {
     }
 
     if (!job.opts.backoff) {
-      // a job another system added with the catalog's defaults: follow the schedule by hand,
+      // a job added without the catalog's options (no backoff): follow the schedule by hand,
       // counting deliveries in the store (moveToDelayed burns no BullMQ attempt)
       const made = record.callback.attempts + 1;
       if (made > this.deps.scheduleMs.length) return this.dead(orderViewId, made, error, log);
@@ -104,7 +104,9 @@ export class CallbackHandler {
       log.warn({ attempt: made, delayMs: delay, reason: outcome.reason }, 'callback not delivered: retrying');
       return stepBack(job, token, delay, error);
     }
-    if (attempt >= (job.opts.attempts ?? 1)) return this.dead(orderViewId, attempt, error, log);
+    // the schedule ends delivery; the job's attempts (the catalog's ceiling) only if lower
+    if (attempt > this.deps.scheduleMs.length || attempt >= (job.opts.attempts ?? 1))
+      return this.dead(orderViewId, attempt, error, log);
     log.warn({ attempt, reason: outcome.reason }, 'callback not delivered: retrying on schedule');
     throw new Error(error);
   };

@@ -1,6 +1,13 @@
 import { OrderStore, OrderTimeline } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { ApiKeyStore, callbackJobId, createProducer, dispenseJobId } from '@owc/queues';
+import {
+  ApiKeyStore,
+  CALLBACK_BACKOFF,
+  CALLBACK_MAX_ATTEMPTS,
+  callbackJobId,
+  createProducer,
+  dispenseJobId,
+} from '@owc/queues';
 import { redisTest, sampleNotice, silentLogger } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { SkuBuffer } from '../sync/sku-buffer.js';
@@ -27,7 +34,6 @@ describe('cli commands', () => {
         producer,
         keys: new ApiKeyStore(redis, prefix),
         stuckAfterMs: 60_000,
-        callbackScheduleMs: [1000, 2000],
         logger: silentLogger('cli-test'),
         out: (line) => lines.push(line),
       };
@@ -55,7 +61,11 @@ describe('cli commands', () => {
       ]);
       expect(await producer.queue('dispense').getJob('K1')).toBeDefined();
       const cb = await producer.queue('callback').getJob('cb-K2%3Ax');
-      expect(cb?.opts.attempts).toBe(3);
+      // the catalog's options: the named backoff the callback worker serves from its schedule
+      expect(cb?.opts).toMatchObject({
+        attempts: CALLBACK_MAX_ATTEMPTS,
+        backoff: { type: CALLBACK_BACKOFF },
+      });
       lines.length = 0;
       await runCliCommand(deps, ['orders:repair']);
       expect(lines).toEqual(['2 stuck, 0 repaired']);
@@ -92,7 +102,6 @@ describe('cli commands', () => {
       producer: createProducer(redis, { keyPrefix: prefix }),
       keys,
       stuckAfterMs: 60_000,
-      callbackScheduleMs: [1000],
       logger: silentLogger('cli-test'),
       out: (line) => lines.push(line),
     };
@@ -139,7 +148,6 @@ describe('cli commands', () => {
         timeline,
         skuBuffer,
         stuckAfterMs: 60_000,
-        callbackScheduleMs: [1000],
         logger: silentLogger(),
         out: (line) => lines.push(line),
       };

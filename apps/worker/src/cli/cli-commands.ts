@@ -21,7 +21,6 @@ export interface CliDeps {
   /** the sku/sync buffer: skus:dead and skus:replay read its dead letters */
   skuBuffer?: SkuBuffer;
   stuckAfterMs: number;
-  callbackScheduleMs: readonly number[];
   logger: Logger;
   /** the token keeper (token:refresh) */
   tokens?: {
@@ -103,7 +102,6 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
     store,
     producer,
     stuckAfterMs: deps.stuckAfterMs,
-    callbackScheduleMs: deps.callbackScheduleMs,
     logger: deps.logger,
     // a CLI run is never scraped: its gauge goes to a registry of its own
     metrics: stuckOrderMetrics(new Registry()),
@@ -124,7 +122,7 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
       const revived = await store.revive(orderViewId);
       const jobId = replayCallbackJobId(orderViewId);
       // replay: the callback role delivers it even when the order was already reported
-      const { id } = await enqueueCallback(producer, orderViewId, deps.callbackScheduleMs, jobId, {
+      const { id } = await enqueueCallback(producer, orderViewId, jobId, {
         replay: true,
       });
       await deps.timeline?.append(orderViewId, { e: 'callback-replay', at: Date.now(), jobId: id });

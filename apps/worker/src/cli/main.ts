@@ -39,7 +39,6 @@ async function main(argv: string[]): Promise<number> {
           maxEvents: config.ORDER_TIMELINE_MAX_EVENTS,
         }),
         stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
-        callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
         logger,
         tokens: owithoSide?.tokens,
         dailyQuota: owithoSide?.dailyQuota,

@@ -22,7 +22,6 @@ export interface DispenseSettings extends UnitVenderSettings {
    */
   leaseWaitMs: number;
   /** the callback schedule, for the attempts of the callback job this handler enqueues */
-  callbackScheduleMs: readonly number[];
 }
 
 export interface DispenseDeps {
@@ -233,7 +232,7 @@ export class DispenseHandler {
     const { producer, settings, metrics } = this.deps;
     const final = await finalize();
     if (!final) throw new Error(`order ${orderViewId} still has units without a result`);
-    if (state !== 'reported') await enqueueCallback(producer, orderViewId, settings.callbackScheduleMs);
+    if (state !== 'reported') await enqueueCallback(producer, orderViewId);
     if (final.finalizedNow) {
       metrics.orders.inc({ outStatus: String(final.result.outStatus) });
       log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');

@@ -29,7 +29,6 @@ export interface StuckOrdersOptions {
   store: OrderStore;
   producer: Producer;
   stuckAfterMs: number;
-  callbackScheduleMs: readonly number[];
   logger: Logger;
   metrics: StuckOrderMetrics;
 }
@@ -86,7 +85,7 @@ export class StuckOrders {
     orders: readonly StuckOrder[],
     options: { includeDead?: boolean } = {},
   ): Promise<RepairAction[]> {
-    const { store, producer, callbackScheduleMs } = this.options;
+    const { store, producer } = this.options;
     const actions: RepairAction[] = [];
     for (const order of orders) {
       if (order.kind === 'dead' && !options.includeDead) continue;
@@ -100,7 +99,7 @@ export class StuckOrders {
             { jobId: order.job.id },
           );
         } else {
-          await enqueueCallback(producer, order.orderViewId, callbackScheduleMs, order.job.id);
+          await enqueueCallback(producer, order.orderViewId, order.job.id);
         }
       };
       const job = await queue.getJob(order.job.id);

@@ -1,6 +1,6 @@
-import { createConsumer } from '@owc/queues';
+import { CALLBACK_BACKOFF, createConsumer } from '@owc/queues';
 import { CallbackHandler } from '../callback/callback.handler.js';
-import { CALLBACK_BACKOFF_TYPE, callbackBackoffStrategy } from '../callback/callback-jobs.js';
+import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
 import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
@@ -35,8 +35,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
       maxStalledCount: 1000,
       settings: {
         backoffStrategy: (attemptsMade, type) => {
-          if (type !== CALLBACK_BACKOFF_TYPE)
-            logger.warn({ type }, 'unknown backoff type: using the schedule');
+          if (type !== CALLBACK_BACKOFF) logger.warn({ type }, 'unknown backoff type: using the schedule');
           return schedule(attemptsMade);
         },
       },

@@ -37,7 +37,6 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
       resolveBackoffMs: config.VEND_RESOLVE_BACKOFF_MS,
       retryDelayMs: config.VEND_RETRY_DELAY_MS,
       resolveGiveUpMs: Math.max(config.GATEWAY_VEND_TIMEOUT_MS, config.MACHINE_LEASE_TTL_MS / 2),
-      callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
     },
   });
   const worker = createConsumer(
@@ -78,7 +77,6 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     store: ctx.store,
     producer: ctx.producer,
     stuckAfterMs: config.STUCK_ORDER_AFTER_MS,
-    callbackScheduleMs: config.CALLBACK_SCHEDULE_MS,
     logger: logger.child({ component: 'stuck-orders' }),
     metrics: stuckOrderMetrics(ctx.metrics),
   });

@@ -1,0 +1,26 @@
+import { CALLBACK_MAX_ATTEMPTS } from '@owc/queues';
+import { describe, expect, it } from 'vitest';
+import { loadWorkerConfig } from './config.js';
+
+const env = {
+  OWITHO_BASE_URL: 'http://owitho.test',
+  OWITHO_APP_ID: 'app',
+  OWITHO_SECRET_KEY: 'secret',
+  MACHINE_GATEWAY_URL: 'http://gateway.test',
+};
+const schedule = (entries: number) => Array.from({ length: entries }, () => '1000').join(',');
+
+describe('worker config', () => {
+  it("takes a callback schedule shorter than the catalog's ceiling on a callback job's attempts", () => {
+    const entries = CALLBACK_MAX_ATTEMPTS - 1;
+    expect(
+      loadWorkerConfig({ ...env, CALLBACK_SCHEDULE_MS: schedule(entries) }).CALLBACK_SCHEDULE_MS,
+    ).toHaveLength(entries);
+  });
+
+  it('refuses a schedule the ceiling would cut short, naming the setting', () => {
+    expect(() => loadWorkerConfig({ ...env, CALLBACK_SCHEDULE_MS: schedule(CALLBACK_MAX_ATTEMPTS) })).toThrow(
+      /CALLBACK_SCHEDULE_MS/,
+    );
+  });
+});
