@@ -51,7 +51,7 @@ describe('examples/ (enqueueing from the shell and from Python)', () => {
   );
 
   redisTest(
-    'enqueue-machine.sh (curl) and EnqueueJobs.java (every public job) with an API key',
+    'enqueue-machine.sh (curl), enqueue_machine.py and EnqueueJobs.java (every public job) with an API key',
     async ({ redisUrl, prefix, redis }) => {
       const gateway = await startTestGateway([layout('M001')]);
       const ingress = await startTestIngress(redisUrl, prefix, { env: { MACHINE_GATEWAY_URL: gateway.url } });
@@ -82,6 +82,45 @@ describe('examples/ (enqueueing from the shell and from Python)', () => {
         expect(answers[0]).toContain('"jobId":"ext-java-1"');
         expect(await ingress.deps.producer.queue('sku-sync').getJob('ext-java-1')).toBeDefined();
         expect(await machineQueue.count()).toBe(4);
+
+        const python = async (...args: string[]) =>
+          (await run('python3', [`${examples}enqueue_machine.py`, ...args], { env, timeout: 20_000 })).stdout
+            .trim()
+            .split('\n')
+            .map((line) => ({ status: line.slice(0, 3), body: JSON.parse(line.slice(4)) }));
+        expect(await python('M001', 'restock-7')).toEqual([
+          {
+            status: '202',
+            body: {
+              jobId: 'ext-restock-7',
+              name: 'machine.restocked',
+              queue: 'machine-sync',
+              duplicate: false,
+            },
+          },
+          { status: '202', body: expect.objectContaining({ name: 'machine.layout', duplicate: false }) },
+        ]);
+        // the same restock reported again is enqueued once; the layout is a new job
+        expect((await python('M001', 'restock-7')).map(({ body }) => body.duplicate)).toEqual([true, false]);
+        expect((await machineQueue.getJob('ext-restock-7'))?.data).toEqual({ machineCode: 'M001' });
+        const layouts = (await machineQueue.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
+          (job) => job.name === 'machine.layout',
+        );
+        expect(layouts.map((job) => job.data)).toContainEqual(
+          expect.objectContaining({
+            machineCode: 'M001',
+            slotList: [expect.objectContaining({ originalPrice: '2.50' })],
+          }),
+        );
+        // refused at once, and nothing after the refusal is sent
+        const unknownPython = run('python3', [`${examples}enqueue_machine.py`, 'NOPE'], {
+          env,
+          timeout: 20_000,
+        });
+        await expect(unknownPython).rejects.toMatchObject({
+          stdout: expect.stringMatching(/^422 .*"unknown_machine"/),
+        });
+        expect(await machineQueue.count()).toBe(7);
       } finally {
         await ingress.close();
         await gateway.close();
