@@ -229,7 +229,7 @@ export class DispenseHandler {
     log: Logger,
     finalize: () => Promise<{ result: OrderResult; finalizedNow: boolean } | undefined>,
   ): Promise<DispenseOutcome> {
-    const { producer, settings, metrics } = this.deps;
+    const { producer, metrics } = this.deps;
     const final = await finalize();
     if (!final) throw new Error(`order ${orderViewId} still has units without a result`);
     if (state !== 'reported') await enqueueCallback(producer, orderViewId);
