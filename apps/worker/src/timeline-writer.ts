@@ -1,5 +1,6 @@
 import type { Logger } from '@owc/observability';
 import { describeEvent, type OrderTimeline, type TimelineEvent } from '@owc/order-store';
+import { vanishedJobOf } from '@owc/queues';
 import type { Job } from 'bullmq';
 
 /**
@@ -16,7 +17,9 @@ export class TimelineWriter {
     try {
       await Promise.all([this.timeline.append(orderViewId, event), job?.log(describeEvent(event))]);
     } catch (error) {
-      this.logger.warn({ err: error, orderViewId, event: event.e }, 'timeline: event not written');
+      // the job's own end reports a job whose hash vanished, once (queues/worker-errors.ts)
+      const level = vanishedJobOf(error) ? 'debug' : 'warn';
+      this.logger[level]({ err: error, orderViewId, event: event.e }, 'timeline: event not written');
     }
   }
 

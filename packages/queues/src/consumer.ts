@@ -26,6 +26,9 @@ export interface ConsumerOptions extends Omit<WorkerOptions, 'connection' | 'pre
 export function createConsumer(queue: QueueName, handlers: JobHandlers, options: ConsumerOptions): Worker {
   const { keyPrefix, ...workerOptions } = options;
   const processor: Processor = async (job, token) => {
+    // BullMQ brings back a job whose hash vanished while it waited as a hash without name or data
+    if (!job.name)
+      throw new UnrecoverableError(`job ${job.id} has no name and no data: its hash vanished; nothing ran`);
     const handler = handlers[job.name as JobName] as JobHandler<JobName> | undefined;
     if (!handler) throw new UnrecoverableError(`queue ${queue} has no handler for job name "${job.name}"`);
     let payload: JobPayload<JobName>;

@@ -8,3 +8,4 @@ export * from './names.js';
 export * from './producer.js';
 export * from './step-back.js';
 export * from './validate.js';
+export * from './vanished-jobs.js';

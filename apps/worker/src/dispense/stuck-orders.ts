@@ -109,10 +109,12 @@ export class StuckOrders {
         action = 'enqueued';
       } else {
         const state = await job.getState();
-        if (state === 'failed') {
+        // a job whose hash vanished comes back without name or data: retrying it runs nothing
+        const hollow = !job.name;
+        if (state === 'failed' && !hollow) {
           await job.retry('failed', { resetAttemptsMade: true });
           action = 'retried';
-        } else if (state === 'completed' || state === 'unknown') {
+        } else if (state === 'completed' || state === 'unknown' || (state === 'failed' && hollow)) {
           // finished without moving the order on: replace it
           await job.remove();
           await enqueue();

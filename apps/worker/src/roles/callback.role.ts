@@ -2,6 +2,7 @@ import { CALLBACK_BACKOFF, createConsumer } from '@owc/queues';
 import { CallbackHandler } from '../callback/callback.handler.js';
 import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
+import { watchWorkerErrors } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
 
@@ -41,7 +42,12 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
       },
     },
   );
-  worker.on('error', (error) => logger.error({ err: error }, 'callback worker error'));
+  watchWorkerErrors(worker, {
+    queue: 'callback',
+    redis: ctx.redis,
+    logger,
+    message: 'callback worker error',
+  });
   return {
     role: 'callback',
     readiness: { worker: bullWorkerCheck(worker) },

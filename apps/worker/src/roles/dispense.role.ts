@@ -3,6 +3,7 @@ import { DispenseHandler } from '../dispense/dispense.handler.js';
 import { dispenseMetrics, stuckOrderMetrics } from '../dispense/dispense-metrics.js';
 import { machinesWithWorkGauge } from '../dispense/machines-with-work.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
+import { watchWorkerErrors } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import type { RoleStarter } from '../worker-context.js';
 
@@ -65,7 +66,12 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
       final ? 'dispense job failed for good' : 'dispense job failed: will retry',
     );
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'dispense worker error'));
+  watchWorkerErrors(worker, {
+    queue: 'dispense',
+    redis: ctx.redis,
+    logger,
+    message: 'dispense worker error',
+  });
 
   machinesWithWorkGauge(ctx.metrics, {
     queue: ctx.producer.queue('dispense'),

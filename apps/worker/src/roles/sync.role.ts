@@ -1,6 +1,8 @@
 import { MachineStateStore } from '@owc/machine-state';
-import { createConsumer, queuePrefix } from '@owc/queues';
+import { createConsumer, type QueueName, queuePrefix } from '@owc/queues';
+import type { RedisClient } from '@owc/redis';
 import type { Job, Worker } from 'bullmq';
+import { watchWorkerErrors } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import { MachineSyncHandler } from '../sync/machine-sync.handler.js';
 import { MachineSyncState } from '../sync/machine-sync-state.js';
@@ -67,7 +69,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
       stalledInterval: config.JOB_LOCK_DURATION_MS,
     },
   );
-  watch(skuWorker, 'sku-sync', logger);
+  watch(skuWorker, 'sku-sync', ctx.redis, logger);
   flusher.start();
 
   const machineCounter = `${queuePrefix(config.KEY_PREFIX, 'machine-sync')}:machine-sync:id`;
@@ -98,7 +100,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
       stalledInterval: config.JOB_LOCK_DURATION_MS,
     },
   );
-  watch(machineWorker, 'machine-sync', logger);
+  watch(machineWorker, 'machine-sync', ctx.redis, logger);
 
   return {
     role: 'sync',
@@ -110,7 +112,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
   };
 };
 
-function watch(worker: Worker, queue: string, logger: RoleLogger): void {
+function watch(worker: Worker, queue: QueueName, redis: RedisClient, logger: RoleLogger): void {
   worker.on('failed', (job: Job | undefined, error: Error) => {
     const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
     logger[final ? 'error' : 'warn'](
@@ -118,7 +120,7 @@ function watch(worker: Worker, queue: string, logger: RoleLogger): void {
       final ? 'sync job failed for good' : 'sync job failed: will retry',
     );
   });
-  worker.on('error', (error) => logger.error({ queue, err: error }, 'sync worker error'));
+  watchWorkerErrors(worker, { queue, redis, logger, message: 'sync worker error' });
 }
 
 type RoleLogger = Parameters<RoleStarter>[0]['logger'];
