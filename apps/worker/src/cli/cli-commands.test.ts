@@ -202,8 +202,26 @@ describe('cli commands', () => {
       ]);
       lines.length = 0;
       expect(await runCliCommand(deps, ['skus:replay', batchId])).toBe(0);
-      const jobId = /job (\S+)$/.exec(lines[0] ?? '')?.[1] ?? '';
-      expect((await producer.queue('sku-sync').getJob(jobId))?.data).toEqual({ skus: [sku] });
+      expect(lines).toEqual([
+        `batch ${batchId}: 1 skus back in the buffer at their own versions (S1); a worker with the sync role sends them`,
+      ]);
+      const replayed = await skuBuffer.take({ maxBatch: 10, maxWaitMs: 0, leaseMs: 60_000 });
+      expect(replayed.batch?.entries).toEqual([{ skuCode: 'S1', json: JSON.stringify(sku), version: 1 }]);
+      expect(await producer.queue('sku-sync').count()).toBe(0);
+      // S1 changes again and is synced: replaying the dead batch now must not bring the old S1 back
+      if (!replayed.batch) throw new Error('expected the replayed batch');
+      expect(await skuBuffer.ack(replayed.batch.id, replayed.batch.entries)).toBe(true);
+      const newer = { ...sku, skuName: 'Cola Zero' };
+      await skuBuffer.upsert([{ skuCode: 'S1', json: JSON.stringify(newer) }], 2);
+      const synced = await skuBuffer.take({ maxBatch: 10, maxWaitMs: 0, leaseMs: 60_000 });
+      expect(synced.batch && (await skuBuffer.ack(synced.batch.id, synced.batch.entries))).toBe(true);
+      lines.length = 0;
+      expect(await runCliCommand(deps, ['skus:replay', batchId])).toBe(0);
+      expect(lines).toEqual([
+        `batch ${batchId}: 0 skus back in the buffer at their own versions`,
+        'skipped 1, a newer change was accepted since: S1',
+      ]);
+      expect((await skuBuffer.stats()).pending).toBe(0);
       expect(await runCliCommand(deps, ['skus:replay', 'no-such-batch'])).toBe(1);
       await producer.close();
     },

@@ -44,7 +44,7 @@ export const CLI_USAGE = `usage: pnpm cli <command>
                                        orders by acceptance time (newest first), with state and outStatus
   callbacks:dead                       orders whose callback was given up on (replay: callback:replay <id>)
   skus:dead                            dead-lettered sku/sync batches: batch id, reason, skus
-  skus:replay <batchId>                enqueue a dead batch's skus again as one sku.upsert job
+  skus:replay <batchId>                a dead batch's skus back to the sync buffer, unless changed since
   keys:create <system> <job>[,<job>…]  a new API key for a calling system, scoped to public jobs (shown once)
   keys:list                            every API key: id, system, jobs, created (never the key)
   keys:revoke <id|system>              revoke one key by its id, or every key of a system`;
@@ -271,9 +271,16 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
         out(`no dead sku batch ${batchId}`);
         return 1;
       }
-      const skus = batch.entries.map((e) => JSON.parse(e.json) as unknown);
-      const { id } = await producer.enqueue('sku.upsert', { skus } as never);
-      out(`batch ${batchId}: ${skus.length} skus enqueued again as sku.upsert job ${id}`);
+      // straight into the buffer at the dead entries' own versions, not as a new sku.upsert job:
+      // a new job would carry a new (higher) version and overwrite what was synced since
+      const { replayed, skipped } = await deps.skuBuffer.replay(batch.entries);
+      out(
+        `batch ${batchId}: ${replayed.length} skus back in the buffer at their own versions` +
+          (replayed.length > 0 ? ` (${replayed.join(',')}); a worker with the sync role sends them` : ''),
+      );
+      if (skipped.length > 0) {
+        out(`skipped ${skipped.length}, a newer change was accepted since: ${skipped.join(',')}`);
+      }
       return 0;
     }
     case 'keys:create': {

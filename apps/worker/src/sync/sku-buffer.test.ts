@@ -30,6 +30,50 @@ describe('SkuBuffer', () => {
   );
 
   redisTest(
+    'replaying a dead batch never puts an older state over a newer one, synced or still to come',
+    async ({ redis, prefix }) => {
+      const buffer = new SkuBuffer({ redis, keyPrefix: prefix });
+      const sendAll = async () => {
+        const taken = await buffer.take({ maxBatch: 10, maxWaitMs: 0, leaseMs: LEASE });
+        if (!taken.batch) throw new Error('expected a batch');
+        return taken.batch;
+      };
+      // rev 1 of SKU 1, 2 and 3 goes out in one batch that owitho refuses for good
+      await buffer.upsert([change(1, 1), change(2, 1), change(3, 1)], 10);
+      const dead = await sendAll();
+      expect(await buffer.deadLetter(dead.id, 'permanent: 40000')).toBe(true);
+      const [record] = await buffer.deadLetters();
+      if (!record) throw new Error('expected a dead batch');
+      // since then SKU 1 changed and was synced (rev 2), SKU 2 changed and waits (rev 3)
+      await buffer.upsert([change(1, 2)], 20);
+      const synced = await sendAll();
+      expect(await buffer.ack(synced.id, synced.entries)).toBe(true);
+      await buffer.upsert([change(2, 3)], 30);
+
+      const first = await buffer.replay(record.entries);
+      expect({ replayed: first.replayed, skipped: [...first.skipped].sort() }).toEqual({
+        replayed: ['SKU00003'],
+        skipped: ['SKU00001', 'SKU00002'],
+      });
+      const next = await sendAll();
+      expect(next.entries.map((e) => [e.skuCode, revOf(e.json), e.version]).sort()).toEqual([
+        ['SKU00002', 3, 30],
+        ['SKU00003', 1, 10],
+      ]);
+      expect(await buffer.ack(next.id, next.entries)).toBe(true);
+
+      // replayed again: SKU 3 went back at its own version 10, so a change enqueued after the dead
+      // one (version 15) but consumed only now still wins, and a stale one (5) still loses
+      expect((await buffer.replay(record.entries)).replayed).toEqual(['SKU00003']);
+      expect((await buffer.upsert([change(3, 4)], 15)).accepted).toBe(1);
+      expect((await buffer.upsert([change(3, 0)], 5)).accepted).toBe(0);
+      const last = await sendAll();
+      expect(last.entries.map((e) => [e.skuCode, revOf(e.json), e.version])).toEqual([['SKU00003', 4, 15]]);
+      expect(await buffer.replay([])).toEqual({ replayed: [], skipped: [] });
+    },
+  );
+
+  redisTest(
     'a stale version arriving after the newer one was sent never goes out',
     async ({ redis, prefix }) => {
       const buffer = new SkuBuffer({ redis, keyPrefix: prefix });

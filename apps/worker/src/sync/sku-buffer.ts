@@ -109,6 +109,7 @@ const scripts = {
   owcSkuBufferAck: luaScript(lua('ack-7.lua'), integerResult),
   owcSkuBufferRelease: luaScript(lua('release-7.lua'), integerResult),
   owcSkuBufferDead: luaScript(lua('dead-8.lua'), integerResult),
+  owcSkuBufferReplay: luaScript(lua('replay-7.lua'), stringsResult),
 };
 
 /** How many expired batches one take returns to pending at most (the rest wait for the next take). */
@@ -227,6 +228,19 @@ export class SkuBuffer {
       deadLettersKept,
     );
     return ours === 1;
+  }
+
+  /**
+   * Puts a dead batch's entries back to pending at the versions they carried, except the SKUs
+   * that a newer change has superseded since: a replay never moves a SKU back. A running sync
+   * worker sends them (woken by its next look at the buffer).
+   */
+  async replay(entries: readonly BatchEntry[]): Promise<{ replayed: string[]; skipped: string[] }> {
+    const args: string[] = [];
+    for (const e of entries) args.push(e.skuCode, e.json, String(e.version));
+    const skipped = entries.length === 0 ? [] : await this.scripts.owcSkuBufferReplay(...this.keys, ...args);
+    const superseded = new Set(skipped);
+    return { replayed: entries.map((e) => e.skuCode).filter((code) => !superseded.has(code)), skipped };
   }
 
   /** The newest dead-lettered batches (newest first). */
