@@ -1,6 +1,12 @@
 import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { startMachineSim } from '@owc/machine-sim';
-import { type NoticeForm, startOwithoSim, tolerantForms, UNKNOWN_PAY_METHOD } from '@owc/owitho-sim';
+import {
+  type NoticeForm,
+  startOwithoSim,
+  tolerantForms,
+  UNKNOWN_PAY_METHOD,
+  UNKNOWN_STATUS,
+} from '@owc/owitho-sim';
 import { centsToMoney, type MachineLayout } from '@owc/protocol';
 import { createProducer } from '@owc/queues';
 import { generateFleet } from '@owc/sim-fleet';
@@ -10,8 +16,8 @@ import { describe, expect } from 'vitest';
 
 const APP_ID = 'app-tolerant';
 const SECRET = 'tolerant-traffic-secret-01';
-/** share 0.5 over 36 orders: 18 tolerant ones, each of the 6 forms three times */
-const ORDERS = 36;
+/** share 0.5 over 48 orders: 24 tolerant ones, each of the 8 forms three times */
+const ORDERS = 48;
 const SHARE = 0.5;
 
 /** M001 and M004 have one container ("01"), M002 and M003 two (A1, B2); plenty of stock. */
@@ -30,7 +36,7 @@ function fleet(): MachineLayout[] {
 
 describe('mixed traffic in the forms owitho may legally send (issue 12), both simulators, real Redis', () => {
   redisTest(
-    `${ORDERS} generated orders, tolerant share ${SHARE}: every paid unit vended once from its container and called back, no unpaid one vended, no legal form refused`,
+    `${ORDERS} generated orders, tolerant share ${SHARE}: every unit of a paid order vended once from its container and called back, nothing of an unpaid or unknown-status one, no legal form refused`,
     async ({ redis, redisUrl, prefix }) => {
       const layouts = fleet();
       const machines = await startMachineSim({ machines: layouts, vendDurationMs: 2 });
@@ -130,7 +136,7 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
         // each form: what we answered, what was vended, what owitho was told
         const outcomes = new Map<NoticeForm, Set<string>>();
         for (const order of orders) {
-          const { form, paid, units, cents, containerCode, machineCode } = order.generated;
+          const { form, dispensable, units, cents, containerCode, machineCode } = order.generated;
           const vends = ledger.filter((e) => e.vendId.startsWith(`${order.orderViewId}-`));
           const callback = order.callbacks[0]?.payload;
           const vended =
@@ -157,7 +163,7 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
           });
           expect(order.callbacks).toHaveLength(1);
           expect(callback?.outDetailList).toHaveLength(units);
-          if (paid) {
+          if (dispensable) {
             // one vend per unit, each from the container the order's units are in
             expect(vends.map((e) => e.vendId).sort()).toEqual(
               Array.from({ length: units }, (_, i) => `${order.orderViewId}-${i}`).sort(),
@@ -177,14 +183,24 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
           }
           // read exactly, whatever form the money travelled in; an unknown payMethod kept as sent
           const record = await store.get(order.orderViewId);
+          if (!dispensable) {
+            const reason = order.generated.paid ? 'refunded' : 'not_paid';
+            expect([...(record?.unitStates.values() ?? [])]).toEqual(
+              Array.from({ length: units }, () => expect.objectContaining({ s: 'failed', reason })),
+            );
+          }
           expect(record?.notice).toMatchObject({
             actualAmount: centsToMoney(cents.actualAmount),
             originAmount: centsToMoney(cents.originAmount),
             discountMoney: centsToMoney(cents.discountMoney),
             payMethod: form === 'unknown-pay-method' ? UNKNOWN_PAY_METHOD : 2,
+            payStatus: form === 'unknown-pay-status' ? UNKNOWN_STATUS : order.generated.paid ? 1 : 0,
+            refundStatus: form === 'unknown-refund-status' ? UNKNOWN_STATUS : 0,
           });
         }
-        const paidUnits = orders.filter((o) => o.generated.paid).reduce((s, o) => s + o.generated.units, 0);
+        const paidUnits = orders
+          .filter((o) => o.generated.dispensable)
+          .reduce((s, o) => s + o.generated.units, 0);
         expect(ledger).toHaveLength(paidUnits);
         expect(machines.sim.overlaps().total).toBe(0);
 
@@ -196,7 +212,7 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
             tolerantForms.map((form) => [
               form,
               [
-                form === 'unpaid-without-pay-time'
+                ['unpaid-without-pay-time', 'unknown-pay-status', 'unknown-refund-status'].includes(form)
                   ? 'answered 200 200; nothing vended; called back 400'
                   : vendedOk,
               ],

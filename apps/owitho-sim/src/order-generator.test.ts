@@ -1,7 +1,13 @@
 import { centsToMoney, type MachineLayout, moneyToCents, orderNoticeSchema } from '@owc/protocol';
 import { generateFleet } from '@owc/sim-fleet';
 import { describe, expect, it } from 'vitest';
-import { OrderGenerator, type TolerantForm, tolerantForms, UNKNOWN_PAY_METHOD } from './order-generator.js';
+import {
+  OrderGenerator,
+  type TolerantForm,
+  tolerantForms,
+  UNKNOWN_PAY_METHOD,
+  UNKNOWN_STATUS,
+} from './order-generator.js';
 
 describe('OrderGenerator', () => {
   const machines = generateFleet({ machines: 3, slotsPerMachine: 12 }).machines.map((m) => ({
@@ -41,6 +47,7 @@ describe('OrderGenerator', () => {
       expect(generated.order).toMatchObject({
         form: 'canonical',
         paid: true,
+        dispensable: true,
         units: n.orderDetailList.reduce((s, l) => s + l.quantity, 0),
         cents: { originAmount: origin, actualAmount: actual, discountMoney: origin - actual },
       });
@@ -52,7 +59,7 @@ describe('OrderGenerator', () => {
     const generator = new OrderGenerator();
     const n = generator.generate(machines, Date.now(), { unpaid: true, machineCode: 'M002' });
     expect(n.notice).toMatchObject({ payStatus: 0, machineCode: 'M002' });
-    expect(n.order.paid).toBe(false);
+    expect(n.order).toMatchObject({ paid: false, dispensable: false });
     expect(() => generator.generate(machines, Date.now(), { machineCode: 'M404' })).toThrow(/M404/);
     expect(() => generator.generate([], Date.now())).toThrow(/no machine layout/);
     expect(() => new OrderGenerator(1.5)).toThrow(/tolerantShare/);
@@ -81,8 +88,8 @@ describe('OrderGenerator', () => {
         actualAmount: centsToMoney(order.cents.actualAmount),
         originAmount: centsToMoney(order.cents.originAmount),
         discountMoney: centsToMoney(order.cents.discountMoney),
-        payStatus: order.paid ? 1 : 0,
       });
+      expect(read.payStatus === 1 && read.refundStatus === 0).toBe(order.dispensable);
       expect(read.orderDetailList.reduce((s, l) => s + l.quantity, 0)).toBe(order.units);
       const containers = fleet.filter((m) => m.machineCode === order.machineCode).map((m) => m.containerCode);
       expect(containers).toContain(order.containerCode);
@@ -102,7 +109,16 @@ describe('OrderGenerator', () => {
           break;
         case 'unpaid-without-pay-time':
           expect(order.paid).toBe(false);
+          expect(read.payStatus).toBe(0);
           expect(wire).not.toMatch(/payCompleteTime/);
+          break;
+        case 'unknown-pay-status':
+          expect(read.payStatus).toBe(UNKNOWN_STATUS);
+          expect(order.dispensable).toBe(false);
+          break;
+        case 'unknown-refund-status':
+          expect(read).toMatchObject({ payStatus: 1, refundStatus: UNKNOWN_STATUS });
+          expect(order).toMatchObject({ paid: true, dispensable: false });
           break;
         case 'container-of-several':
           expect(containers).toHaveLength(2);

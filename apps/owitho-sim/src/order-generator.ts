@@ -19,6 +19,10 @@ export const tolerantForms = [
   'unknown-pay-method',
   /** payStatus 0 and no payCompleteTime key at all */
   'unpaid-without-pay-time',
+  /** a payStatus outside the guide's 0–2: acknowledged, never dispensed */
+  'unknown-pay-status',
+  /** paid, with a refundStatus outside the guide's 0–3: acknowledged, never dispensed */
+  'unknown-refund-status',
   /** a machine with several containers; containerCode names the one the units are in */
   'container-of-several',
   /** no containerCode key, on a machine with one container */
@@ -29,6 +33,8 @@ export type NoticeForm = 'canonical' | TolerantForm;
 
 /** The payMethod the `unknown-pay-method` form sends: the guide lists 1–6. */
 export const UNKNOWN_PAY_METHOD = 9;
+/** The payStatus / refundStatus the `unknown-pay-status` / `unknown-refund-status` forms send. */
+export const UNKNOWN_STATUS = 9;
 
 /** Money as owitho may write it: a decimal string with 0–2 decimals, or a JSON number. */
 export type RawMoney = string | number;
@@ -61,8 +67,10 @@ export interface GeneratedOrder {
   machineCode: string;
   /** the container the units are in (the layout the order was built from), named or not */
   containerCode?: string;
-  /** payStatus 1 and refundStatus 0: every unit must drop; otherwise none may */
+  /** payStatus 1 */
   paid: boolean;
+  /** payStatus 1 and refundStatus 0: every unit must drop; otherwise none may */
+  dispensable: boolean;
   units: number;
   /** the order's money in exact cents */
   cents: { originAmount: number; actualAmount: number; discountMoney: number };
@@ -134,6 +142,8 @@ export class OrderGenerator {
       'amounts-as-json-numbers': () => true,
       'unknown-pay-method': () => true,
       'unpaid-without-pay-time': () => true,
+      'unknown-pay-status': () => true,
+      'unknown-refund-status': () => true,
       'container-of-several': (m) => (containers.get(m.machineCode) ?? 0) > 1,
       'no-container': (m) => containers.get(m.machineCode) === 1,
     };
@@ -159,21 +169,28 @@ export class OrderGenerator {
     }
     const origin = lines.reduce((s, l) => s + l.quantity * l.origin, 0);
     const actual = lines.reduce((s, l) => s + l.quantity * l.actual, 0);
-    const paid = !options.unpaid && form !== 'unpaid-without-pay-time';
+    const payStatus =
+      form === 'unknown-pay-status'
+        ? UNKNOWN_STATUS
+        : options.unpaid || form === 'unpaid-without-pay-time'
+          ? 0
+          : 1;
+    const refundStatus = form === 'unknown-refund-status' ? UNKNOWN_STATUS : 0;
     this.counter++;
     const order: GeneratedOrder = {
       form,
       machineCode: layout.machineCode,
       ...(layout.containerCode ? { containerCode: layout.containerCode } : {}),
-      paid,
+      paid: payStatus === 1,
+      dispensable: payStatus === 1 && refundStatus === 0,
       units: lines.reduce((s, l) => s + l.quantity, 0),
       cents: { originAmount: origin, actualAmount: actual, discountMoney: origin - actual },
     };
     const common = {
       orderViewId: `OW${this.stamp}${this.counter.toString().padStart(6, '0')}`,
       machineCode: layout.machineCode,
-      payStatus: paid ? 1 : 0,
-      refundStatus: 0,
+      payStatus,
+      refundStatus,
       orderTime: now - 2000,
     };
     if (form === 'canonical') {

@@ -244,7 +244,7 @@ describe('owitho-sim: the order driver', () => {
     const third = await receiver([{ status: 200, code: 200 }]);
     const s = await sim({ thirdUrl: third.url, noticeRetryMs: 30, tolerantShare: 1 });
     await fetchToken(s.url);
-    const ids = s.sim.pushGenerated(5);
+    const ids = s.sim.pushGenerated(7);
     await waitFor(() => ids.every((id) => acked(s, id)));
     const sent = third.notices.map((body) => JSON.parse((body as { data: string }).data));
     expect(sent.map((n) => n.orderViewId)).toEqual(ids);
@@ -257,13 +257,15 @@ describe('owitho-sim: the order driver', () => {
           'amounts-as-json-numbers',
           'unknown-pay-method',
           'unpaid-without-pay-time',
+          'unknown-pay-status',
+          'unknown-refund-status',
           'no-container',
         ][i],
       );
       expect(state?.notice).toBeUndefined();
       expect(sent[i]).toEqual(state?.raw);
     }
-    expect(s.sim.order(ids[3] as string)?.generated?.paid).toBe(false);
+    expect(s.sim.order(ids[3] as string)?.generated).toMatchObject({ paid: false, dispensable: false });
   });
 
   it('waits for a token before it can push', async () => {

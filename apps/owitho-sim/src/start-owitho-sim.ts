@@ -18,7 +18,7 @@ export interface OwithoSimOptions {
   duplicateRate?: number;
   queryAfterMs?: number;
   maxPushesPerOrder?: number;
-  /** 0..1: share of generated orders in a tolerant form (amounts "108" or 10.5, payMethod 9, …); default 0 */
+  /** 0..1: share of generated orders in a tolerant form (amounts "108" or 10.5, payMethod 9, …: order-generator.ts); default 0 */
   tolerantShare?: number;
   seed?: { machines: number; slotsPerMachine: number; skus?: number };
   faults?: Faults;
