@@ -50,7 +50,12 @@ describe('POST /order/notice', () => {
     'every rejection code from a real request; a rejected request leaves no key in Redis',
     async ({ redisUrl, prefix, redis }) => {
       const ingress = await startTestIngress(redisUrl, prefix, {
-        env: { BODY_LIMIT_BYTES: '4096', NOTICE_MAX_UNITS: '5', NOTICE_MAX_LINES: '3' },
+        env: {
+          BODY_LIMIT_BYTES: '4096',
+          NOTICE_MAX_UNITS: '5',
+          NOTICE_MAX_LINES: '3',
+          NOTICE_MAX_LINE_QUANTITY: '4',
+        },
       });
       const url = `${ingress.url}/order/notice`;
       const good = () => signed(sampleNotice('OV2001'));
@@ -153,6 +158,13 @@ describe('POST /order/notice', () => {
           200,
           40000,
           /data\.orderDetailList: 4 lines is above NOTICE_MAX_LINES \(3\)/,
+        ],
+        [
+          'a line above NOTICE_MAX_LINE_QUANTITY',
+          () => post(url, signed(sampleNotice('OV2001', { orderDetailList: lines(1, 5) }))),
+          200,
+          40000,
+          /data\.orderDetailList\.0\.quantity: 5 is above NOTICE_MAX_LINE_QUANTITY \(4\)/,
         ],
         [
           'data not JSON',
