@@ -1,16 +1,17 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { startMachineSim } from '@owc/machine-sim';
 import { createLogger } from '@owc/observability';
 import { OrderStore, OrderTimeline } from '@owc/order-store';
 import { startOwithoSim } from '@owc/owitho-sim';
-import { ApiKeyStore, createProducer } from '@owc/queues';
+import { ApiKeyStore, createProducer, PUBLIC_JOB_NAMES } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import { waitFor } from '@owc/testing/kit';
 import { loadWorkerConfig, runCliCommand, runWorker } from '@owc/worker';
-import { chromium } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { describe, expect } from 'vitest';
 
 /** Debian's chromium package; `.ci/run` installs it (apt-get install -y chromium) when missing. */
@@ -20,16 +21,46 @@ const SECRET = 'console-secret-0001';
 const SEED = { machines: 2, slotsPerMachine: 6 };
 const ADMIN = { user: 'admin', password: 'console-pass' };
 const silent = (name: string) => createLogger({ level: 'silent', name });
+/** Where the screenshots go, overwritten on every run (gitignored): test/artifacts/. */
+const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
+
+function screenshotPath(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return join(ARTIFACTS, name);
+}
+
+function assertChromium(): void {
+  // a failure, not a skip: the pages are only proven in a real browser
+  expect(
+    existsSync(CHROMIUM),
+    `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium; .ci/run does)`,
+  ).toBe(true);
+}
+
+/** Debian's chromium, headless, with a fresh profile directory (Playwright passes it as --user-data-dir). */
+function launchChromium(httpCredentials?: { username: string; password: string }): Promise<BrowserContext> {
+  return chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'owc-chromium-')), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    ...(httpCredentials ? { httpCredentials } : {}),
+  });
+}
 
 describe('the operator order page in a real browser', () => {
   redisTest(
     'finds an order pushed by owitho-sim, shows its units and callback; a replayed callback reaches owitho again',
     async ({ redisUrl, prefix, redis }) => {
-      // a failure, not a skip: the page is only proven in a real browser
-      expect(
-        existsSync(CHROMIUM),
-        `${CHROMIUM} is missing: install Debian's chromium package (apt-get install -y chromium; .ci/run does)`,
-      ).toBe(true);
+      assertChromium();
 
       const machines = await startMachineSim({ fleet: { ...SEED, inventory: 100 }, vendDurationMs: 2 });
       const ingress = await startIngress(
@@ -76,22 +107,7 @@ describe('the operator order page in a real browser', () => {
         }),
         silent('worker'),
       );
-      // a fresh profile directory for every run (Playwright passes it as --user-data-dir)
-      const browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'owc-chromium-')), {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-        httpCredentials: { username: ADMIN.user, password: ADMIN.password },
-      });
+      const browser = await launchChromium({ username: ADMIN.user, password: ADMIN.password });
       try {
         const [orderViewId] = owitho.sim.pushGenerated(1);
         if (!orderViewId) throw new Error('owitho-sim pushed nothing');
@@ -131,7 +147,7 @@ describe('the operator order page in a real browser', () => {
           `/admin/queues/queue/dispense/${encodeURIComponent(orderViewId)}`,
           `/admin/queues/queue/callback/${encodeURIComponent(`cb-${orderViewId}`)}`,
         ]);
-        const screenshot = join(mkdtempSync(join(tmpdir(), 'owc-console-')), 'order-page.png');
+        const screenshot = screenshotPath('order-page.png');
         await page.screenshot({ path: screenshot, fullPage: true });
         process.stdout.write(`order page screenshot: ${screenshot}\n`);
         expect(existsSync(screenshot)).toBe(true);
@@ -173,5 +189,54 @@ describe('the operator order page in a real browser', () => {
       }
     },
     120_000,
+  );
+});
+
+describe('the docs UI in a real browser', () => {
+  redisTest(
+    'renders POST /admin/jobs/{name} for every public job, without credentials',
+    async ({ redisUrl, prefix }) => {
+      assertChromium();
+      const ingress = await startIngress(
+        loadIngressConfig({
+          REDIS_URL: redisUrl,
+          KEY_PREFIX: prefix,
+          OWITHO_APP_ID: APP_ID,
+          INGRESS_HOST: '127.0.0.1',
+          INGRESS_PORT: '0',
+          ADMIN_HOST: '127.0.0.1',
+          ADMIN_PORT: '0',
+          MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
+          ADMIN_USER: ADMIN.user,
+          ADMIN_PASSWORD: ADMIN.password,
+          LOG_LEVEL: 'silent',
+        }),
+        silent('ingress'),
+      );
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage();
+        const answer = await page.goto(`${ingress.adminUrl}/docs/`);
+        expect(answer?.status()).toBe(200);
+        // Swagger UI fetches /docs/json and renders one block per operation
+        await page.waitForSelector('.opblock-summary-path');
+        const paths = await page
+          .locator('.opblock-summary-path')
+          .evaluateAll((nodes) => nodes.map((node) => node.getAttribute('data-path')));
+        expect([...paths].sort()).toEqual(PUBLIC_JOB_NAMES.map((name) => `/admin/jobs/${name}`).sort());
+        // the body schema of one job, opened
+        await page.locator('.opblock-summary-path[data-path="/admin/jobs/machine.restocked"]').click();
+        await page.waitForSelector('.opblock.is-open .model-box, .opblock.is-open .body-param__example');
+        expect(await page.locator('.opblock.is-open').textContent()).toContain('machineCode');
+        const screenshot = screenshotPath('docs-ui.png');
+        await page.screenshot({ path: screenshot, fullPage: true });
+        process.stdout.write(`docs UI screenshot: ${screenshot}\n`);
+        expect(existsSync(screenshot)).toBe(true);
+      } finally {
+        await browser.close();
+        await ingress.close();
+      }
+    },
+    60_000,
   );
 });

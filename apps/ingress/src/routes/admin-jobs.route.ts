@@ -68,7 +68,14 @@ export async function adminJobsRoute(app: FastifyInstance, deps: IngressDeps): P
           security: [{ apiKey: [] }, { operator: [] }],
           querystring: jobQuerySchema,
           body: definition.schema,
-          response: { 202: enqueuedSchema, '4XX': adminErrorSchema, 503: adminErrorSchema },
+          // a response schema's description is the answer's description in the OpenAPI document
+          response: {
+            202: enqueuedSchema.describe('enqueued, or a duplicate jobId (nothing added)'),
+            '4XX': adminErrorSchema.describe(
+              '400 invalid payload (every problem), 401, 403 not in the key scope, 404, 422 unknown machine, 429',
+            ),
+            503: adminErrorSchema.describe('Redis or the machine gateway cannot answer: retry'),
+          },
         },
       },
       (request, reply) => enqueue(name, request, reply, deps),
