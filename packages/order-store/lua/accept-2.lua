@@ -1,7 +1,6 @@
 --[[
-  Accepts an order notice: creates the record the first time; a later notice with the same
-  fingerprint is a duplicate, one with another fingerprint a conflict. Neither changes the order
-  (only its duplicate/conflict counter).
+  Accepts an order notice: creates the record the first time; a later notice with the same fingerprint is a duplicate, one with
+  another fingerprint a conflict. Neither changes the order (only its duplicate/conflict counter).
 
   KEYS[1] the order's record hash ({order:<id>}:record)
   KEYS[2] the order's units hash ({order:<id>}:units) (unused; named so every order script has the same keys)
@@ -18,7 +17,8 @@
 local fp = redis.call('HGET', KEYS[1], 'fingerprint')
 if fp then
   local outcome = 'conflict'
-  if fp == ARGV[2] then outcome = 'duplicate' end
+  -- a reported order keeps only the first 128 bits of its fingerprint
+  if fp == ARGV[2] or (#fp == 32 and fp == string.sub(ARGV[2], 1, 32)) then outcome = 'duplicate' end
   redis.call('HINCRBY', KEYS[1], outcome == 'duplicate' and 'duplicates' or 'conflicts', 1)
   return {outcome, redis.call('HGET', KEYS[1], 'state')}
 end

@@ -10,14 +10,54 @@
 
   Output: {before, after}: the order's state before and after the call; false when the order is
   not in the store.
+
+  Once reported, the order shrinks to what deduplication and order/query need (see
+  order-record.ts, ReportedOrder): the record is written anew (deleting fields would leave Redis's
+  larger hash encoding in place) with the first 128 bits of the fingerprint, the times, the counts,
+  the last failed delivery's error (its first 60 bytes) and `lines`, each unit's slot, SKU and
+  status; the units hash goes. It keeps its expiry. Every value stays within Redis's default
+  hash-max-listpack-value (64 bytes) for orders of a few lines, so the hash keeps its compact encoding.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local state = redis.call('HGET', KEYS[1], 'state')
 if ARGV[3] == 'reported' then
-  if state ~= 'reported' then
+  if state == 'reported' then return {state, 'reported'} end
+  local f = redis.call('HMGET', KEYS[1], 'result', 'fingerprint', 'acceptedAt', 'machineCode', 'finalAt',
+    'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt', 'callbackLastError')
+  if not f[1] then
+    -- not final (cannot happen through the callback job): only the state changes
     redis.call('HSET', KEYS[1], 'state', 'reported', 'reportedAt', ARGV[1])
-    redis.call('HDEL', KEYS[1], 'deadAt')
+    return {state, 'reported'}
   end
+  -- one entry per run of units with the same slot and SKU: {slotNum, skuCode, 'S'/'F' per unit}
+  local lines = {}
+  local last
+  for _, d in ipairs(cjson.decode(f[1]).outDetailList) do
+    local letter = 'F'
+    if d.status == 200 then letter = 'S' end
+    if last and last[1] == d.slotNum and last[2] == d.skuCode then
+      last[3] = last[3] .. letter
+    else
+      last = {d.slotNum, d.skuCode, letter}
+      lines[#lines + 1] = last
+    end
+  end
+  local ttl = redis.call('PTTL', KEYS[1])
+  local fields = {'state', 'reported', 'reportedAt', ARGV[1], 'fingerprint', string.sub(f[2] or '', 1, 32),
+    'acceptedAt', f[3], 'machineCode', f[4], 'lines', cjson.encode(lines)}
+  local optional = {'finalAt', 'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt',
+    'callbackLastError'}
+  for i, name in ipairs(optional) do
+    local value = f[i + 4]
+    if value and value ~= '' then
+      fields[#fields + 1] = name
+      -- the last failed delivery's error, cut to a size that keeps the compact encoding
+      fields[#fields + 1] = string.sub(value, 1, 60)
+    end
+  end
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('HSET', KEYS[1], unpack(fields))
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
   return {state, 'reported'}
 end
 redis.call('HINCRBY', KEYS[1], 'callbackAttempts', 1)

@@ -18,9 +18,11 @@
     'incomplete' some unit has no result yet; result = ''
     'mismatch'   a stored unit result differs from ARGV[7] (the caller read a stale state); ''
     'missing'    the order is not in the store; ''
+    'reported'   reported and shrunk; result = its `lines` (the final result, compact)
 ]]
-local existing = redis.call('HGET', KEYS[1], 'result')
-if existing then return {'already', existing} end
+local existing = redis.call('HMGET', KEYS[1], 'result', 'lines')
+if existing[1] then return {'already', existing[1]} end
+if existing[2] then return {'reported', existing[2]} end
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
 if ARGV[3] ~= '' then
   local raw = redis.call('HGET', KEYS[2], ARGV[3])

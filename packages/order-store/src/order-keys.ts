@@ -7,7 +7,12 @@ import { taggedKey } from '@owc/redis';
  */
 export function orderKeys(prefix: string, orderViewId: string) {
   const tag = `order:${orderViewId}`;
-  return { record: taggedKey(prefix, tag, 'record'), units: taggedKey(prefix, tag, 'units') };
+  return {
+    record: taggedKey(prefix, tag, 'record'),
+    units: taggedKey(prefix, tag, 'units'),
+    /** the order's timeline (OrderTimeline): a capped list of events */
+    timeline: taggedKey(prefix, tag, 'timeline'),
+  };
 }
 
 export function indexKeys(prefix: string) {
@@ -18,5 +23,12 @@ export function indexKeys(prefix: string) {
     dead: taggedKey(prefix, 'orders', 'dead'),
     /** counters for the progress summary and metrics */
     stats: taggedKey(prefix, 'orders', 'stats'),
+    /** the console's search: every order by acceptance time (ms) */
+    byTime: taggedKey(prefix, 'orders', 'by-time'),
   };
+}
+
+/** The console's search index of one machine's orders, by acceptance time (ms). */
+export function machineIndexKey(prefix: string, machineCode: string): string {
+  return taggedKey(prefix, 'orders', 'by-machine', machineCode);
 }

@@ -6,6 +6,7 @@ import {
   type OutStatus,
   orderNoticeSchema,
   orderResultSchema,
+  vendIdOf,
 } from '@owc/protocol';
 import { z } from 'zod';
 
@@ -29,13 +30,14 @@ export interface CallbackState {
   deadAt?: number;
 }
 
-export interface OrderRecord {
+/** A unit as the order's pages show it (what a reported order still knows of its units). */
+export type UnitLine = Pick<OrderUnit, 'index' | 'vendId' | 'slotNum' | 'skuCode'>;
+
+interface StoredOrderBase {
   orderViewId: string;
-  notice: OrderNotice;
-  state: OrderState;
   acceptedAt: number;
   machineCode: string;
-  units: OrderUnit[];
+  units: readonly UnitLine[];
   /** per unit index; absent = pending */
   unitStates: Map<number, UnitState>;
   result?: OrderResult;
@@ -45,42 +47,129 @@ export interface OrderRecord {
   callback: CallbackState;
 }
 
+/** An order on its way (accepted … final, or dead): the whole notice and every unit's state. */
+export interface OrderRecord extends StoredOrderBase {
+  shape: 'whole';
+  notice: OrderNotice;
+  state: Exclude<OrderState, 'reported'>;
+  units: OrderUnit[];
+}
+
+/**
+ * A reported order, as it is kept until ORDER_TTL_MS: what deduplication and order/query need
+ * (the fingerprint, the state, each unit's slot, SKU and final status) and the times and counts
+ * the order pages show. The notice, unit prices and failure reasons are gone (the timeline keeps
+ * the reasons).
+ */
+export interface ReportedOrder extends StoredOrderBase {
+  shape: 'reported';
+  notice?: undefined;
+  state: 'reported';
+  result: OrderResult;
+}
+
+export type StoredOrder = OrderRecord | ReportedOrder;
+
+/**
+ * A reported order's units in its record (field `lines`): one entry per run of units with the
+ * same slot and SKU (a notice line), `[slotNum, skuCode, statuses]`, a status letter per unit
+ * (S 200, F 400). Short enough for Redis to keep the record as a listpack.
+ */
+export const reportedLinesSchema = z.array(z.tuple([z.string(), z.string(), z.string().regex(/^[SF]+$/)]));
+
+function reportedOrder(orderViewId: string, record: Record<string, string>): ReportedOrder {
+  const lines = reportedLinesSchema.parse(JSON.parse(record.lines ?? '[]'));
+  const finalAt = optionalNumber(record.finalAt);
+  const units: UnitLine[] = [];
+  const statuses: (200 | 400)[] = [];
+  const unitStates = new Map<number, UnitState>();
+  for (const [slotNum, skuCode, letters] of lines) {
+    for (const letter of letters) {
+      const index = units.length;
+      units.push({ index, vendId: vendIdOf(orderViewId, index), slotNum, skuCode });
+      statuses.push(letter === 'S' ? 200 : 400);
+      unitStates.set(
+        index,
+        letter === 'S'
+          ? { s: 'success', at: finalAt ?? 0 }
+          : { s: 'failed', reason: 'not kept once reported', at: finalAt ?? 0 },
+      );
+    }
+  }
+  return {
+    shape: 'reported',
+    orderViewId,
+    state: 'reported',
+    acceptedAt: Number(record.acceptedAt),
+    machineCode: record.machineCode ?? '',
+    units,
+    unitStates,
+    result: {
+      orderViewId,
+      outStatus: outStatusOf(statuses),
+      outDetailList: units.map((u, i) => ({
+        slotNum: u.slotNum,
+        skuCode: u.skuCode,
+        status: statuses[i] as 200 | 400,
+      })),
+    },
+    finalAt,
+    duplicates: Number(record.duplicates ?? 0),
+    conflicts: Number(record.conflicts ?? 0),
+    callback: callbackState(record),
+  };
+}
+
+function callbackState(record: Record<string, string>): CallbackState {
+  return {
+    attempts: Number(record.callbackAttempts ?? 0),
+    lastAttemptAt: optionalNumber(record.callbackLastAttemptAt),
+    lastError: record.callbackLastError || undefined,
+    reportedAt: optionalNumber(record.reportedAt),
+    deadAt: optionalNumber(record.deadAt),
+  };
+}
+
+/** A reported order's final result from its `lines` field. */
+export function reportedResult(orderViewId: string, lines: string): OrderResult {
+  return reportedOrder(orderViewId, { lines }).result;
+}
+
 function optionalNumber(value: string | undefined): number | undefined {
   return value === undefined || value === '' ? undefined : Number(value);
 }
 
-/** Rebuilds a record from the two hashes; undefined when the order is unknown. */
+/** Rebuilds an order from its two hashes; undefined when the order is unknown. */
 export function readRecord(
   orderViewId: string,
   record: Record<string, string>,
   units: Record<string, string>,
-): OrderRecord | undefined {
+): StoredOrder | undefined {
+  if (record.lines !== undefined) return reportedOrder(orderViewId, record);
   if (!record.notice) return undefined;
   const notice = orderNoticeSchema.parse(JSON.parse(record.notice));
   const unitStates = new Map<number, UnitState>();
   for (const [index, raw] of Object.entries(units))
     unitStates.set(Number(index), unitStateSchema.parse(JSON.parse(raw)));
   const result = record.result ? orderResultSchema.parse(JSON.parse(record.result)) : undefined;
-  return {
+  const state = z.enum(ORDER_STATES).parse(record.state);
+  const base = {
     orderViewId,
-    notice,
-    state: z.enum(ORDER_STATES).parse(record.state),
     acceptedAt: Number(record.acceptedAt),
     machineCode: record.machineCode ?? notice.machineCode,
-    units: flattenOrder(notice),
     unitStates,
-    result,
     finalAt: optionalNumber(record.finalAt),
     duplicates: Number(record.duplicates ?? 0),
     conflicts: Number(record.conflicts ?? 0),
-    callback: {
-      attempts: Number(record.callbackAttempts ?? 0),
-      lastAttemptAt: optionalNumber(record.callbackLastAttemptAt),
-      lastError: record.callbackLastError || undefined,
-      reportedAt: optionalNumber(record.reportedAt),
-      deadAt: optionalNumber(record.deadAt),
-    },
+    callback: callbackState(record),
   };
+  // reported before records were shrunk (or not shrunk): seen in the reported shape all the same
+  if (state === 'reported' && result) {
+    const units = flattenOrder(notice);
+    return { ...base, shape: 'reported', state, units, result };
+  }
+  if (state === 'reported') throw new Error(`order ${orderViewId}: reported without a final result`);
+  return { ...base, shape: 'whole', notice, state, units: flattenOrder(notice), result };
 }
 
 /** outStatus from unit results: 200 all succeeded, 400 none, 300 some. */
@@ -95,7 +184,7 @@ export function outStatusOf(statuses: readonly (200 | 400)[]): Exclude<OutStatus
  * The order/query answer and the callback payload: one entry per unit. While dispensing the
  * order is 100 and units without a result are 100; once final it is the stored result.
  */
-export function resultOf(record: OrderRecord): OrderResult {
+export function resultOf(record: StoredOrder): OrderResult {
   if (record.result) return record.result;
   return {
     orderViewId: record.orderViewId,
@@ -109,7 +198,9 @@ export function resultOf(record: OrderRecord): OrderResult {
 }
 
 /** The final result, or undefined while some unit has no result yet. */
-export function finalResultOf(record: OrderRecord): OrderResult | undefined {
+export function finalResultOf(
+  record: Pick<StoredOrder, 'orderViewId' | 'units' | 'unitStates'>,
+): OrderResult | undefined {
   const statuses: (200 | 400)[] = [];
   for (const unit of record.units) {
     const state = record.unitStates.get(unit.index);

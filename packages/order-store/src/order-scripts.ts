@@ -4,12 +4,19 @@ import { luaScript, oneOfResult, optionalStringResult, ScriptResultError, string
  * The order store's Lua scripts, each in its own file under `../lua/` with a header naming its
  * KEYS, ARGV and answer. Every order script takes the order's two keys (KEYS[1] the record hash,
  * KEYS[2] the units hash; one hash tag), so it runs atomically per order on one Redis and on a
- * cluster alike; `bookkeeping` takes the three index keys (their own tag).
+ * cluster alike; `bookkeeping` and `accepted` take index keys (their own tag).
  */
 const file = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url);
 
 export const ACCEPT_OUTCOMES = ['created', 'duplicate', 'conflict'] as const;
-export const FINALIZE_OUTCOMES = ['final', 'already', 'incomplete', 'mismatch', 'missing'] as const;
+export const FINALIZE_OUTCOMES = [
+  'final',
+  'already',
+  'incomplete',
+  'mismatch',
+  'missing',
+  'reported',
+] as const;
 
 /** A fixed-length array of strings. */
 function pair(raw: unknown): [string, string] {
@@ -45,4 +52,5 @@ export const ORDER_SCRIPTS = {
   }),
   owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
   owcBookkeeping: luaScript(file('bookkeeping-3')),
+  owcAccepted: luaScript(file('accepted-4'), (raw) => Number(raw) === 1),
 };

@@ -3,6 +3,7 @@ import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { orderKeys } from './order-keys.js';
 import { OrderStore } from './order-store.js';
+import { OrderTimeline } from './order-timeline.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -28,7 +29,7 @@ describe('OrderStore', () => {
       expect((await store.accept(notice('A1', { actualAmount: '6.00' }))).outcome).toBe('conflict');
       const record = await store.get('A1');
       expect(record).toMatchObject({ state: 'accepted', duplicates: 1, conflicts: 1, machineCode: 'M001' });
-      expect(record?.notice.actualAmount).toBe('7.00');
+      expect(record?.notice?.actualAmount).toBe('7.00');
       expect(record?.units).toHaveLength(4);
       const ttl = await redis.pttl(orderKeys(prefix, 'A1').record);
       expect(ttl).toBeGreaterThan(29 * DAY);
@@ -114,4 +115,75 @@ describe('OrderStore', () => {
     expect(await store.openSince(Date.now())).toEqual([]);
     expect(await store.deadOrders()).toEqual([]);
   });
+});
+
+describe('a reported order', () => {
+  redisTest(
+    'shrinks to what deduplication and order/query need, and keeps answering both',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY });
+      await store.accept(notice('S1'));
+      await store.accept(notice('S1'));
+      for (const i of [0, 1, 2]) await store.recordUnitResult('S1', i, { status: 'success' });
+      await store.recordUnitResult('S1', 3, { status: 'failed', reason: 'jammed' });
+      const final = await store.finalize('S1');
+      await store.recordCallbackAttempt('S1', 'HTTP 503');
+      await store.markReported('S1');
+      const keys = orderKeys(prefix, 'S1');
+      expect(await redis.exists(keys.units)).toBe(0);
+      expect(await redis.hexists(keys.record, 'notice')).toBe(0);
+      // small fields only: Redis keeps the hash in its compact encoding
+      expect(await redis.object('ENCODING', keys.record)).toBe('listpack');
+      expect(await redis.pttl(keys.record)).toBeGreaterThan(29 * DAY);
+
+      const record = await store.get('S1');
+      expect(record).toMatchObject({
+        shape: 'reported',
+        state: 'reported',
+        machineCode: 'M001',
+        duplicates: 1,
+        callback: { attempts: 1 },
+      });
+      expect(record?.notice).toBeUndefined();
+      expect(record?.units.map((u) => [u.vendId, u.slotNum, u.skuCode])).toEqual([
+        ['S1-0', '01', 'COLA'],
+        ['S1-1', '01', 'COLA'],
+        ['S1-2', '01', 'COLA'],
+        ['S1-3', '02', 'CHIPS'],
+      ]);
+      expect(record?.callback.reportedAt).toBeGreaterThan(0);
+      expect(await store.queryResult('S1')).toEqual(final?.result);
+      expect((await store.finalResult('S1'))?.result).toEqual(final?.result);
+      expect(await store.finalize('S1')).toEqual({ result: final?.result, finalizedNow: false });
+
+      expect(await store.accept(notice('S1'))).toEqual({ outcome: 'duplicate', state: 'reported' });
+      expect((await store.accept(notice('S1', { actualAmount: '6.00' }))).outcome).toBe('conflict');
+      await store.markReported('S1');
+      expect(await store.get('S1')).toMatchObject({ state: 'reported', duplicates: 2, conflicts: 1 });
+    },
+  );
+});
+
+describe('accept bookkeeping', () => {
+  redisTest(
+    'indexes the order for the search at accept; its timeline starts with accepted',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 10 });
+      await store.accept(notice('I1'));
+      await store.bookAccepted(notice('I1'), 'created', true);
+      await store.bookAccepted(notice('I1'), 'duplicate', false);
+      expect((await timeline.search({ machineCode: 'M001', limit: 10 })).map((f) => f.orderViewId)).toEqual([
+        'I1',
+      ]);
+      expect((await timeline.search({ limit: 10 })).map((f) => f.orderViewId)).toEqual(['I1']);
+      expect(await store.openSince(Date.now() + 1000)).toEqual(['I1']);
+      expect(await store.stats()).toMatchObject({ accepted: 1, duplicates: 1 });
+      // the dispense job's own index call finds it indexed: no second `accepted`
+      expect(await timeline.index('I1', 'M001', Date.now())).toBe(false);
+      await timeline.append('I1', { e: 'final', at: Date.now(), outStatus: 200 });
+      expect((await timeline.read('I1')).map((e) => e.e)).toEqual(['accepted', 'final']);
+      expect(await timeline.read('nope')).toEqual([]);
+    },
+  );
 });

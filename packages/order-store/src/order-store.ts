@@ -1,16 +1,17 @@
-import { flattenOrder, type OrderNotice, type OrderResult, orderResultSchema } from '@owc/protocol';
+import { type OrderNotice, type OrderResult, orderResultSchema } from '@owc/protocol';
 import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
-import { indexKeys, orderKeys } from './order-keys.js';
+import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
 import {
   finalResultOf,
   ORDER_STATES,
-  type OrderRecord,
   type OrderState,
   outStatusOf,
   readRecord,
+  reportedResult,
   resultOf,
+  type StoredOrder,
   type UnitResult,
   type UnitState,
   unitStateSchema,
@@ -84,7 +85,7 @@ export class OrderStore {
    * one with different content a conflict. Neither changes the order.
    */
   async accept(notice: OrderNotice): Promise<{ outcome: AcceptOutcome; state: OrderState }> {
-    const units = flattenOrder(notice).length;
+    const units = notice.orderDetailList.reduce((n, line) => n + line.quantity, 0);
     const now = this.now();
     const answer = await this.scripts.owcAccept(
       ...this.keys(notice.orderViewId),
@@ -96,6 +97,33 @@ export class OrderStore {
       this.ttlMs,
     );
     return { outcome: answer.outcome, state: z.enum(ORDER_STATES).parse(answer.state) };
+  }
+
+  /**
+   * The ingress's bookkeeping of a notice, in one call (advisory; its own hash tag, so it goes out
+   * beside the dispense job): indexes an order on its way as open and for the console's search
+   * (by time, by machine) when `index`, and counts the notice by its outcome.
+   */
+  async bookAccepted(
+    notice: Pick<OrderNotice, 'orderViewId' | 'machineCode'>,
+    outcome: AcceptOutcome,
+    index: boolean,
+    acceptedAt = this.now(),
+  ): Promise<void> {
+    const idx = indexKeys(this.prefix);
+    const counter: keyof OrderStats =
+      outcome === 'created' ? 'accepted' : outcome === 'duplicate' ? 'duplicates' : 'conflicts';
+    await this.scripts.owcAccepted(
+      idx.open,
+      idx.stats,
+      idx.byTime,
+      machineIndexKey(this.prefix, notice.machineCode),
+      notice.orderViewId,
+      acceptedAt,
+      index ? '1' : '',
+      counter,
+      this.now() - this.ttlMs,
+    );
   }
 
   /**
@@ -114,7 +142,8 @@ export class OrderStore {
     await this.redis.hincrby(indexKeys(this.prefix).stats, field, by);
   }
 
-  async get(orderViewId: string): Promise<OrderRecord | undefined> {
+  /** The order in the shape it is kept: whole while on its way, shrunk once reported. */
+  async get(orderViewId: string): Promise<StoredOrder | undefined> {
     const keys = orderKeys(this.prefix, orderViewId);
     // both hashes in one write and one round trip (same hash tag: same node on a cluster)
     const replies = await this.redis.pipeline().hgetall(keys.record).hgetall(keys.units).exec();
@@ -135,18 +164,23 @@ export class OrderStore {
     | { state: OrderState; acceptedAt: number; result?: OrderResult; callback: { attempts: number } }
     | undefined
   > {
-    const [state, result, attempts, acceptedAt] = await this.redis.hmget(
+    const [state, result, attempts, acceptedAt, lines] = await this.redis.hmget(
       orderKeys(this.prefix, orderViewId).record,
       'state',
       'result',
       'callbackAttempts',
       'acceptedAt',
+      'lines',
     );
     if (!state) return undefined;
     return {
       state: z.enum(ORDER_STATES).parse(state),
       acceptedAt: Number(acceptedAt),
-      result: result ? orderResultSchema.parse(JSON.parse(result)) : undefined,
+      result: result
+        ? orderResultSchema.parse(JSON.parse(result))
+        : lines
+          ? reportedResult(orderViewId, lines)
+          : undefined,
       callback: { attempts: Number(attempts ?? 0) },
     };
   }
@@ -219,7 +253,7 @@ export class OrderStore {
     orderViewId: string,
     /** a record the caller has just read: used when it already has every unit's result (results
      * are write-once, so such a record cannot be stale); otherwise the store is read */
-    known?: OrderRecord,
+    known?: StoredOrder,
   ): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined> {
     const record = known && (known.result || finalResultOf(known)) ? known : await this.get(orderViewId);
     if (!record) throw new Error(`order ${orderViewId} is not in the store`);
@@ -278,6 +312,8 @@ export class OrderStore {
     );
     if (answer.outcome === 'incomplete' || answer.outcome === 'missing') return undefined;
     if (answer.outcome === 'mismatch') return 'mismatch';
+    if (answer.outcome === 'reported')
+      return { result: reportedResult(orderViewId, answer.result), finalizedNow: false };
     const finalizedNow = answer.outcome === 'final';
     if (finalizedNow) {
       const bucket = result.outStatus === 200 ? 'succeeded' : result.outStatus === 300 ? 'partial' : 'failed';

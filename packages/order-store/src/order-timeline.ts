@@ -1,5 +1,6 @@
-import { type RedisClient, taggedKey } from '@owc/redis';
+import type { RedisClient } from '@owc/redis';
 import { z } from 'zod';
+import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
 
 /** One step in an order's life, as the operator's order page and the jobs' Logs tab show it. */
 export const timelineEventSchema = z.discriminatedUnion('e', [
@@ -67,13 +68,13 @@ export class OrderTimeline {
   }
 
   private key(orderViewId: string): string {
-    return taggedKey(this.options.keyPrefix, `order:${orderViewId}`, 'timeline');
+    return orderKeys(this.options.keyPrefix, orderViewId).timeline;
   }
 
   private indexKey(machineCode?: string): string {
     return machineCode === undefined
-      ? taggedKey(this.options.keyPrefix, 'orders', 'by-time')
-      : taggedKey(this.options.keyPrefix, 'orders', 'by-machine', machineCode);
+      ? indexKeys(this.options.keyPrefix).byTime
+      : machineIndexKey(this.options.keyPrefix, machineCode);
   }
 
   async append(orderViewId: string, event: TimelineEvent): Promise<void> {
@@ -86,12 +87,25 @@ export class OrderTimeline {
       .exec();
   }
 
+  /**
+   * The order's events, oldest first. `accepted` is the record's acceptance time: the ingress
+   * indexes the order when it accepts it and writes no event (an order accepted before that wrote
+   * one into the list, and keeps it).
+   */
   async read(orderViewId: string): Promise<TimelineEvent[]> {
-    const raw = await this.options.redis.lrange(this.key(orderViewId), 0, -1);
-    return raw.flatMap((line) => {
+    const keys = orderKeys(this.options.keyPrefix, orderViewId);
+    // one round trip: same hash tag
+    const [raw, acceptedAt] = await Promise.all([
+      this.options.redis.lrange(keys.timeline, 0, -1),
+      this.options.redis.hget(keys.record, 'acceptedAt'),
+    ]);
+    const events = raw.flatMap((line) => {
       const parsed = timelineEventSchema.safeParse(JSON.parse(line));
       return parsed.success ? [parsed.data] : [];
     });
+    if (acceptedAt && !events.some((event) => event.e === 'accepted'))
+      events.unshift({ e: 'accepted', at: Number(acceptedAt) });
+    return events;
   }
 
   /**

@@ -20,17 +20,22 @@ const ROUTE = '/order/notice';
 
 /**
  * docs/protocol.md call 4. Ack means durable: 200 only once the order record and its dispense job
- * both exist. The record is written first (one script: created | duplicate | conflict); the job
- * id is derived from the orderViewId, so writing the job again is a no-op. A crash or a Redis
- * error between the two answers 503, and owitho's re-push (a duplicate of a record still
- * `accepted`) writes the job again: the pair converges to "both exist" before any 200.
+ * both exist. The record is written first (one script: created | duplicate | conflict; it also
+ * starts the order's timeline); then, in one round trip, the job (its id is derived from the
+ * orderViewId, so writing it again is a no-op) and the bookkeeping (open index, the console's
+ * search indexes, the counter: advisory, another hash tag). A crash or a Redis error before the
+ * job exists answers 503, and owitho's re-push (a duplicate of a record still `accepted`) writes
+ * the job again: the pair converges to "both exist" before any 200.
  */
 export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   const { store, producer, metrics } = deps;
 
   const ensureDispenseJob = (orderViewId: string, machineCode: string) =>
-    producer.enqueue('order.dispense', { orderViewId, machineCode }, { jobId: dispenseJobId(orderViewId) });
+    writeJob(() =>
+      producer.enqueue('order.dispense', { orderViewId, machineCode }, { jobId: dispenseJobId(orderViewId) }),
+    );
 
+  // no per-request child logger: the order's fields go into the few lines written
   async function accept(notice: OrderNotice, log: FastifyBaseLogger): Promise<string> {
     let accepted: Awaited<ReturnType<typeof store.accept>>;
     try {
@@ -39,33 +44,35 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
       throw new ServiceUnavailableError('cannot write the order record', { cause: error });
     }
     const { outcome, state } = accepted;
-    const bookkeeping: Promise<unknown>[] = [];
-    if (outcome === 'created') {
-      await writeJob(() => ensureDispenseJob(notice.orderViewId, notice.machineCode));
-      bookkeeping.push(store.indexAccepted(notice.orderViewId), store.count('accepted'));
-      log.info({ state }, 'order accepted');
-    } else if (outcome === 'duplicate') {
-      metrics.duplicates.inc();
-      // still `accepted`: the job may be missing if an earlier attempt failed between record and job
-      if (state === 'accepted') {
-        await writeJob(() => ensureDispenseJob(notice.orderViewId, notice.machineCode));
-        bookkeeping.push(store.indexAccepted(notice.orderViewId));
-      }
-      bookkeeping.push(store.count('duplicates'));
-      log.info({ state }, 'duplicate notice: acknowledged, nothing changed');
-    } else {
-      metrics.conflicts.inc();
-      if (state === 'accepted') {
+    const order = { orderViewId: notice.orderViewId, machineCode: notice.machineCode, state };
+    // still `accepted`: the job may be missing if an earlier attempt failed between record and job
+    const open = state === 'accepted';
+    const index = outcome === 'created' || (outcome === 'duplicate' && open);
+    // the index and counters are advisory: the record and the job are what 200 promises
+    const bookkeeping = store.bookAccepted(notice, outcome, index).then(
+      () => undefined,
+      (error: unknown) => log.warn({ err: error, ...order }, 'order bookkeeping (index, counters) failed'),
+    );
+    try {
+      if (outcome === 'created' || (outcome === 'duplicate' && open)) {
+        await ensureDispenseJob(notice.orderViewId, notice.machineCode);
+      } else if (outcome === 'conflict' && open) {
         // heal the stored order's job (never the conflicting notice's content)
         const record = await writeJob(() => store.get(notice.orderViewId));
-        if (record) await writeJob(() => ensureDispenseJob(record.orderViewId, record.machineCode));
+        if (record) await ensureDispenseJob(record.orderViewId, record.machineCode);
       }
-      bookkeeping.push(store.count('conflicts'));
-      log.warn({ state }, 'conflicting notice: differs from the stored order; acknowledged, not dispensed');
+    } finally {
+      await bookkeeping;
     }
-    // the index and counters are advisory: the record and the job are what 200 promises
-    const failed = (await Promise.allSettled(bookkeeping)).find((r) => r.status === 'rejected');
-    if (failed) log.warn({ err: failed.reason }, 'order bookkeeping (index, counters) failed');
+    if (outcome === 'created') {
+      log.info(order, 'order accepted');
+    } else if (outcome === 'duplicate') {
+      metrics.duplicates.inc();
+      log.info(order, 'duplicate notice: acknowledged, nothing changed');
+    } else {
+      metrics.conflicts.inc();
+      log.warn(order, 'conflicting notice: differs from the stored order; acknowledged, not dispensed');
+    }
     return outcome;
   }
 
@@ -86,22 +93,27 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
       const opened = await openRequest(deps, ROUTE, request.body, orderNoticeSchema);
       if (!opened.ok) return answer(request, reply, errorAnswer(opened.code, opened.msg));
       const notice = opened.payload;
-      const log = request.log.child({ orderViewId: notice.orderViewId, machineCode: notice.machineCode });
+      const log = request.log;
+      const ids = { orderViewId: notice.orderViewId, machineCode: notice.machineCode };
       const breach = orderLimitBreach(notice, deps.config);
       if (breach) {
         deps.metrics.envelopeRejections.inc({ route: ROUTE, code: String(ResultCode.REQUEST_FAILED) });
-        log.warn({ breach }, 'order notice above a configured limit: refused');
+        log.warn({ ...ids, breach }, 'order notice above a configured limit: refused');
         return answer(request, reply, errorAnswer(ResultCode.REQUEST_FAILED, `request failed: ${breach}`));
       }
       for (const field of unknownEnumFields(notice)) {
         // kept as sent: an unknown payStatus/refundStatus is acknowledged and settled 400, never dispensed
         metrics.unknownEnums.inc({ field });
-        log.warn({ field, value: notice[field] }, 'order notice carries a value outside the guide (kept)');
+        log.warn(
+          { ...ids, field, value: notice[field] },
+          'order notice carries a value outside the guide (kept)',
+        );
       }
       for (const kind of amountMismatches(notice)) {
         metrics.amountMismatches.inc({ kind });
         log.warn(
           {
+            ...ids,
             kind,
             actualAmount: notice.actualAmount,
             originAmount: notice.originAmount,
