@@ -1,14 +1,12 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { APP_ID, startTestIngress } from '@owc/ingress/test-kit';
-import { Registry } from '@owc/observability';
-import { OwithoClient } from '@owc/owitho-client';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { readAnswer } from '@owc/protocol';
 import { redisTest, silentLogger, waitFor } from '@owc/testing';
-import { TokenKeeper, tokenMetrics } from '@owc/token';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { startTokenRole } from './system-support.js';
 
 const SECRET = 'sim-secret-key-0001';
 const ORDERS = 500;
@@ -108,28 +106,9 @@ describe('ingress end to end with the owitho simulator', () => {
         logger: silentLogger('owitho-sim'),
       });
       // the worker's token role: the one place that fetches, writing the token for every pod
-      const client = new OwithoClient({
-        baseUrl: owitho.url,
-        appId: APP_ID,
-        secretKey: SECRET,
-        connectTimeoutMs: 2000,
-        headersTimeoutMs: 5000,
-        bodyTimeoutMs: 5000,
-      });
-      const tokenRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      const keeper = new TokenKeeper({
-        redis: tokenRedis,
-        keyPrefix: prefix,
-        fetchToken: () => client.getAccessToken(),
-        overlapMs: 60_000,
-        refreshMarginMs: 60_000,
-        dailyQuota: 100,
-        quotaWarnShare: 0.8,
-        cacheMs: 0,
-        metrics: tokenMetrics(new Registry()),
-      });
+      const tokenRole = await startTokenRole(redisUrl, prefix, owitho, { appId: APP_ID, secretKey: SECRET });
       try {
-        await keeper.currentToken();
+        await tokenRole.keeper.currentToken();
         const ids = owitho.sim.pushGenerated(ORDERS);
         expect(new Set(ids).size).toBe(ORDERS);
 
@@ -174,8 +153,7 @@ describe('ingress end to end with the owitho simulator', () => {
         await owitho.close();
         await proxy.close();
         await ingress.close();
-        await client.close();
-        tokenRedis.disconnect();
+        await tokenRole.close();
       }
     },
   );

@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import { startOwithoSim } from '@owc/owitho-sim';
-import { redisTest, silentLogger, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { startSystem } from './system-support.js';
 
-const APP_ID = 'app-observability';
-const SECRET = 'observability-secret-01';
+const APP = { appId: 'app-observability', secretKey: 'observability-secret-01' };
 const SEED = { machines: 2, slotsPerMachine: 8 };
 const deployFile = (name: string) => new URL(`../deploy/observability/${name}`, import.meta.url);
 
@@ -98,47 +94,16 @@ describe('deploy/observability', () => {
   redisTest(
     'after orders ran end to end, every metric an alert or a panel reads is served on a /metrics',
     async ({ redisUrl, prefix }) => {
-      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 100 }, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP_ID,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: 'admin',
-          ADMIN_PASSWORD: 'admin-pass',
-          LOG_LEVEL: 'silent',
-        }),
-        silentLogger('ingress'),
-      );
-      const owitho = await startOwithoSim({
-        appId: APP_ID,
-        secretKey: SECRET,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 200,
-        queryAfterMs: 3_600_000,
+      const system = await startSystem(redisUrl, prefix, {
+        app: APP,
         seed: SEED,
-        logger: silentLogger('owitho-sim'),
-      });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP_ID,
-          OWITHO_SECRET_KEY: SECRET,
-          MACHINE_GATEWAY_URL: machines.url,
+        workerEnv: {
           WORKER_ROLES: 'token,dispense,callback,sync',
           WORKER_METRICS_PORT: '0',
-          LOG_LEVEL: 'silent',
           CALLBACK_SCHEDULE_MS: '200,400,800',
-        }),
-        silentLogger('worker'),
-      );
+        },
+      });
+      const { ingress, owitho, worker } = system;
       try {
         const ids = owitho.sim.pushGenerated(10);
         await waitFor(() => ids.every((id) => (owitho.sim.order(id)?.callbacks.length ?? 0) > 0), {
@@ -178,10 +143,7 @@ describe('deploy/observability', () => {
         expect(workerText).toMatch(/owc_callbacks_dead\{app="worker"\} 0/);
         expect(workerText).toMatch(/owc_token_valid_seconds\{app="worker"\} [1-9]/);
       } finally {
-        await owitho.close();
-        await worker.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
       }
     },
     120_000,

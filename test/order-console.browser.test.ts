@@ -2,25 +2,20 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
+import { startTestIngress } from '@owc/ingress/test-kit';
 import { OrderStore, OrderTimeline } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
 import { ApiKeyStore, createProducer, PUBLIC_JOB_NAMES } from '@owc/queues';
-import { redisTest } from '@owc/testing';
-import { waitFor } from '@owc/testing/kit';
-import { loadWorkerConfig, runCliCommand, runWorker } from '@owc/worker';
+import { redisTest, silentLogger, waitFor } from '@owc/testing';
+import { runCliCommand } from '@owc/worker';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { describe, expect } from 'vitest';
+import { startSystem } from './system-support.js';
 
 /** Debian's chromium package; `.ci/run` installs it (apt-get install -y chromium) when missing. */
 const CHROMIUM = '/usr/bin/chromium';
-const APP_ID = 'app-console';
-const SECRET = 'console-secret-0001';
+const APP = { appId: 'app-console', secretKey: 'console-secret-0001' };
 const SEED = { machines: 2, slotsPerMachine: 6 };
 const ADMIN = { user: 'admin', password: 'console-pass' };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 /** Where the screenshots go, overwritten on every run (gitignored): test/artifacts/. */
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
 
@@ -62,51 +57,19 @@ describe('the operator order page in a real browser', () => {
     async ({ redisUrl, prefix, redis }) => {
       assertChromium();
 
-      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 100 }, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP_ID,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: ADMIN.user,
-          ADMIN_PASSWORD: ADMIN.password,
-          LOG_LEVEL: 'silent',
-        }),
-        silent('ingress'),
-      );
-      const owitho = await startOwithoSim({
-        appId: APP_ID,
-        secretKey: SECRET,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 200,
-        duplicateRate: 0,
-        queryAfterMs: 3_600_000,
+      const system = await startSystem(redisUrl, prefix, {
+        app: APP,
         seed: SEED,
-        logger: silent('owitho-sim'),
-      });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP_ID,
-          OWITHO_SECRET_KEY: SECRET,
-          MACHINE_GATEWAY_URL: machines.url,
-          WORKER_ROLES: 'token,dispense,callback',
-          WORKER_METRICS_PORT: '-1',
-          LOG_LEVEL: 'silent',
+        ingressEnv: { ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password },
+        owitho: { duplicateRate: 0 },
+        workerEnv: {
           GATEWAY_VEND_TIMEOUT_MS: '1000',
           MACHINE_LEASE_TTL_MS: '5000',
           MACHINE_LEASE_WAIT_MS: '20',
           CALLBACK_SCHEDULE_MS: '200,400',
-        }),
-        silent('worker'),
-      );
+        },
+      });
+      const { ingress, owitho } = system;
       const browser = await launchChromium({ username: ADMIN.user, password: ADMIN.password });
       try {
         const [orderViewId] = owitho.sim.pushGenerated(1);
@@ -166,7 +129,7 @@ describe('the operator order page in a real browser', () => {
             keys: new ApiKeyStore(redis, prefix),
             timeline: new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 3600_000, maxEvents: 100 }),
             stuckAfterMs: 60_000,
-            logger: silent('cli'),
+            logger: silentLogger('cli'),
             out: (line) => lines.push(line),
           },
           ['callback:replay', orderViewId],
@@ -182,10 +145,7 @@ describe('the operator order page in a real browser', () => {
         await producer.close();
       } finally {
         await browser.close();
-        await worker.close();
-        await owitho.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
       }
     },
     120_000,
@@ -197,22 +157,10 @@ describe('the docs UI in a real browser', () => {
     'renders POST /admin/jobs/{name} for every public job, without credentials',
     async ({ redisUrl, prefix }) => {
       assertChromium();
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP_ID,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: 'http://127.0.0.1:9',
-          ADMIN_USER: ADMIN.user,
-          ADMIN_PASSWORD: ADMIN.password,
-          LOG_LEVEL: 'silent',
-        }),
-        silent('ingress'),
-      );
+      const ingress = await startTestIngress(redisUrl, prefix, {
+        env: { OWITHO_APP_ID: APP.appId, ADMIN_USER: ADMIN.user, ADMIN_PASSWORD: ADMIN.password },
+        seed: false,
+      });
       const browser = await launchChromium();
       try {
         const page = await browser.newPage();

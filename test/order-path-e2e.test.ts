@@ -1,68 +1,24 @@
-import { loadIngressConfig, type RunningIngress, startIngress } from '@owc/ingress';
-import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type OrderResult, orderResultSchema, readAnswer, signEnvelope } from '@owc/protocol';
-import { redisTest, silentLogger, waitFor } from '@owc/testing';
-import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
+import { type System, startSystem } from './system-support.js';
 
-const APP_ID = 'app-order-path';
-const SECRET = 'order-path-secret-0001';
+const APP = { appId: 'app-order-path', secretKey: 'order-path-secret-0001' };
 const SEED = { machines: 3, slotsPerMachine: 12 };
 
-interface System {
-  machines: StartedMachineSim;
-  ingress: RunningIngress;
-  owitho: StartedOwithoSim;
-  worker: RunningWorker;
-  close(): Promise<void>;
-}
-
-/** machine-sim, ingress, owitho-sim pushing to the ingress, and a worker with token+dispense+callback. */
-async function startSystem(
+/** The system with a worker tuned for quick retries: short vend timeout, lease wait and schedule. */
+function startOrderPath(
   redisUrl: string,
   prefix: string,
   options: { workerEnv?: Record<string, string>; duplicateRate?: number } = {},
 ): Promise<System> {
-  // plenty of stock, so that every unit of the generated orders can drop
-  const machines = await startMachineSim({ fleet: { ...SEED, inventory: 1000 }, vendDurationMs: 2 });
-  const ingress = await startIngress(
-    loadIngressConfig({
-      REDIS_URL: redisUrl,
-      KEY_PREFIX: prefix,
-      OWITHO_APP_ID: APP_ID,
-      INGRESS_HOST: '127.0.0.1',
-      INGRESS_PORT: '0',
-      ADMIN_HOST: '127.0.0.1',
-      ADMIN_PORT: '0',
-      MACHINE_GATEWAY_URL: machines.url,
-      ADMIN_USER: 'admin',
-      ADMIN_PASSWORD: 'admin-pass',
-      LOG_LEVEL: 'silent',
-    }),
-    silentLogger('ingress'),
-  );
-  const owitho = await startOwithoSim({
-    appId: APP_ID,
-    secretKey: SECRET,
-    thirdUrl: ingress.url,
-    noticeRetryMs: 200,
-    duplicateRate: options.duplicateRate ?? 0,
-    queryAfterMs: 3_600_000,
+  return startSystem(redisUrl, prefix, {
+    app: APP,
     seed: SEED,
-    logger: silentLogger('owitho-sim'),
-  });
-  const worker = await runWorker(
-    loadWorkerConfig({
-      REDIS_URL: redisUrl,
-      KEY_PREFIX: prefix,
-      OWITHO_BASE_URL: owitho.url,
-      OWITHO_APP_ID: APP_ID,
-      OWITHO_SECRET_KEY: SECRET,
-      MACHINE_GATEWAY_URL: machines.url,
-      WORKER_ROLES: 'token,dispense,callback',
-      WORKER_METRICS_PORT: '-1',
-      LOG_LEVEL: 'silent',
+    // plenty of stock, so that every unit of the generated orders can drop
+    inventory: 1000,
+    owitho: { duplicateRate: options.duplicateRate ?? 0 },
+    workerEnv: {
       GATEWAY_VEND_TIMEOUT_MS: '1000',
       MACHINE_LEASE_TTL_MS: '5000',
       MACHINE_LEASE_WAIT_MS: '20',
@@ -71,26 +27,13 @@ async function startSystem(
       CALLBACK_SCHEDULE_MS: '200,400,800',
       CALLBACK_JITTER: '0.1',
       ...options.workerEnv,
-    }),
-    silentLogger('worker'),
-  );
-  return {
-    machines,
-    ingress,
-    owitho,
-    worker,
-    async close() {
-      await owitho.close();
-      await worker.close();
-      await ingress.close();
-      await machines.close();
     },
-  };
+  });
 }
 
 /** owitho asking us `order/query`, signed with the tokens it honours. */
 async function orderQuery(system: System, orderViewId: string): Promise<OrderResult> {
-  const envelope = signEnvelope({ orderViewId }, { appId: APP_ID }, system.owitho.sim.liveTokens());
+  const envelope = signEnvelope({ orderViewId }, { appId: APP.appId }, system.owitho.sim.liveTokens());
   const response = await fetch(`${system.ingress.url}/order/query`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -107,7 +50,7 @@ describe('the order path end to end (owitho-sim → ingress → worker → machi
   redisTest(
     '300 orders with duplicates and lost answers: one final callback each, every unit once, callback = order/query',
     async ({ redisUrl, prefix }) => {
-      const system = await startSystem(redisUrl, prefix, { duplicateRate: 0.3 });
+      const system = await startOrderPath(redisUrl, prefix, { duplicateRate: 0.3 });
       try {
         const { owitho, machines } = system;
         // two lost answers per machine: the unit drops, the worker's request times out
@@ -176,7 +119,7 @@ describe('the order path end to end (owitho-sim → ingress → worker → machi
     async ({ redisUrl, prefix }) => {
       const schedule = [250, 500, 1000, 2000, 4000];
       const jitter = 0.1;
-      const system = await startSystem(redisUrl, prefix, {
+      const system = await startOrderPath(redisUrl, prefix, {
         workerEnv: { CALLBACK_SCHEDULE_MS: schedule.join(','), CALLBACK_JITTER: String(jitter) },
       });
       try {

@@ -1,11 +1,8 @@
 import { APP_ID, startTestIngress } from '@owc/ingress/test-kit';
-import { Registry } from '@owc/observability';
-import { OwithoClient } from '@owc/owitho-client';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { redisTest, sampleNotice, silentLogger } from '@owc/testing';
-import { TokenKeeper, tokenMetrics } from '@owc/token';
-import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { startTokenRole } from './system-support.js';
 
 const SECRET = 'sim-secret-key-raw1';
 
@@ -21,26 +18,7 @@ describe('owitho-sim raw push: what owitho may legally send, not what our schema
         queryAfterMs: 3_600_000,
         logger: silentLogger('owitho-sim'),
       });
-      const client = new OwithoClient({
-        baseUrl: owitho.url,
-        appId: APP_ID,
-        secretKey: SECRET,
-        connectTimeoutMs: 2000,
-        headersTimeoutMs: 5000,
-        bodyTimeoutMs: 5000,
-      });
-      const tokenRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      const keeper = new TokenKeeper({
-        redis: tokenRedis,
-        keyPrefix: prefix,
-        fetchToken: () => client.getAccessToken(),
-        overlapMs: 60_000,
-        refreshMarginMs: 60_000,
-        dailyQuota: 100,
-        quotaWarnShare: 0.8,
-        cacheMs: 0,
-        metrics: tokenMetrics(new Registry()),
-      });
+      const tokenRole = await startTokenRole(redisUrl, prefix, owitho, { appId: APP_ID, secretKey: SECRET });
       const raw = async (body: unknown) => {
         const response = await fetch(`${owitho.url}/_sim/raw`, {
           method: 'POST',
@@ -51,7 +29,7 @@ describe('owitho-sim raw push: what owitho may legally send, not what our schema
         return (await response.json()) as { status: number; code?: number };
       };
       try {
-        await keeper.currentToken();
+        await tokenRole.keeper.currentToken();
         const base = sampleNotice('RAW0');
         const forms: [string, Record<string, unknown>][] = [
           ['amounts without decimals', { actualAmount: '7', originAmount: '8', discountMoney: '1' }],
@@ -98,8 +76,7 @@ describe('owitho-sim raw push: what owitho may legally send, not what our schema
       } finally {
         await owitho.close();
         await ingress.close();
-        await client.close();
-        tokenRedis.disconnect();
+        await tokenRole.close();
       }
     },
   );

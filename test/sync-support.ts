@@ -2,6 +2,7 @@ import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { silentLogger } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
+import { simWorkerEnv } from './system-support.js';
 
 export const SYNC_APP_ID = 'app-sync';
 export const SYNC_SECRET = 'sync-secret-0001';
@@ -14,19 +15,13 @@ export function syncWorkerEnv(
   machines: StartedMachineSim,
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  return {
-    REDIS_URL: redisUrl,
-    KEY_PREFIX: prefix,
-    OWITHO_BASE_URL: owitho.url,
-    OWITHO_APP_ID: SYNC_APP_ID,
-    OWITHO_SECRET_KEY: SYNC_SECRET,
-    MACHINE_GATEWAY_URL: machines.url,
-    WORKER_ROLES: 'token,sync',
-    WORKER_METRICS_PORT: '-1',
-    LOG_LEVEL: 'warn',
-    JOB_LOCK_DURATION_MS: '5000',
-    ...extra,
-  };
+  return simWorkerEnv(
+    redisUrl,
+    prefix,
+    { appId: SYNC_APP_ID, secretKey: SYNC_SECRET },
+    { owitho, machines },
+    { WORKER_ROLES: 'token,sync', LOG_LEVEL: 'warn', JOB_LOCK_DURATION_MS: '5000', ...extra },
+  );
 }
 
 export interface SyncSystem {

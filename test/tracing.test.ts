@@ -1,17 +1,12 @@
 import { Writable } from 'node:stream';
 import { trace } from '@opentelemetry/api';
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
 import { createLogger, InMemorySpanExporter, startTracing } from '@owc/observability';
-import { startOwithoSim } from '@owc/owitho-sim';
 import { redisTest, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { describe, expect } from 'vitest';
+import { startSystem } from './system-support.js';
 
-const APP_ID = 'app-tracing';
-const SECRET = 'tracing-secret-000001';
+const APP = { appId: 'app-tracing', secretKey: 'tracing-secret-000001' };
 const SEED = { machines: 1, slotsPerMachine: 4 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 
 describe('tracing: one trace per order, from the notice to owitho acknowledging the callback', () => {
   redisTest(
@@ -20,48 +15,8 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
       const exporter = new InMemorySpanExporter();
       const tracing = await startTracing({ serviceName: 'owc-test', exporter });
       if (!tracing) throw new Error('tracing did not start with an exporter');
-      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 100 }, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP_ID,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: 'admin',
-          ADMIN_PASSWORD: 'admin-pass',
-          LOG_LEVEL: 'silent',
-        }),
-        silent('ingress'),
-        { tracing },
-      );
-      const owitho = await startOwithoSim({
-        appId: APP_ID,
-        secretKey: SECRET,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 200,
-        queryAfterMs: 3_600_000,
-        seed: SEED,
-        logger: silent('owitho-sim'),
-      });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP_ID,
-          OWITHO_SECRET_KEY: SECRET,
-          MACHINE_GATEWAY_URL: machines.url,
-          WORKER_ROLES: 'token,dispense,callback',
-          WORKER_METRICS_PORT: '-1',
-          LOG_LEVEL: 'silent',
-        }),
-        silent('worker'),
-        tracing,
-      );
+      const system = await startSystem(redisUrl, prefix, { app: APP, seed: SEED, tracing });
+      const { owitho, worker } = system;
       try {
         const [id] = owitho.sim.pushGenerated(1);
         await waitFor(async () => (await worker.context.store.get(id ?? ''))?.state === 'reported', {
@@ -134,10 +89,7 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
         expect(outside?.trace_id).toBeUndefined();
         expect(inside).toMatchObject({ trace_id: ids.traceId, span_id: ids.spanId });
       } finally {
-        await owitho.close();
-        await worker.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
         await tracing.shutdown();
       }
     },

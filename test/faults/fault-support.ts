@@ -3,6 +3,7 @@ import type { OrderStore } from '@owc/order-store';
 import type { StartedOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
 import { expect } from 'vitest';
+import { simWorkerEnv } from '../system-support.js';
 
 export const APP = { appId: 'app-faults', secretKey: 'secret-faults' };
 
@@ -14,26 +15,24 @@ export function faultWorkerEnv(
   machines: StartedMachineSim,
   extra: Record<string, string> = {},
 ): Record<string, string> {
-  return {
-    REDIS_URL: redisUrl,
-    KEY_PREFIX: prefix,
-    OWITHO_BASE_URL: owitho.url,
-    OWITHO_APP_ID: APP.appId,
-    OWITHO_SECRET_KEY: APP.secretKey,
-    MACHINE_GATEWAY_URL: machines.url,
-    WORKER_ROLES: 'token,dispense,callback',
-    WORKER_METRICS_PORT: '-1',
-    LOG_LEVEL: 'warn',
-    GATEWAY_VEND_TIMEOUT_MS: '10000',
-    MACHINE_LEASE_TTL_MS: '15000',
-    MACHINE_LEASE_WAIT_MS: '50',
-    JOB_LOCK_DURATION_MS: '3000',
-    VEND_RESOLVE_BACKOFF_MS: '100,200,400',
-    CALLBACK_SCHEDULE_MS: '500,1000,2000,4000,8000,8000,8000,8000,8000,8000',
-    CALLBACK_JITTER: '0',
-    TOKEN_POLL_MS: '100',
-    ...extra,
-  };
+  return simWorkerEnv(
+    redisUrl,
+    prefix,
+    APP,
+    { owitho, machines },
+    {
+      LOG_LEVEL: 'warn',
+      GATEWAY_VEND_TIMEOUT_MS: '10000',
+      MACHINE_LEASE_TTL_MS: '15000',
+      MACHINE_LEASE_WAIT_MS: '50',
+      JOB_LOCK_DURATION_MS: '3000',
+      VEND_RESOLVE_BACKOFF_MS: '100,200,400',
+      CALLBACK_SCHEDULE_MS: '500,1000,2000,4000,8000,8000,8000,8000,8000,8000',
+      CALLBACK_JITTER: '0',
+      TOKEN_POLL_MS: '100',
+      ...extra,
+    },
+  );
 }
 
 const unitsOf = (n: OrderNotice) => n.orderDetailList.reduce((s, l) => s + l.quantity, 0);

@@ -1,18 +1,13 @@
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
 import { signData } from '@owc/protocol';
 import { createProducer, QUEUE_NAMES } from '@owc/queues';
 import { redisTest, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
 import fc from 'fast-check';
 import { describe, expect } from 'vitest';
+import { startSystem } from '../system-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
 
 const SEED = { machines: 2, slotsPerMachine: 6 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 const REQUESTS = 2000;
 const ROUTES = ['/order/notice', '/order/query', '/machine/query'] as const;
 /** fields whose absence makes a notice invalid whatever the rest says */
@@ -96,46 +91,14 @@ describe('fault: malformed requests (HTTP-level property test)', () => {
   redisTest(
     `${REQUESTS} generated malformed envelopes and payloads: no 5xx, no key or job left behind; real orders still go through once`,
     async ({ redis, redisUrl, prefix }) => {
-      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 500 }, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP.appId,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: 'admin',
-          ADMIN_PASSWORD: 'admin-pass',
-          LOG_LEVEL: 'silent',
-        }),
-        silent('ingress'),
-      );
-      const owitho = await startOwithoSim({
-        ...APP,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 300,
-        queryAfterMs: 3_600_000,
+      const system = await startSystem(redisUrl, prefix, {
+        app: APP,
         seed: SEED,
-        logger: silent('owitho-sim'),
+        inventory: 500,
+        owitho: { noticeRetryMs: 300 },
+        workerEnv: { CALLBACK_SCHEDULE_MS: '200,400,800,1600' },
       });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP.appId,
-          OWITHO_SECRET_KEY: APP.secretKey,
-          MACHINE_GATEWAY_URL: machines.url,
-          WORKER_ROLES: 'token,dispense,callback',
-          WORKER_METRICS_PORT: '-1',
-          LOG_LEVEL: 'silent',
-          CALLBACK_SCHEDULE_MS: '200,400,800,1600',
-        }),
-        silent('worker'),
-      );
+      const { ingress, owitho, machines } = system;
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
       const producer = createProducer(redis, { keyPrefix: prefix });
       try {
@@ -214,10 +177,7 @@ describe('fault: malformed requests (HTTP-level property test)', () => {
         await expectExactlyOnce(machines, owitho, store, notices);
       } finally {
         await producer.close();
-        await owitho.close();
-        await worker.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
       }
     },
     180_000,

@@ -1,19 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
 import { redisAnswers, type StartedRedis, startRedisServer, uniquePrefix, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { startSystem } from '../system-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
 
 const SEED = { machines: 3, slotsPerMachine: 6 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 
 /** A private redis-server with its AOF on disk (fsync on every write), in `dir`, on `port` when given. */
 function startPersistentRedis(dir: string, port?: number): Promise<StartedRedis> {
@@ -36,49 +31,20 @@ describe('fault: Redis SIGKILLed mid-stream', () => {
     const dir = mkdtempSync(join(tmpdir(), 'owc-aof-'));
     let redis = await startPersistentRedis(dir);
     const prefix = uniquePrefix();
-    const machines = await startMachineSim({ fleet: { ...SEED, inventory: 500 }, vendDurationMs: 20 });
-    const ingress = await startIngress(
-      loadIngressConfig({
-        REDIS_URL: redis.url,
-        KEY_PREFIX: prefix,
-        OWITHO_APP_ID: APP.appId,
-        INGRESS_HOST: '127.0.0.1',
-        INGRESS_PORT: '0',
-        ADMIN_HOST: '127.0.0.1',
-        ADMIN_PORT: '0',
-        MACHINE_GATEWAY_URL: machines.url,
-        ADMIN_USER: 'admin',
-        ADMIN_PASSWORD: 'admin-pass',
-        LOG_LEVEL: 'silent',
-      }),
-      silent('ingress'),
-    );
-    const owitho = await startOwithoSim({
-      ...APP,
-      thirdUrl: ingress.url,
-      noticeRetryMs: 300,
-      queryAfterMs: 3_600_000,
+    const system = await startSystem(redis.url, prefix, {
+      app: APP,
       seed: SEED,
-      logger: silent('owitho-sim'),
-    });
-    const worker = await runWorker(
-      loadWorkerConfig({
-        REDIS_URL: redis.url,
-        KEY_PREFIX: prefix,
-        OWITHO_BASE_URL: owitho.url,
-        OWITHO_APP_ID: APP.appId,
-        OWITHO_SECRET_KEY: APP.secretKey,
-        MACHINE_GATEWAY_URL: machines.url,
-        WORKER_ROLES: 'token,dispense,callback',
-        WORKER_METRICS_PORT: '-1',
-        LOG_LEVEL: 'silent',
+      inventory: 500,
+      vendDurationMs: 20,
+      owitho: { noticeRetryMs: 300 },
+      workerEnv: {
         MACHINE_LEASE_TTL_MS: '3000',
         GATEWAY_VEND_TIMEOUT_MS: '2000',
         JOB_LOCK_DURATION_MS: '3000',
         CALLBACK_SCHEDULE_MS: '200,400,800,1600,3200,3200,3200,3200',
-      }),
-      silent('worker'),
-    );
+      },
+    });
+    const { owitho, machines } = system;
     const check = new Redis(redis.url, { maxRetriesPerRequest: null });
     // it reconnects by itself once Redis is back
     check.on('error', () => {});
@@ -105,10 +71,7 @@ describe('fault: Redis SIGKILLed mid-stream', () => {
       await expectExactlyOnce(machines, owitho, store, notices);
     } finally {
       check.disconnect();
-      await owitho.close();
-      await worker.close();
-      await ingress.close();
-      await machines.close();
+      await system.close();
       await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,16 +1,11 @@
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import { createLogger } from '@owc/observability';
 import { OrderStore } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
 import { tokenSignature } from '@owc/protocol';
 import { redisTest, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
 import { describe, expect } from 'vitest';
+import { startSystem } from '../system-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
 
 const SEED = { machines: 2, slotsPerMachine: 6 };
-const silent = (name: string) => createLogger({ level: 'silent', name });
 /** the target: real traffic signed with a moved token is accepted again within this */
 const RECOVERY_BOUND_MS = 60_000;
 
@@ -28,49 +23,15 @@ describe('fault: the token moved without us while idle', () => {
   redisTest(
     'owitho pushes signed with a token we never saw: one verification refresh, every notice accepted within a minute, each order once',
     async ({ redis, redisUrl, prefix }) => {
-      const machines = await startMachineSim({ fleet: { ...SEED, inventory: 500 }, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP.appId,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: 'admin',
-          ADMIN_PASSWORD: 'admin-pass',
-          LOG_LEVEL: 'silent',
-        }),
-        silent('ingress'),
-      );
       // the old token dies the moment another is fetched: the harshest case
-      const owitho = await startOwithoSim({
-        ...APP,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 500,
-        tokenOverlapMs: 0,
-        queryAfterMs: 3_600_000,
+      const system = await startSystem(redisUrl, prefix, {
+        app: APP,
         seed: SEED,
-        logger: silent('owitho-sim'),
+        inventory: 500,
+        owitho: { noticeRetryMs: 500, tokenOverlapMs: 0 },
+        workerEnv: { TOKEN_OVERLAP_MS: '0', CALLBACK_SCHEDULE_MS: '200,400,800,1600,3200' },
       });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP.appId,
-          OWITHO_SECRET_KEY: APP.secretKey,
-          MACHINE_GATEWAY_URL: machines.url,
-          WORKER_ROLES: 'token,dispense,callback',
-          WORKER_METRICS_PORT: '-1',
-          LOG_LEVEL: 'silent',
-          TOKEN_OVERLAP_MS: '0',
-          CALLBACK_SCHEDULE_MS: '200,400,800,1600,3200',
-        }),
-        silent('worker'),
-      );
+      const { owitho, machines } = system;
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
       try {
         const before = owitho.sim.pushGenerated(10);
@@ -106,10 +67,7 @@ describe('fault: the token moved without us while idle', () => {
         });
         await expectExactlyOnce(machines, owitho, store, notices);
       } finally {
-        await owitho.close();
-        await worker.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
       }
     },
     180_000,
