@@ -187,3 +187,26 @@ describe('accept bookkeeping', () => {
     },
   );
 });
+
+describe('the order timeline', () => {
+  redisTest(
+    'keeps events compact, reads the older object form, and caps the list',
+    async ({ redis, prefix }) => {
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 4 });
+      const key = orderKeys(prefix, 'T1').timeline;
+      await redis.rpush(key, JSON.stringify({ e: 'accepted', at: 1 }));
+      const events = [
+        { e: 'vend', at: 2, unit: 0, vendId: 'T1-0', answer: 'success' },
+        { e: 'vend', at: 3, unit: 1, vendId: 'other-1', answer: 'failed: jammed' },
+        { e: 'final', at: 4, outStatus: 300 },
+      ] as const;
+      for (const event of events) await timeline.append('T1', event);
+      expect(await timeline.read('T1')).toEqual([{ e: 'accepted', at: 1 }, ...events]);
+      expect(await redis.lindex(key, 1)).toBe('["v",2,0,"success"]');
+      await timeline.append('T1', { e: 'callback', at: 5, attempt: 1, answer: 'ok' });
+      await timeline.append('T1', { e: 'callback-replay', at: 6, jobId: 'cb-T1-replay-6' });
+      expect((await timeline.read('T1')).map((e) => e.at)).toEqual([3, 4, 5, 6]);
+      expect(await redis.pttl(key)).toBeGreaterThan(DAY - 60_000);
+    },
+  );
+});

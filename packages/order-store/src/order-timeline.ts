@@ -1,3 +1,4 @@
+import { vendIdOf } from '@owc/protocol';
 import type { RedisClient } from '@owc/redis';
 import { z } from 'zod';
 import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
@@ -19,6 +20,66 @@ export const timelineEventSchema = z.discriminatedUnion('e', [
   z.object({ e: z.literal('callback-replay'), at: z.number(), jobId: z.string() }),
 ]);
 export type TimelineEvent = z.infer<typeof timelineEventSchema>;
+
+/**
+ * An event as the timeline list stores it: a JSON array, the kind's letter first — a third of the
+ * object form's bytes, kept for ORDER_TTL_MS per order. A vend's `vendId` is left out when it is
+ * the unit's own (`<orderViewId>-<unit>`); `accepted` is not stored (the record has the time).
+ * Events stored as objects (before this form) are still read.
+ */
+const storedEventSchema = z.union([
+  z.tuple([z.literal('a'), z.number()]),
+  z.tuple([z.literal('v'), z.number(), z.number(), z.string()]).rest(z.string()),
+  z.tuple([z.literal('f'), z.number(), z.number()]),
+  z.tuple([z.literal('c'), z.number(), z.number(), z.string()]),
+  z.tuple([z.literal('r'), z.number(), z.string()]),
+]);
+
+function storedEvent(orderViewId: string, event: TimelineEvent): unknown[] {
+  switch (event.e) {
+    case 'accepted':
+      return ['a', event.at];
+    case 'vend':
+      return event.vendId === vendIdOf(orderViewId, event.unit)
+        ? ['v', event.at, event.unit, event.answer]
+        : ['v', event.at, event.unit, event.answer, event.vendId];
+    case 'final':
+      return ['f', event.at, event.outStatus];
+    case 'callback':
+      return ['c', event.at, event.attempt, event.answer];
+    case 'callback-replay':
+      return ['r', event.at, event.jobId];
+  }
+}
+
+function readEvent(orderViewId: string, line: string): TimelineEvent | undefined {
+  const raw: unknown = JSON.parse(line);
+  if (!Array.isArray(raw)) {
+    const parsed = timelineEventSchema.safeParse(raw);
+    return parsed.success ? parsed.data : undefined;
+  }
+  const parsed = storedEventSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  const stored = parsed.data;
+  switch (stored[0]) {
+    case 'a':
+      return { e: 'accepted', at: stored[1] };
+    case 'v':
+      return {
+        e: 'vend',
+        at: stored[1],
+        unit: stored[2],
+        vendId: stored[4] ?? vendIdOf(orderViewId, stored[2]),
+        answer: stored[3],
+      };
+    case 'f':
+      return { e: 'final', at: stored[1], outStatus: stored[2] };
+    case 'c':
+      return { e: 'callback', at: stored[1], attempt: stored[2], answer: stored[3] };
+    case 'r':
+      return { e: 'callback-replay', at: stored[1], jobId: stored[2] };
+  }
+}
 
 /** One line of text for an event (what job.log writes and the page shows). */
 export function describeEvent(event: TimelineEvent): string {
@@ -57,7 +118,7 @@ export interface OrderSearch {
 
 /**
  * An order's timeline, kept apart from the order record (which stays small): a capped Redis
- * list `…{order:<id>}:timeline` of compact JSON events that expires with the order, plus two
+ * list `…{order:<id>}:timeline` of compact JSON events (arrays: see storedEventSchema) that expires with the order, plus two
  * search indexes by acceptance time (all orders, and per machine), trimmed to the TTL on write.
  */
 export class OrderTimeline {
@@ -79,12 +140,14 @@ export class OrderTimeline {
 
   async append(orderViewId: string, event: TimelineEvent): Promise<void> {
     const key = this.key(orderViewId);
-    await this.options.redis
+    const replies = await this.options.redis
       .pipeline()
-      .rpush(key, JSON.stringify(event))
-      .ltrim(key, -this.options.maxEvents, -1)
+      .rpush(key, JSON.stringify(storedEvent(orderViewId, event)))
       .pexpire(key, this.options.ttlMs)
       .exec();
+    // trimmed only once it is over the cap (rare): one command less on every event
+    const length = Number(replies?.[0]?.[1] ?? 0);
+    if (length > this.options.maxEvents) await this.options.redis.ltrim(key, -this.options.maxEvents, -1);
   }
 
   /**
@@ -100,8 +163,8 @@ export class OrderTimeline {
       this.options.redis.hget(keys.record, 'acceptedAt'),
     ]);
     const events = raw.flatMap((line) => {
-      const parsed = timelineEventSchema.safeParse(JSON.parse(line));
-      return parsed.success ? [parsed.data] : [];
+      const event = readEvent(orderViewId, line);
+      return event ? [event] : [];
     });
     if (acceptedAt && !events.some((event) => event.e === 'accepted'))
       events.unshift({ e: 'accepted', at: Number(acceptedAt) });
@@ -110,20 +173,21 @@ export class OrderTimeline {
 
   /**
    * Makes the order findable by time and machine; true the first time (so the caller writes
-   * `accepted` once). Entries older than the TTL are dropped from both indexes here.
+   * `accepted` once). The ingress indexes every order when it accepts it (OrderStore.bookAccepted),
+   * so this is one ZADD NX that finds it there; an order it did not index (accepted before the
+   * ingress did this) is indexed here, and entries older than the TTL are dropped from both indexes.
    */
   async index(orderViewId: string, machineCode: string, acceptedAt: number): Promise<boolean> {
-    const oldest = this.now() - this.options.ttlMs;
-    const results = await Promise.all(
-      [this.indexKey(), this.indexKey(machineCode)].map(async (key) => {
-        const [added] = await Promise.all([
-          this.options.redis.zadd(key, 'NX', acceptedAt, orderViewId),
-          this.options.redis.zremrangebyscore(key, '-inf', `(${oldest}`),
-        ]);
-        return Number(added);
-      }),
-    );
-    return results[0] === 1;
+    const { redis } = this.options;
+    const added = Number(await redis.zadd(this.indexKey(), 'NX', acceptedAt, orderViewId));
+    if (added === 0) return false;
+    const oldest = `(${this.now() - this.options.ttlMs}`;
+    await Promise.all([
+      redis.zadd(this.indexKey(machineCode), 'NX', acceptedAt, orderViewId),
+      redis.zremrangebyscore(this.indexKey(), '-inf', oldest),
+      redis.zremrangebyscore(this.indexKey(machineCode), '-inf', oldest),
+    ]);
+    return true;
   }
 
   /** orderViewIds accepted in the range (newest first), of one machine or of all. */
