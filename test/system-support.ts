@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { type RunningIngress, startIngress } from '@owc/ingress';
 import { testConfig } from '@owc/ingress/test-kit';
-import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
+import { type MachineSimOptions, type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { Registry, type Tracing } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import { OwithoClient } from '@owc/owitho-client';
@@ -112,11 +112,15 @@ export interface SystemOptions {
   /** the owitho app: appId and secret shared by owitho-sim, the ingress and the worker */
   app?: { appId: string; secretKey: string };
   /** the fleet both simulators know (machine-sim serves it, owitho-sim orders from it) */
-  seed: { machines: number; slotsPerMachine: number };
+  seed?: { machines: number; slotsPerMachine: number };
   /** units per slot in machine-sim (default 100) */
   inventory?: number;
   /** how long one unit takes to drop (default 2 ms) */
   vendDurationMs?: number;
+  /** machine-sim options over those (e.g. `machines`: layouts of the test's own) */
+  machineSim?: Partial<MachineSimOptions>;
+  /** a machine-sim the test started itself (and closes), e.g. to put something in front of it */
+  machines?: StartedMachineSim;
   /** ingress settings over the test ones (@owc/ingress/test-kit's, pointed at machine-sim) */
   ingressEnv?: Record<string, string>;
   /** owitho-sim options over these: pushes to the ingress, re-pushes after 200 ms, never asks order/query */
@@ -136,7 +140,7 @@ export interface System {
   worker: RunningWorker;
   /** the worker's order store (the same Redis and prefix as the ingress's) */
   store: OrderStore;
-  /** owitho-sim first (no more pushes), then the worker, the ingress and machine-sim */
+  /** owitho-sim first (no more pushes), then the worker, the ingress and machine-sim (unless the test's own) */
   close(): Promise<void>;
 }
 
@@ -152,11 +156,14 @@ export async function startSystem(redisUrl: string, prefix: string, options: Sys
     for (const piece of started.reverse()) await piece.close();
   };
   try {
-    const machines = await startMachineSim({
-      fleet: { ...options.seed, inventory: options.inventory ?? 100 },
-      vendDurationMs: options.vendDurationMs ?? 2,
-    });
-    started.push(machines);
+    const machines =
+      options.machines ??
+      (await startMachineSim({
+        ...(options.seed ? { fleet: { ...options.seed, inventory: options.inventory ?? 100 } } : {}),
+        vendDurationMs: options.vendDurationMs ?? 2,
+        ...options.machineSim,
+      }));
+    if (!options.machines) started.push(machines);
     const ingress = await startIngress(
       testConfig(redisUrl, prefix, {
         OWITHO_APP_ID: app.appId,
@@ -193,7 +200,7 @@ export async function startSystem(redisUrl: string, prefix: string, options: Sys
         await owitho.close();
         await worker.close();
         await ingress.close();
-        await machines.close();
+        if (!options.machines) await machines.close();
       },
     };
   } catch (error) {

@@ -1,21 +1,12 @@
-import { loadIngressConfig, startIngress } from '@owc/ingress';
-import { startMachineSim } from '@owc/machine-sim';
-import {
-  type NoticeForm,
-  startOwithoSim,
-  tolerantForms,
-  UNKNOWN_PAY_METHOD,
-  UNKNOWN_STATUS,
-} from '@owc/owitho-sim';
+import { type NoticeForm, tolerantForms, UNKNOWN_PAY_METHOD, UNKNOWN_STATUS } from '@owc/owitho-sim';
 import { centsToMoney, type MachineLayout } from '@owc/protocol';
 import { createProducer } from '@owc/queues';
 import { generateFleet } from '@owc/sim-fleet';
-import { redisTest, silentLogger, waitFor } from '@owc/testing';
-import { loadWorkerConfig, runWorker } from '@owc/worker';
+import { redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
+import { startSystem } from './system-support.js';
 
-const APP_ID = 'app-tolerant';
-const SECRET = 'tolerant-traffic-secret-01';
+const APP = { appId: 'app-tolerant', secretKey: 'tolerant-traffic-secret-01' };
 /** share 0.5 over 48 orders: 24 tolerant ones, each of the 8 forms three times */
 const ORDERS = 48;
 const SHARE = 0.5;
@@ -39,50 +30,19 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
     `${ORDERS} generated orders, tolerant share ${SHARE}: every unit of a paid order vended once from its container and called back, nothing of an unpaid or unknown-status one, no legal form refused`,
     async ({ redis, redisUrl, prefix }) => {
       const layouts = fleet();
-      const machines = await startMachineSim({ machines: layouts, vendDurationMs: 2 });
-      const ingress = await startIngress(
-        loadIngressConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_APP_ID: APP_ID,
-          INGRESS_HOST: '127.0.0.1',
-          INGRESS_PORT: '0',
-          ADMIN_HOST: '127.0.0.1',
-          ADMIN_PORT: '0',
-          MACHINE_GATEWAY_URL: machines.url,
-          ADMIN_USER: 'admin',
-          ADMIN_PASSWORD: 'admin-pass',
-          LOG_LEVEL: 'silent',
-        }),
-        silentLogger('ingress'),
-      );
-      const owitho = await startOwithoSim({
-        appId: APP_ID,
-        secretKey: SECRET,
-        thirdUrl: ingress.url,
-        noticeRetryMs: 200,
-        queryAfterMs: 3_600_000,
-        tolerantShare: SHARE,
-        logger: silentLogger('owitho-sim'),
-      });
-      const worker = await runWorker(
-        loadWorkerConfig({
-          REDIS_URL: redisUrl,
-          KEY_PREFIX: prefix,
-          OWITHO_BASE_URL: owitho.url,
-          OWITHO_APP_ID: APP_ID,
-          OWITHO_SECRET_KEY: SECRET,
-          MACHINE_GATEWAY_URL: machines.url,
+      const system = await startSystem(redisUrl, prefix, {
+        app: APP,
+        machineSim: { machines: layouts },
+        owitho: { tolerantShare: SHARE },
+        workerEnv: {
           WORKER_ROLES: 'token,dispense,callback,sync',
-          WORKER_METRICS_PORT: '-1',
-          LOG_LEVEL: 'silent',
           MACHINE_LEASE_WAIT_MS: '20',
           CALLBACK_SCHEDULE_MS: '200,400,800',
           MACHINE_SYNC_QUIET_MS: '50',
           MACHINE_SYNC_MAX_WAIT_MS: '200',
-        }),
-        silentLogger('worker'),
-      );
+        },
+      });
+      const { machines, owitho, worker } = system;
       const producer = createProducer(redis, { keyPrefix: prefix });
       try {
         // owitho learns the fleet through machine/sync: a restock naming no container sends one per container
@@ -222,10 +182,7 @@ describe('mixed traffic in the forms owitho may legally send (issue 12), both si
         expect(orders.filter((o) => o.generated.form !== 'canonical')).toHaveLength(ORDERS * SHARE);
       } finally {
         await producer.close();
-        await owitho.close();
-        await worker.close();
-        await ingress.close();
-        await machines.close();
+        await system.close();
       }
     },
     90_000,

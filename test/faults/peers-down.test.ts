@@ -1,13 +1,10 @@
-import { loadIngressConfig, type RunningIngress, startIngress } from '@owc/ingress';
-import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
-import { createLogger, type Registry } from '@owc/observability';
-import { OrderStore } from '@owc/order-store';
-import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
+import { startMachineSim } from '@owc/machine-sim';
+import type { Registry } from '@owc/observability';
+import type { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
 import { redisTest, waitFor } from '@owc/testing';
-import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
-import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { type System, startSystem } from '../system-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
 import { TcpSwitch } from './tcp-switch.js';
 
@@ -16,65 +13,29 @@ const SEED = { machines: 3, slotsPerMachine: 6 };
 const BATCH = 8;
 /** how long a fault stays once it has been felt (a fault window, not a threshold) */
 const FAULT_MS = 2500;
-const silent = (name: string) => createLogger({ level: 'silent', name });
 
-interface System {
-  machines: StartedMachineSim;
+interface SwitchedSystem extends System {
   gateway: TcpSwitch;
-  ingress: RunningIngress;
-  owitho: StartedOwithoSim;
-  worker: RunningWorker;
-  store: OrderStore;
-  close(): Promise<void>;
 }
 
 /**
- * Both simulators, the ingress and a worker (token, dispense, callback) in-process; the worker
- * reaches machine-sim through a TcpSwitch, and owitho-sim pushes its notices to the ingress.
+ * The system in-process (test/system-support.ts), with the worker reaching machine-sim through a
+ * TcpSwitch; owitho-sim pushes its notices to the ingress.
  */
-async function startSystem(
-  redis: Redis,
+async function startSwitchedSystem(
   redisUrl: string,
   prefix: string,
   workerEnv: Record<string, string>,
-): Promise<System> {
+): Promise<SwitchedSystem> {
   const machines = await startMachineSim({ fleet: { ...SEED, inventory: 1000 }, vendDurationMs: 20 });
   const gateway = await TcpSwitch.start(machines.url);
-  const ingress = await startIngress(
-    loadIngressConfig({
-      REDIS_URL: redisUrl,
-      KEY_PREFIX: prefix,
-      OWITHO_APP_ID: APP.appId,
-      INGRESS_HOST: '127.0.0.1',
-      INGRESS_PORT: '0',
-      ADMIN_HOST: '127.0.0.1',
-      ADMIN_PORT: '0',
-      MACHINE_GATEWAY_URL: machines.url,
-      ADMIN_USER: 'admin',
-      ADMIN_PASSWORD: 'admin-pass',
-      LOG_LEVEL: 'silent',
-    }),
-    silent('ingress'),
-  );
-  const owitho = await startOwithoSim({
-    ...APP,
-    thirdUrl: ingress.url,
-    noticeRetryMs: 300,
-    queryAfterMs: 3_600_000,
+  const system = await startSystem(redisUrl, prefix, {
+    app: APP,
     seed: SEED,
-    logger: silent('owitho-sim'),
-  });
-  const worker = await runWorker(
-    loadWorkerConfig({
-      REDIS_URL: redisUrl,
-      KEY_PREFIX: prefix,
-      OWITHO_BASE_URL: owitho.url,
-      OWITHO_APP_ID: APP.appId,
-      OWITHO_SECRET_KEY: APP.secretKey,
+    machines,
+    owitho: { noticeRetryMs: 300 },
+    workerEnv: {
       MACHINE_GATEWAY_URL: gateway.url,
-      WORKER_ROLES: 'token,dispense,callback',
-      WORKER_METRICS_PORT: '-1',
-      LOG_LEVEL: 'silent',
       GATEWAY_VEND_TIMEOUT_MS: '1000',
       GATEWAY_QUERY_TIMEOUT_MS: '500',
       MACHINE_LEASE_TTL_MS: '4000',
@@ -84,20 +45,13 @@ async function startSystem(
       CALLBACK_SCHEDULE_MS: Array.from({ length: 30 }, (_, i) => Math.min(200 * 2 ** i, 1000)).join(','),
       CALLBACK_JITTER: '0',
       ...workerEnv,
-    }),
-    silent('worker'),
-  );
+    },
+  });
   return {
-    machines,
+    ...system,
     gateway,
-    ingress,
-    owitho,
-    worker,
-    store: new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 }),
     async close() {
-      await owitho.close();
-      await worker.close();
-      await ingress.close();
+      await system.close();
       await gateway.close();
       await machines.close();
     },
@@ -154,9 +108,9 @@ async function expectAllReported(system: System, ids: string[]): Promise<void> {
 describe('fault: a peer refuses or hangs while orders flow', () => {
   redisTest(
     'the machine gateway refused, then hung: every order dispensed once and called back',
-    async ({ redis, redisUrl, prefix }) => {
+    async ({ redisUrl, prefix }) => {
       // the budget outlasts the outage: the units wait for the gateway instead of failing
-      const system = await startSystem(redis, redisUrl, prefix, {
+      const system = await startSwitchedSystem(redisUrl, prefix, {
         VEND_RETRY_BUDGET: '20',
         VEND_RETRY_DELAY_MS: '300',
       });
@@ -200,8 +154,8 @@ describe('fault: a peer refuses or hangs while orders flow', () => {
 
   redisTest(
     'owitho answered 503, then hung: every order dispensed once and called back once',
-    async ({ redis, redisUrl, prefix }) => {
-      const system = await startSystem(redis, redisUrl, prefix, {
+    async ({ redisUrl, prefix }) => {
+      const system = await startSwitchedSystem(redisUrl, prefix, {
         OWITHO_CONNECT_TIMEOUT_MS: '500',
         OWITHO_HEADERS_TIMEOUT_MS: '1000',
         OWITHO_BODY_TIMEOUT_MS: '1000',
