@@ -67,6 +67,19 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
         // the job spans are the order's: a trace per order, not per worker
         const jobIds = trail.map((s) => s.attributes['bullmq.job.id']).filter(Boolean);
         expect(new Set(jobIds)).toEqual(new Set([id, `cb-${id}`]));
+        // the token role's refresh at start-up is a trace of its own: its span, with the
+        // getAccessToken request nested under it (not a lone, unparented request span)
+        const refresh = spans.find((s) => s.name === 'token refresh');
+        expect(refresh?.attributes['owc.token.reason']).toEqual(expect.any(String));
+        expect(refresh?.parentSpanContext).toBeUndefined();
+        const tokenRequest = spans.find((s) =>
+          String(s.attributes['url.full'] ?? '').endsWith('/getAccessToken'),
+        );
+        expect(tokenRequest?.parentSpanContext?.spanId).toBe(refresh?.spanContext().spanId);
+        expect(tokenRequest?.spanContext().traceId).toBe(refresh?.spanContext().traceId);
+        // the ingress's spans are named by route: no span per lifecycle hook, no function source
+        expect(spans.map((s) => s.name)).toContain('handler POST /order/notice');
+        for (const s of spans) expect(s.name).not.toMatch(/=>|^(onSend|onResponse|onRequest)\b/);
         // no signed query string reaches a span
         for (const s of spans) expect(String(s.attributes['url.full'] ?? '')).not.toContain('signature=');
 

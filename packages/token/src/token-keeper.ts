@@ -1,4 +1,4 @@
-import type { Logger } from '@owc/observability';
+import { inSpan, type Logger } from '@owc/observability';
 import { type AccessToken, absoluteExpiry } from '@owc/protocol';
 import {
   defineScripts,
@@ -350,7 +350,17 @@ export class TokenKeeper {
     return health;
   }
 
-  private async fetchAndWrite(hold: LeaseHold, why: string, health: TokenHealth): Promise<TokenState> {
+  /**
+   * One refresh in a span of its own (`token refresh`): the getAccessToken request nests under
+   * it, and a refresh from the token role's timer is a trace of its own instead of a lone request.
+   */
+  private fetchAndWrite(hold: LeaseHold, why: string, health: TokenHealth): Promise<TokenState> {
+    return inSpan('token refresh', { 'owc.token.reason': why }, () =>
+      this.fetchAndWriteNow(hold, why, health),
+    );
+  }
+
+  private async fetchAndWriteNow(hold: LeaseHold, why: string, health: TokenHealth): Promise<TokenState> {
     const quota = this.options.dailyQuota;
     const usedBefore = await this.fetchesToday();
     if (usedBefore >= quota) {
