@@ -10,6 +10,7 @@ import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
 import { MachineLease } from './machine-lease.js';
+import { MachineTurns } from './machine-turns.js';
 import { OrderRun } from './order-run.js';
 import { type UnitOutcome, UnitVender, type UnitVenderSettings } from './unit-vender.js';
 
@@ -17,8 +18,8 @@ export interface DispenseSettings extends UnitVenderSettings {
   keyPrefix: string;
   leaseTtlMs: number;
   /**
-   * the longest a job waits (delayed, no attempt burnt) for a busy machine; the job that lets go
-   * of the machine wakes the oldest waiter at once, so this is only the safety net
+   * the longest a job waits (delayed, no attempt burnt) for a machine another pod holds; the job
+   * that lets go of the machine wakes the oldest waiter at once, so this is only the safety net
    */
   leaseWaitMs: number;
   /** the callback schedule, for the attempts of the callback job this handler enqueues */
@@ -34,7 +35,10 @@ export interface DispenseDeps {
   logger: Logger;
   /** the order's timeline and the job's log (optional: tests may leave it out) */
   timeline?: TimelineWriter;
-  /** aborted on SIGTERM: no new unit starts after it (the job steps back for the next pod) */
+  /**
+   * aborted on SIGTERM: no new unit starts after it, and jobs waiting in this pod for a machine
+   * stop waiting (each steps back for the next pod)
+   */
   stopping?: AbortSignal;
 }
 
@@ -66,16 +70,21 @@ export function notDispensableReason(
 /**
  * The `order.dispense` job (docs/order-lifecycle.md). Resumable at any point: every decision is
  * re-read from the order store, so a retried, stalled or re-enqueued job continues where the
- * last run stopped. One unit at a time under the machine's lease; a job that cannot take the
- * lease is moved back to delayed (DelayedError: no attempt is burnt).
+ * last run stopped. One unit at a time under the machine's lease. Jobs of this pod for the
+ * same machine wait in-process, in the order they came, and each hands the lease to the next
+ * (MachineTurns); a job that cannot take the lease because another pod holds it is moved back
+ * to delayed (DelayedError: no attempt is burnt). BullMQ keeps renewing the lock of a job that
+ * waits in-process, like that of any job being processed.
  */
 export class DispenseHandler {
   private readonly leases: MachineLease;
+  private readonly turns: MachineTurns<LeaseHold>;
   private readonly vender: UnitVender;
   /** machine leases held right now (a vend in flight), so a shutdown can let go of them */
   private readonly held = new Set<LeaseHold>();
 
   constructor(private readonly deps: DispenseDeps) {
+    this.turns = new MachineTurns(deps.stopping);
     this.leases = new MachineLease({
       redis: deps.redis,
       keyPrefix: deps.settings.keyPrefix,
@@ -100,11 +109,11 @@ export class DispenseHandler {
       orderViewId,
       machineCode: payload.machineCode,
     });
-    // The job names the machine: take it first, then read the order once, under the lease (so
-    // every unit state read is current). A busy machine costs one SET and a step back.
+    // The job names the machine: its turn in this pod first, then its lease (handed over by the
+    // previous order, or taken), then the order is read once, under the lease (so every unit
+    // state read is current). A machine another pod holds costs one SET and a step back.
     let machineCode = payload.machineCode;
-    let lease = await this.take(machineCode);
-    if (!lease) return this.waitForMachine(job, token, machineCode, log);
+    let lease: LeaseHold | undefined = await this.acquire(job, token, machineCode, log);
     // timeline lines (order page, job log) go out beside the work and are awaited before the job ends
     const lines: Promise<void>[] = [];
     const timeline = this.deps.timeline;
@@ -148,8 +157,7 @@ export class DispenseHandler {
         await this.letGo(lease, machineCode, log);
         lease = undefined;
         machineCode = record.machineCode;
-        lease = await this.take(machineCode);
-        if (!lease) return await this.waitForMachine(job, token, machineCode, log);
+        lease = await this.acquire(job, token, machineCode, log);
       }
       const target = { orderViewId, machineCode, containerCode: noticeContainer(record.notice) };
 
@@ -245,6 +253,34 @@ export class DispenseHandler {
     return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
   }
 
+  /**
+   * The machine's lease for this job: waits (in-process) for this pod's turn on the machine,
+   * then uses the hold the previous order handed over or takes the lease. Steps back (throws
+   * DelayedError) when another pod holds it, or when the pod is shutting down.
+   */
+  private async acquire(
+    job: Job,
+    token: string | undefined,
+    machineCode: string,
+    log: Logger,
+  ): Promise<LeaseHold> {
+    const turn = await this.turns.wait(machineCode);
+    if (turn.kind === 'stopping')
+      return this.delay(job, token, 0, log, 'shutting down: another pod continues');
+    if (turn.handed?.held) return turn.handed;
+    if (turn.handed) this.held.delete(turn.handed); // lost while being handed over
+    let lease: LeaseHold | undefined;
+    try {
+      lease = await this.take(machineCode);
+    } catch (error) {
+      this.turns.end(machineCode);
+      throw error;
+    }
+    if (lease) return lease;
+    this.turns.end(machineCode);
+    return this.waitForMachine(job, token, machineCode, log);
+  }
+
   /** Takes the machine's lease (undefined when busy) and remembers it while held. */
   private async take(machineCode: string): Promise<LeaseHold | undefined> {
     const lease = await this.leases.tryAcquire(machineCode);
@@ -264,10 +300,20 @@ export class DispenseHandler {
     return holds.length;
   }
 
-  /** Releases the machine and hands it to the oldest job waiting for it. */
+  /**
+   * Done with the machine: the next job of this pod that waits for it gets the lease as it is
+   * (no release, no re-take); with none, the lease is released, this pod's turn ends and the
+   * oldest job of any pod waiting for the machine (delayed) is woken.
+   */
   private async letGo(lease: LeaseHold, machineCode: string, log: Logger): Promise<void> {
+    if (lease.held && this.turns.handOver(machineCode, lease)) return;
     this.held.delete(lease);
-    const [, waiter] = await Promise.all([lease.release(), this.leases.nextWaiter(machineCode)]);
+    let waiter: string | undefined;
+    try {
+      [, waiter] = await Promise.all([lease.release(), this.leases.nextWaiter(machineCode)]);
+    } finally {
+      this.turns.end(machineCode);
+    }
     if (waiter !== undefined) await this.wake(waiter, machineCode, log);
   }
 
