@@ -24,7 +24,17 @@ import { benchPrefix, envNumber, machineLoad, procStat, SCALE } from './lib/syst
 const N = Math.round(envNumber('BENCH_ORDER_PATH_ORDERS', 1000) * SCALE);
 const IN_FLIGHT = envNumber('BENCH_ORDER_PATH_IN_FLIGHT', 64);
 const PACE_SECONDS = envNumber('BENCH_PIPELINE_PACE_SECONDS', 8);
-const WORKERS = envNumber('BENCH_ORDER_PATH_WORKERS', 1);
+/**
+ * worker processes of ours; a list (`1,2`) runs ours once per count in this run, for the
+ * scale-out figure (orders/s of each count ÷ the first's); the naive ratio uses the first
+ */
+const WORKER_COUNTS = (process.env.BENCH_ORDER_PATH_WORKERS ?? '1').split(',').map((w) => {
+  const n = Number(w.trim());
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`BENCH_ORDER_PATH_WORKERS: expected counts like 1,2, got "${w}"`);
+  return n;
+});
+const WORKERS = WORKER_COUNTS[0] ?? 1;
 const WARMUP = 100;
 const TIMEOUT_MS = 60_000;
 
@@ -84,20 +94,24 @@ const { prefix, cleanup } = benchPrefix('op');
 const redis = await startPrivateRedis();
 try {
   const loadBefore = machineLoad();
-  const options = (name: string): SystemOptions => ({
+  const options = (name: string, workers = WORKERS): SystemOptions => ({
     prefix: `${prefix}-${name}`,
     redisUrl: redis.url,
     vendDurationMs: 0,
     inFlight: IN_FLIGHT,
-    workers: WORKERS,
+    workers,
   });
-  let ours: Awaited<ReturnType<typeof run>>;
-  const connector = await startConnector(options('ours'));
-  try {
-    ours = await run(connector, redis, undefined);
-  } finally {
-    await connector.stop();
+  const runs: Awaited<ReturnType<typeof run>>[] = [];
+  for (const workers of WORKER_COUNTS) {
+    const connector = await startConnector(options(`ours-${workers}w`, workers));
+    try {
+      runs.push(await run(connector, redis, undefined));
+    } finally {
+      await connector.stop();
+    }
   }
+  const [ours] = runs;
+  if (!ours) throw new Error('BENCH_ORDER_PATH_WORKERS names no worker count');
   const naiveSystem = await startNaive(options('naive'));
   let naive: Awaited<ReturnType<typeof run>>;
   try {
@@ -114,6 +128,17 @@ try {
     machines: 200,
     workers: WORKERS,
     connector: ours,
+    ...(runs.length > 1
+      ? {
+          scaleOut: WORKER_COUNTS.map((workers, i) => ({
+            workers,
+            ordersPerSec: runs[i]?.ordersPerSec,
+            vsFirst: round(Number(runs[i]?.ordersPerSec) / ours.ordersPerSec, 3),
+            cpuMsPerOrder: runs[i]?.cpuMsPerOrder,
+            commandsPerOrder: runs[i]?.commandsPerOrder,
+          })),
+        }
+      : {}),
     naive,
     ratio: round(ours.ordersPerSec / naive.ordersPerSec, 3),
     noticesRatio,

@@ -32,7 +32,7 @@ const N = Math.round(envNumber('BENCH_PIPELINE_ORDERS', 2000) * SCALE);
 const WARMUP = 50;
 const PACE_SECONDS = envNumber('BENCH_PIPELINE_PACE_SECONDS', 8);
 const PACE_SHARE = 0.5;
-/** the worker's defaults (DISPENSE_CONCURRENCY, CALLBACK_CONCURRENCY), used by both sides */
+/** one concurrency for both sides (ours and the bare chain), so the two are compared like for like */
 const DISPENSE_CONCURRENCY = 16;
 const CALLBACK_CONCURRENCY = 32;
 const BURST_TIMEOUT_MS = envNumber('BENCH_PIPELINE_TIMEOUT_MS', 70_000);

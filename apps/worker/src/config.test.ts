@@ -23,4 +23,13 @@ describe('worker config', () => {
       /CALLBACK_SCHEDULE_MS/,
     );
   });
+
+  it('a dispense pod has a gateway socket per dispense job: fewer are refused, naming the setting', () => {
+    const defaults = loadWorkerConfig(env);
+    expect(defaults.GATEWAY_CONNECTIONS).toBeGreaterThanOrEqual(defaults.DISPENSE_CONCURRENCY);
+    const fewer = { ...env, DISPENSE_CONCURRENCY: '64', GATEWAY_CONNECTIONS: '32' };
+    expect(() => loadWorkerConfig(fewer)).toThrow(/GATEWAY_CONNECTIONS.*DISPENSE_CONCURRENCY \(64\)/);
+    // a pod without the dispense role sends no vends
+    expect(loadWorkerConfig({ ...fewer, WORKER_ROLES: 'callback' }).GATEWAY_CONNECTIONS).toBe(32);
+  });
 });

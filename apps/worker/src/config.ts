@@ -55,7 +55,11 @@ export const workerSettingsSchema = z
     /** BullMQ job lock (and stalled-check interval): how soon a job of a dead pod is picked up again */
     JOB_LOCK_DURATION_MS: setting.int(1000).default(30_000),
     // dispense role
-    DISPENSE_CONCURRENCY: setting.int(1).default(16),
+    /**
+     * dispense jobs one pod holds at once: those vending and those waiting in-process for their
+     * machine (no CPU while they wait), so enough to keep every machine with work busy
+     */
+    DISPENSE_CONCURRENCY: setting.int(1).default(1000),
     MACHINE_LEASE_TTL_MS: setting.int(1000).default(30_000),
     MACHINE_LEASE_WAIT_MS: setting.int(1).default(2000),
     VEND_RETRY_BUDGET: setting.int(1).default(3),
@@ -90,6 +94,15 @@ export const workerSettingsSchema = z
     MACHINE_SYNC_LOCK_MS: setting.int(100).default(30_000),
   })
   .superRefine((s, ctx) => {
+    // a vend holds its socket until the unit has dropped: fewer sockets than dispense jobs would
+    // queue vends behind each other, their wait counted against their own timeout
+    if (s.WORKER_ROLES.includes('dispense') && s.GATEWAY_CONNECTIONS < s.DISPENSE_CONCURRENCY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_CONNECTIONS'],
+        message: `must be at least DISPENSE_CONCURRENCY (${s.DISPENSE_CONCURRENCY}): each vend in flight holds a socket to the gateway`,
+      });
+    }
     if (s.MACHINE_LEASE_TTL_MS <= s.GATEWAY_VEND_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

@@ -154,5 +154,6 @@ export const gatewaySettingsShape = {
   MACHINE_GATEWAY_URL: setting.url(),
   GATEWAY_VEND_TIMEOUT_MS: setting.int(1).default(15_000),
   GATEWAY_QUERY_TIMEOUT_MS: setting.int(1).default(3000),
-  GATEWAY_CONNECTIONS: setting.int(1).default(32),
+  /** sockets to the gateway; a vend holds one until its unit has dropped (the worker: ≥ DISPENSE_CONCURRENCY) */
+  GATEWAY_CONNECTIONS: setting.int(1).default(1000),
 };

@@ -71,7 +71,6 @@ const settings = (prefix: string): DispenseSettings => ({
   resolveBackoffMs: [50, 100],
   retryDelayMs: 100,
   resolveGiveUpMs: 2000,
-  callbackScheduleMs: [60_000],
 });
 
 interface Pod {
