@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1';
 import { ingressSettingsSchema, loadIngressConfig, startIngress } from '@owc/ingress';
-import { createLogger } from '@owc/observability';
+import { silentLogger } from '@owc/observability';
 import { createProducer, type QueueName } from '@owc/queues';
 import { redisTest } from '@owc/testing';
 import { loadWorkerConfig, runWorker, workerSettingsSchema } from '@owc/worker';
@@ -107,7 +107,7 @@ function appOf(container: Container): 'ingress' | 'worker' {
   throw new Error(`${container.image}: neither the ingress nor the worker image`);
 }
 
-const silent = createLogger({ level: 'silent', name: 'manifests-test' });
+const silent = silentLogger('manifests-test');
 
 for (const [build, dir] of Object.entries(BUILDS)) {
   describe(`deploy/kubernetes ${build}`, () => {

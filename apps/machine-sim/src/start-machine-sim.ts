@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@owc/observability';
+import { type Logger, silentLogger } from '@owc/observability';
 import { describeZodError, type MachineLayout } from '@owc/protocol';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { buildMachineSimApp } from './machine-sim.app.js';
@@ -34,7 +34,7 @@ export const DEFAULT_FLEET: FleetOptions = { machines: 3, slotsPerMachine: 12, i
 
 /** Starts the machine gateway simulator on a socket; `close()` releases every held answer and stops. */
 export async function startMachineSim(options: MachineSimOptions = {}): Promise<StartedMachineSim> {
-  const logger = options.logger ?? createLogger({ level: 'silent', name: 'machine-sim' });
+  const logger = options.logger ?? silentLogger('machine-sim');
   const machines = options.machines
     ? parseSeed(options.machines, 'machines')
     : options.seedFile

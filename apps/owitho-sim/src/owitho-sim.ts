@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@owc/observability';
+import { type Logger, silentLogger } from '@owc/observability';
 import {
   type MachineLayout,
   type OrderNotice,
@@ -107,7 +107,7 @@ export class OwithoSim {
       overlapMs: settings.tokenOverlapMs,
       dailyQuota: settings.dailyTokenQuota,
     });
-    this.log = settings.logger ?? createLogger({ level: 'silent', name: 'owitho-sim' });
+    this.log = settings.logger ?? silentLogger('owitho-sim');
     this.faults = settings.faults ?? {};
     this.seedMachines = generateFleet(settings.seed).machines;
     this.generator = new OrderGenerator(settings.tolerantShare ?? 0);

@@ -1,4 +1,4 @@
-import { createLogger, type Logger } from '@owc/observability';
+import { type Logger, silentLogger } from '@owc/observability';
 import { buildOwithoSimApp } from './owitho-sim.app.js';
 import { OwithoSim } from './owitho-sim.js';
 import type { Faults } from './sim.schema.js';
@@ -34,7 +34,7 @@ export interface StartedOwithoSim {
 }
 
 export async function startOwithoSim(options: OwithoSimOptions): Promise<StartedOwithoSim> {
-  const logger = options.logger ?? createLogger({ level: 'silent', name: 'owitho-sim' });
+  const logger = options.logger ?? silentLogger('owitho-sim');
   const sim = new OwithoSim({
     appId: options.appId,
     secretKey: options.secretKey,

@@ -51,3 +51,11 @@ export function createLogger(settings: LoggerSettings): Logger {
   }
   return settings.destination ? pino(options, settings.destination) : pino(options);
 }
+
+/**
+ * A logger that writes nothing: what a component started without a logger uses (the simulators
+ * in a test), and what tests hand to code that wants one.
+ */
+export function silentLogger(name = 'silent'): Logger {
+  return createLogger({ level: 'silent', name });
+}

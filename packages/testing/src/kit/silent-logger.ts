@@ -1,6 +1,2 @@
-import { type Logger, pino } from 'pino';
-
-/** A logger that writes nothing, for code under test that wants one. */
-export function silentLogger(name = 'test'): Logger {
-  return pino({ name, level: 'silent' });
-}
+// the one silent logger lives beside the root logger, so the simulators can default to it
+export { silentLogger } from '@owc/observability';
