@@ -18,8 +18,9 @@
   status; the units hash goes. It keeps its expiry. Every value stays within Redis's default
   hash-max-listpack-value (64 bytes) for orders of a few lines, so the hash keeps its compact encoding.
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+-- every record has a state: none means the order is not in the store
 local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return false end
 if ARGV[3] == 'reported' then
   if state == 'reported' then return {state, 'reported'} end
   local f = redis.call('HMGET', KEYS[1], 'result', 'fingerprint', 'acceptedAt', 'machineCode', 'finalAt',

@@ -20,10 +20,11 @@
     'missing'    the order is not in the store; ''
     'reported'   reported and shrunk; result = its `lines` (the final result, compact)
 ]]
-local existing = redis.call('HMGET', KEYS[1], 'result', 'lines')
+local existing = redis.call('HMGET', KEYS[1], 'result', 'lines', 'unitCount')
 if existing[1] then return {'already', existing[1]} end
 if existing[2] then return {'reported', existing[2]} end
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing', ''} end
+-- every record of an order on its way has its unit count: none means it is not in the store
+if not existing[3] then return {'missing', ''} end
 if ARGV[3] ~= '' then
   local raw = redis.call('HGET', KEYS[2], ARGV[3])
   if not raw or cjson.decode(raw).s == 'attempted' then
@@ -32,7 +33,7 @@ if ARGV[3] ~= '' then
   end
 end
 local expected = ARGV[7]
-local unitCount = tonumber(redis.call('HGET', KEYS[1], 'unitCount'))
+local unitCount = tonumber(existing[3])
 if string.len(expected) ~= unitCount then return {'mismatch', ''} end
 local stored = redis.call('HGETALL', KEYS[2])
 local states = {}

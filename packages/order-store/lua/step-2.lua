@@ -17,7 +17,9 @@
   had, which must not be vended again); '' where nothing was asked. false when the order is not
   in the store.
 ]]
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+-- every record has a state: none means the order is not in the store
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then return false end
 local recorded = ''
 local marked = ''
 if ARGV[3] ~= '' then
@@ -40,7 +42,7 @@ if ARGV[5] ~= '' then
     if unit then n = unit.n + 1 end
     marked = cjson.encode({ s = 'attempted', n = n, at = tonumber(ARGV[1]) })
     redis.call('HSET', KEYS[2], ARGV[5], marked)
-    if redis.call('HGET', KEYS[1], 'state') == 'accepted' then
+    if state == 'accepted' then
       redis.call('HSET', KEYS[1], 'state', 'dispensing')
     end
   end
