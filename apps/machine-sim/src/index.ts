@@ -1,3 +1,4 @@
+export * from './config.js';
 export * from './machine-sim.app.js';
 export * from './machine-sim.js';
 export * from './seed-file.js';

@@ -1,3 +1,4 @@
+export * from './config.js';
 export * from './errors/no-token-error.js';
 export * from './held-requests.js';
 export * from './order-generator.js';
