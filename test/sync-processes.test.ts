@@ -4,7 +4,8 @@ import { createProducer } from '@owc/queues';
 import { redisTest, silentLogger, skuOf, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { spawnWorker, type WorkerProcess } from './order-path-support.js';
-import { requestsTo, SYNC_APP_ID, SYNC_SECRET, syncWorkerEnv } from './sync-support.js';
+import { requestsTo, SYNC_APP, SYNC_WORKER_SETTINGS } from './sync-support.js';
+import { simWorkerEnv } from './system-support.js';
 
 const SKUS = 500;
 
@@ -13,21 +14,27 @@ describe('sync worker processes', () => {
     'a sync worker SIGKILLed while a sku/sync batch is in flight, restarted: the catalogue ends complete and correct',
     async ({ redis, redisUrl, prefix }) => {
       const owitho = await startOwithoSim({
-        appId: SYNC_APP_ID,
-        secretKey: SYNC_SECRET,
+        ...SYNC_APP,
         logger: silentLogger('owitho-sim'),
       });
       const machines = await startMachineSim();
       const producer = createProducer(redis, { keyPrefix: prefix });
-      const env = syncWorkerEnv(redisUrl, prefix, owitho, machines, {
-        SKU_BATCH_SIZE: '100',
-        SKU_BATCH_MAX_WAIT_MS: '200',
-        // how soon the restarted pod takes back the dead pod's batch (longer than one owitho call)
-        SKU_BATCH_LEASE_MS: '2000',
-        OWITHO_CONNECT_TIMEOUT_MS: '300',
-        OWITHO_HEADERS_TIMEOUT_MS: '600',
-        OWITHO_BODY_TIMEOUT_MS: '600',
-      });
+      const env = simWorkerEnv(
+        redisUrl,
+        prefix,
+        SYNC_APP,
+        { owitho, machines },
+        {
+          ...SYNC_WORKER_SETTINGS,
+          SKU_BATCH_SIZE: '100',
+          SKU_BATCH_MAX_WAIT_MS: '200',
+          // how soon the restarted pod takes back the dead pod's batch (longer than one owitho call)
+          SKU_BATCH_LEASE_MS: '2000',
+          OWITHO_CONNECT_TIMEOUT_MS: '300',
+          OWITHO_HEADERS_TIMEOUT_MS: '600',
+          OWITHO_BODY_TIMEOUT_MS: '600',
+        },
+      );
       const workers: WorkerProcess[] = [];
       const last = new Map<string, number>();
       let rev = 0;

@@ -4,25 +4,14 @@ import { silentLogger } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 import { simWorkerEnv } from './system-support.js';
 
-export const SYNC_APP_ID = 'app-sync';
-export const SYNC_SECRET = 'sync-secret-0001';
+export const SYNC_APP = { appId: 'app-sync', secretKey: 'sync-secret-0001' };
 
-/** Settings of a sync worker against the two simulators (tokens fetched by its token role). */
-export function syncWorkerEnv(
-  redisUrl: string,
-  prefix: string,
-  owitho: StartedOwithoSim,
-  machines: StartedMachineSim,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return simWorkerEnv(
-    redisUrl,
-    prefix,
-    { appId: SYNC_APP_ID, secretKey: SYNC_SECRET },
-    { owitho, machines },
-    { WORKER_ROLES: 'token,sync', LOG_LEVEL: 'warn', JOB_LOCK_DURATION_MS: '5000', ...extra },
-  );
-}
+/** A sync worker's settings over simWorkerEnv's (tokens fetched by its own token role). */
+export const SYNC_WORKER_SETTINGS: Record<string, string> = {
+  WORKER_ROLES: 'token,sync',
+  LOG_LEVEL: 'warn',
+  JOB_LOCK_DURATION_MS: '5000',
+};
 
 export interface SyncSystem {
   owitho: StartedOwithoSim;
@@ -35,8 +24,7 @@ export interface SyncSystem {
 /** Both simulators; the in-process worker (token + sync roles) starts when the test says so. */
 export async function startSyncSystem(redisUrl: string, prefix: string): Promise<SyncSystem> {
   const owitho = await startOwithoSim({
-    appId: SYNC_APP_ID,
-    secretKey: SYNC_SECRET,
+    ...SYNC_APP,
     logger: silentLogger('owitho-sim'),
   });
   const machines = await startMachineSim({ fleet: { machines: 3, slotsPerMachine: 8, inventory: 10 } });
@@ -46,7 +34,17 @@ export async function startSyncSystem(redisUrl: string, prefix: string): Promise
     async startWorker(extra = {}) {
       const worker = await runWorker(
         loadWorkerConfig(
-          syncWorkerEnv(redisUrl, prefix, owitho, machines, { LOG_LEVEL: 'silent', ...extra }),
+          simWorkerEnv(
+            redisUrl,
+            prefix,
+            SYNC_APP,
+            { owitho, machines },
+            {
+              ...SYNC_WORKER_SETTINGS,
+              LOG_LEVEL: 'silent',
+              ...extra,
+            },
+          ),
         ),
         silentLogger('worker'),
       );

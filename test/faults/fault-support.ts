@@ -3,37 +3,21 @@ import type { OrderStore } from '@owc/order-store';
 import type { StartedOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
 import { expect } from 'vitest';
-import { simWorkerEnv } from '../system-support.js';
 
 export const APP = { appId: 'app-faults', secretKey: 'secret-faults' };
 
-/** The worker's settings for a fault case: both simulators, short timeouts, quiet logs. */
-export function faultWorkerEnv(
-  redisUrl: string,
-  prefix: string,
-  owitho: StartedOwithoSim,
-  machines: StartedMachineSim,
-  extra: Record<string, string> = {},
-): Record<string, string> {
-  return simWorkerEnv(
-    redisUrl,
-    prefix,
-    APP,
-    { owitho, machines },
-    {
-      LOG_LEVEL: 'warn',
-      GATEWAY_VEND_TIMEOUT_MS: '10000',
-      MACHINE_LEASE_TTL_MS: '15000',
-      MACHINE_LEASE_WAIT_MS: '50',
-      JOB_LOCK_DURATION_MS: '3000',
-      VEND_RESOLVE_BACKOFF_MS: '100,200,400',
-      CALLBACK_SCHEDULE_MS: '500,1000,2000,4000,8000,8000,8000,8000,8000,8000',
-      CALLBACK_JITTER: '0',
-      TOKEN_POLL_MS: '100',
-      ...extra,
-    },
-  );
-}
+/** A fault case's worker settings over simWorkerEnv's: short timeouts and schedule, warnings logged. */
+export const FAULT_WORKER_SETTINGS: Record<string, string> = {
+  LOG_LEVEL: 'warn',
+  GATEWAY_VEND_TIMEOUT_MS: '10000',
+  MACHINE_LEASE_TTL_MS: '15000',
+  MACHINE_LEASE_WAIT_MS: '50',
+  JOB_LOCK_DURATION_MS: '3000',
+  VEND_RESOLVE_BACKOFF_MS: '100,200,400',
+  CALLBACK_SCHEDULE_MS: '500,1000,2000,4000,8000,8000,8000,8000,8000,8000',
+  CALLBACK_JITTER: '0',
+  TOKEN_POLL_MS: '100',
+};
 
 const unitsOf = (n: OrderNotice) => n.orderDetailList.reduce((s, l) => s + l.quantity, 0);
 

@@ -10,7 +10,8 @@ import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { acceptOrder } from '../order-path-support.js';
-import { APP, expectExactlyOnce, faultWorkerEnv } from './fault-support.js';
+import { simWorkerEnv } from '../system-support.js';
+import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 1, slotsPerMachine: 2, inventory: 20 };
 /** the shortest allowed: the stalled-job checker (every lock duration) runs several times while we watch */
@@ -59,7 +60,17 @@ async function withRig(
   const { logger, lines } = capturingLogger();
   const worker = await runWorker(
     loadWorkerConfig(
-      faultWorkerEnv(redisUrl, prefix, owitho, machines, { JOB_LOCK_DURATION_MS: String(LOCK_MS), ...env }),
+      simWorkerEnv(
+        redisUrl,
+        prefix,
+        APP,
+        { owitho, machines },
+        {
+          ...FAULT_WORKER_SETTINGS,
+          JOB_LOCK_DURATION_MS: String(LOCK_MS),
+          ...env,
+        },
+      ),
     ),
     logger,
   );

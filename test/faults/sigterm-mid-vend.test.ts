@@ -6,7 +6,8 @@ import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { acceptOrder, spawnWorker } from '../order-path-support.js';
-import { APP, expectExactlyOnce, faultWorkerEnv } from './fault-support.js';
+import { simWorkerEnv } from '../system-support.js';
+import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 1, slotsPerMachine: 4, inventory: 50 };
 const SHUTDOWN_TIMEOUT_MS = 2000;
@@ -25,9 +26,16 @@ describe('fault: SIGTERM mid-vend', () => {
       const machine = generateFleet(FLEET).machines[0];
       if (!machine) throw new Error('no machine');
       const notice = noticeFor('SIGTERM-1', machine, [[0, 3]]);
-      const env = faultWorkerEnv(redisUrl, prefix, owitho, machines, {
-        SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      });
+      const env = simWorkerEnv(
+        redisUrl,
+        prefix,
+        APP,
+        { owitho, machines },
+        {
+          ...FAULT_WORKER_SETTINGS,
+          SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+        },
+      );
       const first = spawnWorker(env);
       const second: { kill?: () => Promise<unknown> } = {};
       try {

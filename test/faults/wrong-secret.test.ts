@@ -8,7 +8,8 @@ import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { acceptOrder, spawnWorker } from '../order-path-support.js';
 import type { AppProcess } from '../system-support.js';
-import { APP, expectExactlyOnce, faultWorkerEnv } from './fault-support.js';
+import { simWorkerEnv } from '../system-support.js';
+import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 2, slotsPerMachine: 4, inventory: 500 };
 /** the target: at most this many getAccessToken attempts in the first minute with a wrong secret */
@@ -24,10 +25,17 @@ describe('fault: wrong secret', () => {
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
       const producer = createProducer(redis, { keyPrefix: prefix });
       const fleet = generateFleet(FLEET).machines;
-      const env = faultWorkerEnv(redisUrl, prefix, owitho, machines, {
-        WORKER_METRICS_PORT: '0',
-        LOG_LEVEL: 'info',
-      });
+      const env = simWorkerEnv(
+        redisUrl,
+        prefix,
+        APP,
+        { owitho, machines },
+        {
+          ...FAULT_WORKER_SETTINGS,
+          WORKER_METRICS_PORT: '0',
+          LOG_LEVEL: 'info',
+        },
+      );
       const fetches = () =>
         Object.values(owitho.sim.requestCounts()['/getAccessToken'] ?? {}).reduce((s, n) => s + n, 0);
       const wrong = spawnWorker({ ...env, OWITHO_SECRET_KEY: 'not-the-secret' });

@@ -48,6 +48,13 @@ export const CALLBACK_BACKOFF = 'callback-schedule';
  */
 export const CALLBACK_MAX_ATTEMPTS = 100;
 const keepWeek = { age: 7 * 24 * 3600, count: 100_000 };
+/** the jobs of the sync queues: retried for a while, finished ones kept an hour */
+const syncJobDefaults: JobDefaults = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: keepWeek,
+};
 
 export const jobCatalog = {
   /** enqueued by the ingress when a notice is first accepted; the order itself is in the order store */
@@ -84,12 +91,7 @@ export const jobCatalog = {
     description: 'One or many SKUs changed; they reach owitho in batched sku/sync calls.',
     internal: false,
     schema: z.union([z.object({ skus: z.array(skuSchema).min(1).max(1000) }), z.object({ sku: skuSchema })]),
-    defaults: {
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: keepWeek,
-    },
+    defaults: syncJobDefaults,
   }),
   /** from the restocking app or the gateway: a restock finished; the worker reads the layout from the gateway */
   'machine.restocked': defineJob({
@@ -97,12 +99,7 @@ export const jobCatalog = {
     description: 'A restock finished; the worker reads the machine from the gateway and sends machine/sync.',
     internal: false,
     schema: z.object({ machineCode: code, containerCode: code.optional() }),
-    defaults: {
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: keepWeek,
-    },
+    defaults: syncJobDefaults,
   }),
   /** from a system that knows the full layout itself */
   'machine.layout': defineJob({
@@ -110,12 +107,7 @@ export const jobCatalog = {
     description: 'A full machine layout given by the sender; sent to owitho as machine/sync.',
     internal: false,
     schema: machineLayoutSchema,
-    defaults: {
-      attempts: 10,
-      backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: { age: 3600, count: 1000 },
-      removeOnFail: keepWeek,
-    },
+    defaults: syncJobDefaults,
   }),
 } as const;
 

@@ -1,4 +1,4 @@
-import { redisTest, waitFor } from '@owc/testing';
+import { redisTest, skuOf, waitFor } from '@owc/testing';
 import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
@@ -7,14 +7,8 @@ import { InvalidJobError } from './errors/invalid-job-error.js';
 import { queuePrefix } from './names.js';
 import { createProducer } from './producer.js';
 
-const sku = (code: string, price = '2.50') => ({
-  skuCode: code,
-  skuName: 'Cola',
-  skuUnit: '罐',
-  skuSpec: '330ml',
-  originalPrice: price,
-  skuPic: 'https://img.example.com/cola.png',
-});
+/** the kit's sample SKU under a short code the assertions read */
+const sku = (code: string, price = '2.50') => ({ ...skuOf(1), skuCode: code, originalPrice: price });
 
 describe('producer and consumer', () => {
   redisTest(

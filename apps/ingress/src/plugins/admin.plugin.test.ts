@@ -1,5 +1,5 @@
 import { ApiKeyStore, dispenseJobId } from '@owc/queues';
-import { redisTest, sampleNotice } from '@owc/testing';
+import { redisTest, sampleNotice, skuOf } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import {
   basicAuth,
@@ -12,14 +12,8 @@ import {
 } from '../ingress.test-kit.js';
 import { secretsEqual } from './admin.plugin.js';
 
-const sku = (code: string, price = '2.50') => ({
-  skuCode: code,
-  skuName: 'Cola',
-  skuUnit: '罐',
-  skuSpec: '330ml',
-  originalPrice: price,
-  skuPic: 'https://img.example.com/cola.png',
-});
+/** the kit's sample SKU under a short code the assertions read */
+const sku = (code: string, price = '2.50') => ({ ...skuOf(1), skuCode: code, originalPrice: price });
 
 const VIEWER = { DASHBOARD_VIEWER_USER: 'viewer', DASHBOARD_VIEWER_PASSWORD: 'look-only-1' };
 
