@@ -61,8 +61,19 @@ function busiestTimeline(system: System, machineCode: string, startedAt: number)
     const [prev, next] = [entries[i - 1], entries[i]];
     if (prev && next) idleMs += Math.max(0, next.startedAt - prev.finishedAt);
   }
-  const orders = new Set(entries.map((e) => e.vendId.slice(0, e.vendId.lastIndexOf('-'))));
+  const orderOf = (vendId: string) => vendId.slice(0, vendId.lastIndexOf('-'));
+  const orders = new Set(entries.map((e) => orderOf(e.vendId)));
   const acked = [...orders].map((id) => system.world.owitho.sim.order(id)?.ackedAt ?? Number.NaN);
+  // the earliest the machine could have finished, given when its orders were acked (each vend
+  // as long as it took): what the connector's acceptance leaves to its dispatch
+  const vendMsOf = new Map<string, number>();
+  for (const e of entries)
+    vendMsOf.set(orderOf(e.vendId), (vendMsOf.get(orderOf(e.vendId)) ?? 0) + e.finishedAt - e.startedAt);
+  let idealEnd = startedAt;
+  for (const [id, at] of [...orders]
+    .map((id, i) => [id, acked[i] ?? Number.NaN] as const)
+    .sort((a, b) => a[1] - b[1]))
+    idealEnd = Math.max(idealEnd, at) + (vendMsOf.get(id) ?? 0);
   const sim = system.world.owitho.sim;
   const lastCallback = Math.max(...sim.orders().map((o) => o.callbacks[0]?.at ?? 0));
   return {
@@ -73,6 +84,7 @@ function busiestTimeline(system: System, machineCode: string, startedAt: number)
       firstVendAtS: round((first.startedAt - startedAt) / 1000, 2),
       idleBetweenVendsS: round(idleMs / 1000, 2),
       lastVendEndAtS: round((last.finishedAt - startedAt) / 1000, 2),
+      earliestEndGivenAcksS: round((idealEnd - startedAt) / 1000, 2),
       lastCallbackAfterItS: round((lastCallback - last.finishedAt) / 1000, 2),
     },
   };

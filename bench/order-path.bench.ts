@@ -35,6 +35,18 @@ const WORKER_COUNTS = (process.env.BENCH_ORDER_PATH_WORKERS ?? '1').split(',').m
   return n;
 });
 const WORKERS = WORKER_COUNTS[0] ?? 1;
+/** worker settings other than the defaults (`NAME=value,…`), for measuring them */
+const WORKER_ENV = Object.fromEntries(
+  (process.env.BENCH_ORDER_PATH_WORKER_ENV ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_ORDER_PATH_WORKER_ENV: expected NAME=value, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+);
 const WARMUP = 100;
 const TIMEOUT_MS = 60_000;
 
@@ -100,6 +112,7 @@ try {
     vendDurationMs: 0,
     inFlight: IN_FLIGHT,
     workers,
+    workerEnv: WORKER_ENV,
   });
   const runs: Awaited<ReturnType<typeof run>>[] = [];
   for (const workers of WORKER_COUNTS) {
@@ -127,6 +140,7 @@ try {
     inFlight: IN_FLIGHT,
     machines: 200,
     workers: WORKERS,
+    ...(Object.keys(WORKER_ENV).length > 0 ? { workerEnv: WORKER_ENV } : {}),
     connector: ours,
     ...(runs.length > 1
       ? {
