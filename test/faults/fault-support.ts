@@ -1,8 +1,12 @@
-import type { StartedMachineSim } from '@owc/machine-sim';
-import type { OrderStore } from '@owc/order-store';
-import type { StartedOwithoSim } from '@owc/owitho-sim';
+import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
+import { OrderStore } from '@owc/order-store';
+import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
+import { createProducer, type Producer } from '@owc/queues';
+import type { FleetOptions } from '@owc/sim-fleet';
+import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
+import { simWorkerEnv } from '../system-support.js';
 
 export const APP = { appId: 'app-faults', secretKey: 'secret-faults' };
 
@@ -18,6 +22,42 @@ export const FAULT_WORKER_SETTINGS: Record<string, string> = {
   CALLBACK_JITTER: '0',
   TOKEN_POLL_MS: '100',
 };
+
+/** A fault case without the ingress: orders are accepted the ingress's way (acceptOrder). */
+export interface FaultSims {
+  machines: StartedMachineSim;
+  owitho: StartedOwithoSim;
+  store: OrderStore;
+  producer: Producer;
+  /** a worker's settings against both simulators: FAULT_WORKER_SETTINGS, then `extra` */
+  workerEnv(extra?: Record<string, string>): Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** Both simulators (owitho-sim pushes nothing), the order store and a producer on `redis`. */
+export async function startFaultSims(
+  redis: Redis,
+  redisUrl: string,
+  prefix: string,
+  machineSim: { fleet: FleetOptions; vendDurationMs: number },
+): Promise<FaultSims> {
+  const machines = await startMachineSim(machineSim);
+  const owitho = await startOwithoSim(APP);
+  const producer = createProducer(redis, { keyPrefix: prefix });
+  return {
+    machines,
+    owitho,
+    store: new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 }),
+    producer,
+    workerEnv: (extra = {}) =>
+      simWorkerEnv(redisUrl, prefix, APP, { owitho, machines }, { ...FAULT_WORKER_SETTINGS, ...extra }),
+    async close() {
+      await producer.close();
+      await owitho.close();
+      await machines.close();
+    },
+  };
+}
 
 const unitsOf = (n: OrderNotice) => n.orderDetailList.reduce((s, l) => s + l.quantity, 0);
 

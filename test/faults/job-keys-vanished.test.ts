@@ -1,17 +1,16 @@
 import { Writable } from 'node:stream';
-import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
+import type { StartedMachineSim } from '@owc/machine-sim';
 import { createLogger, type Logger } from '@owc/observability';
-import { OrderStore } from '@owc/order-store';
-import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
-import { callbackJobId, createProducer, dispenseJobId, type Producer, type QueueName } from '@owc/queues';
+import type { OrderStore } from '@owc/order-store';
+import type { StartedOwithoSim } from '@owc/owitho-sim';
+import { callbackJobId, dispenseJobId, type Producer, type QueueName } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { loadWorkerConfig, type RunningWorker, runWorker } from '@owc/worker';
 import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { acceptOrder } from '../order-path-support.js';
-import { simWorkerEnv } from '../system-support.js';
-import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
+import { expectExactlyOnce, startFaultSims } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 1, slotsPerMachine: 2, inventory: 20 };
 /** the shortest allowed: the stalled-job checker (every lock duration) runs several times while we watch */
@@ -53,34 +52,18 @@ async function withRig(
   env: Record<string, string>,
   body: (rig: Rig) => Promise<void>,
 ): Promise<void> {
-  const machines = await startMachineSim({ fleet: FLEET, vendDurationMs: 1000 });
-  const owitho = await startOwithoSim(APP);
-  const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
-  const producer = createProducer(redis, { keyPrefix: prefix });
+  const sims = await startFaultSims(redis, redisUrl, prefix, { fleet: FLEET, vendDurationMs: 1000 });
+  const { machines, owitho, store, producer } = sims;
   const { logger, lines } = capturingLogger();
   const worker = await runWorker(
-    loadWorkerConfig(
-      simWorkerEnv(
-        redisUrl,
-        prefix,
-        APP,
-        { owitho, machines },
-        {
-          ...FAULT_WORKER_SETTINGS,
-          JOB_LOCK_DURATION_MS: String(LOCK_MS),
-          ...env,
-        },
-      ),
-    ),
+    loadWorkerConfig(sims.workerEnv({ JOB_LOCK_DURATION_MS: String(LOCK_MS), ...env })),
     logger,
   );
   try {
     await body({ machines, owitho, store, producer, worker, lines });
   } finally {
     await worker.close();
-    await producer.close();
-    await owitho.close();
-    await machines.close();
+    await sims.close();
   }
 }
 

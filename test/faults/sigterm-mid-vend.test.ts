@@ -1,13 +1,8 @@
-import { startMachineSim } from '@owc/machine-sim';
-import { OrderStore } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
-import { createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { acceptOrder, spawnWorker } from '../order-path-support.js';
-import { simWorkerEnv } from '../system-support.js';
-import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
+import { expectExactlyOnce, startFaultSims } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 1, slotsPerMachine: 4, inventory: 50 };
 const SHUTDOWN_TIMEOUT_MS = 2000;
@@ -19,23 +14,12 @@ describe('fault: SIGTERM mid-vend', () => {
     'the worker exits within SHUTDOWN_TIMEOUT_MS + 2 s, releases the machine lease, starts no new unit; the next pod resolves the vend by asking',
     async ({ redis, redisUrl, prefix }) => {
       // a vend takes longer than the shutdown timeout
-      const machines = await startMachineSim({ fleet: FLEET, vendDurationMs: 5000 });
-      const owitho = await startOwithoSim(APP);
-      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
-      const producer = createProducer(redis, { keyPrefix: prefix });
+      const sims = await startFaultSims(redis, redisUrl, prefix, { fleet: FLEET, vendDurationMs: 5000 });
+      const { machines, owitho, store, producer } = sims;
       const machine = generateFleet(FLEET).machines[0];
       if (!machine) throw new Error('no machine');
       const notice = noticeFor('SIGTERM-1', machine, [[0, 3]]);
-      const env = simWorkerEnv(
-        redisUrl,
-        prefix,
-        APP,
-        { owitho, machines },
-        {
-          ...FAULT_WORKER_SETTINGS,
-          SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-        },
-      );
+      const env = sims.workerEnv({ SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS) });
       const first = spawnWorker(env);
       const second: { kill?: () => Promise<unknown> } = {};
       try {
@@ -65,9 +49,7 @@ describe('fault: SIGTERM mid-vend', () => {
       } finally {
         await first.kill();
         await second.kill?.();
-        await producer.close();
-        await owitho.close();
-        await machines.close();
+        await sims.close();
       }
     },
     150_000,

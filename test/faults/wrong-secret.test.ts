@@ -1,15 +1,10 @@
-import { startMachineSim } from '@owc/machine-sim';
-import { OrderStore } from '@owc/order-store';
-import { startOwithoSim } from '@owc/owitho-sim';
 import type { OrderNotice } from '@owc/protocol';
-import { createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { acceptOrder, spawnWorker } from '../order-path-support.js';
 import type { AppProcess } from '../system-support.js';
-import { simWorkerEnv } from '../system-support.js';
-import { APP, expectExactlyOnce, FAULT_WORKER_SETTINGS } from './fault-support.js';
+import { expectExactlyOnce, startFaultSims } from './fault-support.js';
 
 const FLEET: FleetOptions = { machines: 2, slotsPerMachine: 4, inventory: 500 };
 /** the target: at most this many getAccessToken attempts in the first minute with a wrong secret */
@@ -20,22 +15,10 @@ describe('fault: wrong secret', () => {
   redisTest(
     'orders flowing for a minute with a wrong secret: ≤ 8 token fetches, /readyz says misconfigured, nothing vended twice; fixed secret + restart: every order called back within a minute',
     async ({ redis, redisUrl, prefix }) => {
-      const machines = await startMachineSim({ fleet: FLEET, vendDurationMs: 20 });
-      const owitho = await startOwithoSim(APP);
-      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
-      const producer = createProducer(redis, { keyPrefix: prefix });
+      const sims = await startFaultSims(redis, redisUrl, prefix, { fleet: FLEET, vendDurationMs: 20 });
+      const { machines, owitho, store, producer } = sims;
       const fleet = generateFleet(FLEET).machines;
-      const env = simWorkerEnv(
-        redisUrl,
-        prefix,
-        APP,
-        { owitho, machines },
-        {
-          ...FAULT_WORKER_SETTINGS,
-          WORKER_METRICS_PORT: '0',
-          LOG_LEVEL: 'info',
-        },
-      );
+      const env = sims.workerEnv({ WORKER_METRICS_PORT: '0', LOG_LEVEL: 'info' });
       const fetches = () =>
         Object.values(owitho.sim.requestCounts()['/getAccessToken'] ?? {}).reduce((s, n) => s + n, 0);
       const wrong = spawnWorker({ ...env, OWITHO_SECRET_KEY: 'not-the-secret' });
@@ -108,9 +91,7 @@ describe('fault: wrong secret', () => {
       } finally {
         await wrong.kill();
         await fixed?.kill();
-        await producer.close();
-        await owitho.close();
-        await machines.close();
+        await sims.close();
       }
     },
     240_000,
