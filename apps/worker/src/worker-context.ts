@@ -2,7 +2,7 @@ import type { MachineGateway } from '@owc/gateway';
 import type { Logger, Registry, Tracing } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import type { OwithoClient } from '@owc/owitho-client';
-import type { Producer } from '@owc/queues';
+import type { ConsumerOptions, Producer } from '@owc/queues';
 import type { RedisClient } from '@owc/redis';
 import type { TokenKeeper } from '@owc/token';
 import type { WorkerConfig, WorkerRole } from './config.js';
@@ -44,3 +44,19 @@ export interface RunningRole {
 }
 
 export type RoleStarter = (ctx: WorkerContext) => Promise<RunningRole>;
+
+/**
+ * What every role's BullMQ Worker shares: a connection of its own (blocking commands), tracing,
+ * our key prefix, and the job lock, JOB_LOCK_DURATION_MS, which is also how often stalled jobs
+ * are looked for (how soon a crashed pod's jobs are picked up again).
+ */
+export function consumerOptions(ctx: WorkerContext, concurrency: number): ConsumerOptions {
+  return {
+    connection: ctx.newConnection(),
+    telemetry: ctx.telemetry,
+    keyPrefix: ctx.config.KEY_PREFIX,
+    concurrency,
+    lockDuration: ctx.config.JOB_LOCK_DURATION_MS,
+    stalledInterval: ctx.config.JOB_LOCK_DURATION_MS,
+  };
+}

@@ -4,7 +4,7 @@ import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
 import { watchWorkerErrors } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
-import type { RoleStarter } from '../worker-context.js';
+import { consumerOptions, type RoleStarter } from '../worker-context.js';
 
 /**
  * Consumes `order.callback` jobs. The Worker's custom backoff strategy follows
@@ -27,12 +27,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
     'callback',
     { 'order.callback': handler.handle },
     {
-      connection: ctx.newConnection(),
-      telemetry: ctx.telemetry,
-      keyPrefix: config.KEY_PREFIX,
-      concurrency: config.CALLBACK_CONCURRENCY,
-      lockDuration: config.JOB_LOCK_DURATION_MS,
-      stalledInterval: config.JOB_LOCK_DURATION_MS,
+      ...consumerOptions(ctx, config.CALLBACK_CONCURRENCY),
       maxStalledCount: 1000,
       settings: {
         backoffStrategy: (attemptsMade, type) => {

@@ -5,7 +5,7 @@ import { machinesWithWorkGauge } from '../dispense/machines-with-work.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 import { watchWorkerErrors } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
-import type { RoleStarter } from '../worker-context.js';
+import { consumerOptions, type RoleStarter } from '../worker-context.js';
 
 /** How often the stuck-order sweep runs: a quarter of the threshold, between 1 s and 1 min. */
 export function sweepIntervalMs(stuckAfterMs: number): number {
@@ -44,12 +44,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     'dispense',
     { 'order.dispense': handler.handle },
     {
-      connection: ctx.newConnection(),
-      telemetry: ctx.telemetry,
-      keyPrefix: config.KEY_PREFIX,
-      concurrency: config.DISPENSE_CONCURRENCY,
-      lockDuration: config.JOB_LOCK_DURATION_MS,
-      stalledInterval: config.JOB_LOCK_DURATION_MS,
+      ...consumerOptions(ctx, config.DISPENSE_CONCURRENCY),
       maxStalledCount: 1000,
     },
   );

@@ -11,7 +11,7 @@ import { SkuBuffer } from '../sync/sku-buffer.js';
 import { SkuFlusher } from '../sync/sku-flusher.js';
 import { SkuUpsertHandler } from '../sync/sku-upsert.handler.js';
 import { syncMetrics } from '../sync/sync-metrics.js';
-import type { RoleStarter } from '../worker-context.js';
+import { consumerOptions, type RoleStarter } from '../worker-context.js';
 
 /**
  * The sync role (docs/sync.md):
@@ -60,14 +60,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
         return result;
       },
     },
-    {
-      connection: ctx.newConnection(),
-      telemetry: ctx.telemetry,
-      keyPrefix: config.KEY_PREFIX,
-      concurrency: config.SKU_SYNC_CONCURRENCY,
-      lockDuration: config.JOB_LOCK_DURATION_MS,
-      stalledInterval: config.JOB_LOCK_DURATION_MS,
-    },
+    consumerOptions(ctx, config.SKU_SYNC_CONCURRENCY),
   );
   watch(skuWorker, 'sku-sync', ctx.redis, logger);
   flusher.start();
@@ -91,14 +84,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
   const machineWorker = createConsumer(
     'machine-sync',
     { 'machine.restocked': machineHandler.restocked, 'machine.layout': machineHandler.layout },
-    {
-      connection: ctx.newConnection(),
-      telemetry: ctx.telemetry,
-      keyPrefix: config.KEY_PREFIX,
-      concurrency: config.MACHINE_SYNC_CONCURRENCY,
-      lockDuration: config.JOB_LOCK_DURATION_MS,
-      stalledInterval: config.JOB_LOCK_DURATION_MS,
-    },
+    consumerOptions(ctx, config.MACHINE_SYNC_CONCURRENCY),
   );
   watch(machineWorker, 'machine-sync', ctx.redis, logger);
 
