@@ -58,8 +58,8 @@ describe('owitho-sim raw push: what owitho may legally send, not what our schema
           '"actualAmount":7.00',
         );
         expect(await raw({ path: '/order/notice', data })).toMatchObject({ status: 200, code: 200 });
-        expect((await ingress.deps.store.get('RAW2'))?.notice?.actualAmount).toBe('7.50');
-        expect((await ingress.deps.store.get('RAW3'))?.notice?.payMethod).toBe(42);
+        expect((await ingress.deps.store.get('RAW2'))?.notice.actualAmount).toBe('7.50');
+        expect((await ingress.deps.store.get('RAW3'))?.notice.payMethod).toBe(42);
         // not legal: three decimals
         const bad = await raw({
           path: '/order/notice',

@@ -63,19 +63,38 @@ export interface OrderRecord extends StoredOrderBase {
  */
 export interface ReportedOrder extends StoredOrderBase {
   shape: 'reported';
-  notice?: undefined;
+  /** what the notice said about money and payment, as stored (exact wire money) */
+  notice: ReportedNotice;
   state: 'reported';
   result: OrderResult;
 }
+
+const reportedNoticeSchema = orderNoticeSchema.pick({
+  orderViewId: true,
+  machineCode: true,
+  actualAmount: true,
+  originAmount: true,
+  discountMoney: true,
+  payMethod: true,
+  payStatus: true,
+  refundStatus: true,
+});
+export type ReportedNotice = z.infer<typeof reportedNoticeSchema>;
+
+/** A reported order's `paid` field: [actualAmount, originAmount, discountMoney, payMethod, payStatus, refundStatus]. */
+const paidSchema = z.tuple([z.string(), z.string(), z.string(), z.number(), z.number(), z.number()]);
 
 export type StoredOrder = OrderRecord | ReportedOrder;
 
 /**
  * A reported order's units in its record (field `lines`): one entry per run of units with the
- * same slot and SKU (a notice line), `[slotNum, skuCode, statuses]`, a status letter per unit
- * (S 200, F 400). Short enough for Redis to keep the record as a listpack.
+ * same slot and SKU (a notice line) and failure reason, `[slotNum, skuCode, statuses, reason?]`,
+ * a status letter per unit (S 200, F 400), the reason of its failed units. Short enough for
+ * Redis to keep the record as a listpack.
  */
-export const reportedLinesSchema = z.array(z.tuple([z.string(), z.string(), z.string().regex(/^[SF]+$/)]));
+export const reportedLinesSchema = z.array(
+  z.tuple([z.string(), z.string(), z.string().regex(/^[SF]+$/)]).rest(z.string()),
+);
 
 function reportedOrder(orderViewId: string, record: Record<string, string>): ReportedOrder {
   const lines = reportedLinesSchema.parse(JSON.parse(record.lines ?? '[]'));
@@ -83,7 +102,7 @@ function reportedOrder(orderViewId: string, record: Record<string, string>): Rep
   const units: UnitLine[] = [];
   const statuses: (200 | 400)[] = [];
   const unitStates = new Map<number, UnitState>();
-  for (const [slotNum, skuCode, letters] of lines) {
+  for (const [slotNum, skuCode, letters, reason] of lines) {
     for (const letter of letters) {
       const index = units.length;
       units.push({ index, vendId: vendIdOf(orderViewId, index), slotNum, skuCode });
@@ -92,13 +111,25 @@ function reportedOrder(orderViewId: string, record: Record<string, string>): Rep
         index,
         letter === 'S'
           ? { s: 'success', at: finalAt ?? 0 }
-          : { s: 'failed', reason: 'not kept once reported', at: finalAt ?? 0 },
+          : { s: 'failed', reason: reason ?? '', at: finalAt ?? 0 },
       );
     }
   }
+  const paid = paidSchema.parse(JSON.parse(record.paid ?? 'null'));
+  const notice = reportedNoticeSchema.parse({
+    orderViewId,
+    machineCode: record.machineCode,
+    actualAmount: paid[0],
+    originAmount: paid[1],
+    discountMoney: paid[2],
+    payMethod: paid[3],
+    payStatus: paid[4],
+    refundStatus: paid[5],
+  });
   return {
     shape: 'reported',
     orderViewId,
+    notice,
     state: 'reported',
     acceptedAt: Number(record.acceptedAt),
     machineCode: record.machineCode ?? '',
@@ -132,7 +163,16 @@ function callbackState(record: Record<string, string>): CallbackState {
 
 /** A reported order's final result from its `lines` field. */
 export function reportedResult(orderViewId: string, lines: string): OrderResult {
-  return reportedOrder(orderViewId, { lines }).result;
+  const statuses: (200 | 400)[] = [];
+  const outDetailList: OrderResult['outDetailList'] = [];
+  for (const [slotNum, skuCode, letters] of reportedLinesSchema.parse(JSON.parse(lines))) {
+    for (const letter of letters) {
+      const status = letter === 'S' ? 200 : 400;
+      statuses.push(status);
+      outDetailList.push({ slotNum, skuCode, status });
+    }
+  }
+  return { orderViewId, outStatus: outStatusOf(statuses), outDetailList };
 }
 
 function optionalNumber(value: string | undefined): number | undefined {
@@ -166,7 +206,7 @@ export function readRecord(
   // reported before records were shrunk (or not shrunk): seen in the reported shape all the same
   if (state === 'reported' && result) {
     const units = flattenOrder(notice);
-    return { ...base, shape: 'reported', state, units, result };
+    return { ...base, shape: 'reported', notice: reportedNoticeSchema.parse(notice), state, units, result };
   }
   if (state === 'reported') throw new Error(`order ${orderViewId}: reported without a final result`);
   return { ...base, shape: 'whole', notice, state, units: flattenOrder(notice), result };

@@ -29,7 +29,7 @@ describe('OrderStore', () => {
       expect((await store.accept(notice('A1', { actualAmount: '6.00' }))).outcome).toBe('conflict');
       const record = await store.get('A1');
       expect(record).toMatchObject({ state: 'accepted', duplicates: 1, conflicts: 1, machineCode: 'M001' });
-      expect(record?.notice?.actualAmount).toBe('7.00');
+      expect(record?.notice.actualAmount).toBe('7.00');
       expect(record?.units).toHaveLength(4);
       const ttl = await redis.pttl(orderKeys(prefix, 'A1').record);
       expect(ttl).toBeGreaterThan(29 * DAY);
@@ -144,7 +144,18 @@ describe('a reported order', () => {
         duplicates: 1,
         callback: { attempts: 1 },
       });
-      expect(record?.notice).toBeUndefined();
+      // what the notice said about money and payment stays, exactly; the rest of it goes
+      expect(record?.notice).toEqual({
+        orderViewId: 'S1',
+        machineCode: 'M001',
+        actualAmount: '7.00',
+        originAmount: notice('S1').originAmount,
+        discountMoney: notice('S1').discountMoney,
+        payMethod: notice('S1').payMethod,
+        payStatus: 1,
+        refundStatus: 0,
+      });
+      expect(record?.unitStates.get(3)).toMatchObject({ s: 'failed', reason: 'jammed' });
       expect(record?.units.map((u) => [u.vendId, u.slotNum, u.skuCode])).toEqual([
         ['S1-0', '01', 'COLA'],
         ['S1-1', '01', 'COLA'],

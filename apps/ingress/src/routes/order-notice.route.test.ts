@@ -246,11 +246,11 @@ describe('POST /order/notice', () => {
           expect({ id, body: answer.body }).toEqual({ id, body: { code: 200, msg: 'success' } });
         }
         const sevenFifty = await ingress.deps.store.get('OV7004');
-        expect(sevenFifty?.notice?.actualAmount).toBe('7.50');
-        expect(sevenFifty?.notice?.originAmount).toBe('8.50');
-        expect((await ingress.deps.store.get('OV7003'))?.notice?.actualAmount).toBe('7.00');
-        expect((await ingress.deps.store.get('OV7005'))?.notice?.payMethod).toBe(9);
-        expect((await ingress.deps.store.get('OV7008'))?.notice?.payStatus).toBe(7);
+        expect(sevenFifty?.notice.actualAmount).toBe('7.50');
+        expect(sevenFifty?.notice.originAmount).toBe('8.50');
+        expect((await ingress.deps.store.get('OV7003'))?.notice.actualAmount).toBe('7.00');
+        expect((await ingress.deps.store.get('OV7005'))?.notice.payMethod).toBe(9);
+        expect((await ingress.deps.store.get('OV7008'))?.notice.payStatus).toBe(7);
         const metrics = await (await fetch(`${ingress.adminUrl}/metrics`)).text();
         expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payMethod' })).toBe(1);
         expect(metricValue(metrics, 'owc_ingress_notice_unknown_enum_total', { field: 'payStatus' })).toBe(1);
@@ -307,7 +307,7 @@ describe('POST /order/notice', () => {
         expect(answer.status).toBe(200);
         expect(answer.body).toEqual({ code: 200, msg: 'success' });
         const record = await ingress.deps.store.get('OV4001');
-        expect(record?.notice?.machineCode).toBe('M001');
+        expect(record?.notice.machineCode).toBe('M001');
         expect(record?.conflicts).toBe(1);
         expect(await ingress.deps.producer.queue('dispense').count()).toBe(1);
         expect((await ingress.deps.store.stats()).conflicts).toBe(1);
