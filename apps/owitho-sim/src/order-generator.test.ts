@@ -97,8 +97,8 @@ describe('OrderGenerator', () => {
         case 'amounts-without-decimals':
           // whole amounts travel without decimals, e.g. "actualAmount":"108"
           expect(wire).toMatch(/"actualAmount":"\d+"/);
-          // prices of a yuan or more are whole (a coupon down to whole yuan); below that they stay
-          expect(wire).not.toMatch(/"actualPrice":"[1-9]\d*\.\d+"/);
+          // every price whole too (a coupon down to whole yuan; under one yuan, free)
+          expect(wire).not.toMatch(/"actualPrice":"\d+\.\d+"/);
           break;
         case 'amounts-as-json-numbers':
           expect(wire).toMatch(/"actualAmount":\d+(\.\d{1,2})?[,}]/);

@@ -162,9 +162,9 @@ export class OrderGenerator {
         slot,
         quantity: 1 + Math.floor(this.random() * 3),
         origin: moneyToCents(slot.originalPrice),
-        // a coupon down to whole yuan, so that the amounts are whole ("108") too, not only the prices
-        actual:
-          form === 'amounts-without-decimals' && actual >= 100 ? Math.floor(actual / 100) * 100 : actual,
+        // a coupon down to whole yuan (a unit under one yuan goes free: "0"), so that the sums are
+        // whole ("108") too, not only the prices
+        actual: form === 'amounts-without-decimals' ? Math.floor(actual / 100) * 100 : actual,
       });
     }
     const origin = lines.reduce((s, l) => s + l.quantity * l.origin, 0);
