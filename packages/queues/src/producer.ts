@@ -3,6 +3,7 @@ import { type JobsOptions, Queue, type Telemetry } from 'bullmq';
 import { type JobInput, type JobName, jobCatalog, type QueueName } from './catalog.js';
 import { queuePrefix } from './names.js';
 import { parseJobPayload } from './validate.js';
+import { type ForgetOutcome, VanishedJobs } from './vanished-jobs.js';
 
 export interface EnqueueOptions {
   /** deterministic id: a second enqueue with the same id while the job exists adds nothing */
@@ -18,6 +19,12 @@ export interface Producer {
     options?: EnqueueOptions,
   ): Promise<{ id: string }>;
   queue(name: QueueName): Queue;
+  /**
+   * Clears the queue's entries of a job whose hash is gone (VanishedJobs), so that a job added
+   * again under its id runs once; a job that exists ('present') or that a worker is still running
+   * ('held') is left alone.
+   */
+  forgetVanished(name: QueueName, jobId: string): Promise<ForgetOutcome>;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,7 @@ export function createProducer(
     }
     return q;
   };
+  let vanished: VanishedJobs | undefined;
   return {
     async enqueue(name, payload, enqueueOptions = {}) {
       const data = parseJobPayload(name, payload);
@@ -68,6 +76,10 @@ export function createProducer(
       return { id: String(job.id) };
     },
     queue,
+    forgetVanished(name, jobId) {
+      vanished ??= new VanishedJobs(connection);
+      return vanished.forget(queue(name), jobId);
+    },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
     },

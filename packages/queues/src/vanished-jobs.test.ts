@@ -32,7 +32,10 @@ describe('VanishedJobs.forget', () => {
     expect(await redis.lrange(queue.toKey('active'), 0, -1)).toEqual(['J0', 'J1']);
 
     await redis.del(jobKey);
-    expect(await vanished.forget(queue, 'J1')).toBe('forgotten');
+    // a worker still holds it: only its end may clear it
+    expect(await vanished.forget(queue, 'J1')).toBe('held');
+    expect(await redis.lrange(queue.toKey('active'), 0, -1)).toEqual(['J0', 'J1']);
+    expect(await vanished.forget(queue, 'J1', 'ended')).toBe('forgotten');
     expect(await redis.lrange(queue.toKey('active'), 0, -1)).toEqual(['J0']);
     expect(await redis.sismember(queue.toKey('stalled'), 'J1')).toBe(0);
     expect(await redis.exists(`${jobKey}:lock`, `${jobKey}:logs`)).toBe(0);

@@ -3,12 +3,12 @@ import type { QueueBase } from 'bullmq';
 
 const scripts = {
   owcQueuesForgetVanishedJob: luaScript(
-    new URL('../lua/forget-vanished-job-5.lua', import.meta.url),
-    oneOfResult(['forgotten', 'absent', 'present'] as const),
+    new URL('../lua/forget-vanished-job-9.lua', import.meta.url),
+    oneOfResult(['forgotten', 'absent', 'present', 'held'] as const),
   ),
 };
 
-export type ForgetOutcome = 'forgotten' | 'absent' | 'present';
+export type ForgetOutcome = 'forgotten' | 'absent' | 'present' | 'held';
 
 /** What BullMQ says when a job's hash is gone: `Missing key for job <id>. <command>`. */
 const MISSING_JOB_KEY = /^Missing key for job (.+)\. (\w+)$/s;
@@ -25,10 +25,12 @@ export function vanishedJobOf(error: unknown): { jobId: string; command: string 
 }
 
 /**
- * Clears away a job whose hash vanished while it was active. Left alone, its id stays in the
- * active list; once its lock expires the stalled checker moves it back to wait as a hash with
- * no name and no data, which then fails (and is retried by whoever repairs failed jobs). Here it
- * leaves the active and stalled sets, and its lock and log go with it: the job ends, removed.
+ * Clears away a job whose hash vanished while its id was still queued. Left alone, an active one
+ * stays in the active list and, once its lock expires, the stalled checker moves it back to wait
+ * as a hash with no name and no data, which then fails (and is retried by whoever repairs failed
+ * jobs); a waiting or delayed one is fetched as such a hollow job; and a job added again under the
+ * id runs once per entry. Here every entry of the id leaves the queue's lists, and its lock and
+ * log go with it: the job ends, removed.
  */
 export class VanishedJobs {
   private readonly forgetScript: ScriptCall<ForgetOutcome>;
@@ -37,16 +39,29 @@ export class VanishedJobs {
     this.forgetScript = defineScripts(redis, scripts).owcQueuesForgetVanishedJob;
   }
 
-  /** `queue`: the Worker (or Queue) the job belonged to, for its key names. */
-  forget(queue: Pick<QueueBase, 'toKey'>, jobId: string): Promise<ForgetOutcome> {
+  /**
+   * `queue`: the Worker (or Queue) the job belonged to, for its key names. `ended`: the worker
+   * that ran it is done with it (BullMQ reported it), so its lock goes too; `unheld`: leave it
+   * alone while a worker holds its lock (its processing is still under way and will end it).
+   */
+  forget(
+    queue: Pick<QueueBase, 'toKey'>,
+    jobId: string,
+    when: 'ended' | 'unheld' = 'unheld',
+  ): Promise<ForgetOutcome> {
     const jobKey = queue.toKey(jobId);
     return this.forgetScript(
       jobKey,
       queue.toKey('active'),
+      queue.toKey('wait'),
+      queue.toKey('paused'),
+      queue.toKey('delayed'),
+      queue.toKey('prioritized'),
       queue.toKey('stalled'),
       `${jobKey}:lock`,
       `${jobKey}:logs`,
       jobId,
+      when,
     );
   }
 }

@@ -7,6 +7,7 @@ import { lazyChild } from '../lazy-child.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import { callbackDelayMs } from './callback-jobs.js';
 import type { CallbackMetrics } from './callback-metrics.js';
+import { DeadLetteredError } from './dead-lettered-error.js';
 
 /** What the owitho client answers for one delivery (@owc/owitho-client CallOutcome). */
 export type CallbackOutcome =
@@ -92,7 +93,7 @@ export class CallbackHandler {
       await store.markDead(orderViewId, error);
       metrics.dead.inc({ why: 'permanent' });
       log.error({ attempt, reason: outcome.reason }, 'callback refused for good: dead-lettered');
-      throw new UnrecoverableError(`callback refused: ${outcome.reason}`);
+      throw new DeadLetteredError(`callback refused: ${outcome.reason}`);
     }
 
     if (!job.opts.backoff) {
@@ -135,13 +136,13 @@ export class CallbackHandler {
       { attempt, status, payloadBytes, units },
       `owitho refused the callback request itself (HTTP ${status}): a problem with the callback, not the order; dead-lettered`,
     );
-    throw new UnrecoverableError(error);
+    throw new DeadLetteredError(error);
   }
 
   private async dead(orderViewId: string, attempts: number, error: string, log: Logger): Promise<never> {
     await this.deps.store.markDead(orderViewId, error);
     this.deps.metrics.dead.inc({ why: 'schedule_exhausted' });
     log.error({ attempts, error }, 'callback schedule exhausted: dead-lettered');
-    throw new UnrecoverableError(`callback undelivered after ${attempts} attempts: ${error}`);
+    throw new DeadLetteredError(`callback undelivered after ${attempts} attempts: ${error}`);
   }
 }

@@ -105,8 +105,12 @@ export class StuckOrders {
       const job = await queue.getJob(order.job.id);
       let action: RepairAction['action'] = 'none';
       if (!job) {
-        await enqueue();
-        action = 'enqueued';
+        // its hash may have vanished with its id still queued: that entry would run it twice;
+        // while a worker still runs it, its end clears it, and the next sweep re-creates it
+        if ((await producer.forgetVanished(order.job.queue, order.job.id)) !== 'held') {
+          await enqueue();
+          action = 'enqueued';
+        }
       } else {
         const state = await job.getState();
         // a job whose hash vanished comes back without name or data: retrying it runs nothing

@@ -29,7 +29,7 @@ export function watchWorkerErrors(
       if (reported.size > REMEMBERED_VANISHED) reported.delete(reported.values().next().value as string);
     }
     try {
-      const outcome = await vanished.forget(worker, jobId);
+      const outcome = await vanished.forget(worker, jobId, 'ended');
       if (first)
         logger.error(
           { queue, jobId, command, outcome, err: error },
