@@ -135,15 +135,7 @@ function reportedOrder(orderViewId: string, record: Record<string, string>): Rep
     machineCode: record.machineCode ?? '',
     units,
     unitStates,
-    result: {
-      orderViewId,
-      outStatus: outStatusOf(statuses),
-      outDetailList: units.map((u, i) => ({
-        slotNum: u.slotNum,
-        skuCode: u.skuCode,
-        status: statuses[i] as 200 | 400,
-      })),
-    },
+    result: finalResult(orderViewId, units, statuses),
     finalAt,
     duplicates: Number(record.duplicates ?? 0),
     conflicts: Number(record.conflicts ?? 0),
@@ -212,6 +204,23 @@ export function readRecord(
   return { ...base, shape: 'whole', notice, state, units: flattenOrder(notice), result };
 }
 
+/** The final result of units whose statuses are all known (the callback's payload). */
+export function finalResult(
+  orderViewId: string,
+  units: readonly { slotNum: string; skuCode: string }[],
+  statuses: readonly (200 | 400)[],
+): OrderResult {
+  return {
+    orderViewId,
+    outStatus: outStatusOf(statuses),
+    outDetailList: units.map((unit, i) => ({
+      slotNum: unit.slotNum,
+      skuCode: unit.skuCode,
+      status: statuses[i] as 200 | 400,
+    })),
+  };
+}
+
 /** outStatus from unit results: 200 all succeeded, 400 none, 300 some. */
 export function outStatusOf(statuses: readonly (200 | 400)[]): Exclude<OutStatus, 100> {
   const ok = statuses.filter((s) => s === 200).length;
@@ -247,13 +256,5 @@ export function finalResultOf(
     if (!state || state.s === 'attempted') return undefined;
     statuses.push(state.s === 'success' ? 200 : 400);
   }
-  return {
-    orderViewId: record.orderViewId,
-    outStatus: outStatusOf(statuses),
-    outDetailList: record.units.map((unit, i) => ({
-      slotNum: unit.slotNum,
-      skuCode: unit.skuCode,
-      status: statuses[i] as 200 | 400,
-    })),
-  };
+  return finalResult(record.orderViewId, record.units, statuses);
 }

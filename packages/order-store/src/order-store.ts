@@ -4,10 +4,10 @@ import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
 import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
 import {
+  finalResult,
   finalResultOf,
   ORDER_STATES,
   type OrderState,
-  outStatusOf,
   readRecord,
   reportedResult,
   resultOf,
@@ -280,15 +280,7 @@ export class OrderStore {
     last: { index: number; result: UnitOutcomeInput } | undefined,
   ): Promise<{ result: OrderResult; finalizedNow: boolean } | undefined> {
     const statuses = results.map((r) => (r === 'success' ? 200 : 400) as 200 | 400);
-    const result: OrderResult = {
-      orderViewId,
-      outStatus: outStatusOf(statuses),
-      outDetailList: units.map((unit, i) => ({
-        slotNum: unit.slotNum,
-        skuCode: unit.skuCode,
-        status: statuses[i] as 200 | 400,
-      })),
-    };
+    const result = finalResult(orderViewId, units, statuses);
     const written = await this.writeFinal(orderViewId, result, last);
     if (written !== 'mismatch') return written;
     return this.finalize(orderViewId);
