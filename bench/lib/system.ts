@@ -15,6 +15,12 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const CHILD_NODE_ARGS = (process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean);
 /** scales the amount of work of the pipeline and sync benchmarks (1 = the figures in BENCHMARKS.md) */
 export const SCALE = Number(process.env.BENCH_SCALE ?? 1);
+/**
+ * `dist`: the apps run from their compiled `dist/main.js` with plain node, as in production
+ * (`pnpm build` first); otherwise from source under tsx, which keeps its compiled modules in
+ * memory (tens of MB of RSS the production images do not have).
+ */
+const APPS_FROM = process.env.BENCH_APPS_FROM === 'dist' ? 'dist' : 'source';
 
 export function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
@@ -68,7 +74,7 @@ export async function seedToken(prefix: string, token = 'bench-token'): Promise<
   return token;
 }
 
-/** A node child process under tsx with the @owc/source condition. */
+/** A node child process: under tsx with the @owc/source condition, or an app's `dist/` (BENCH_APPS_FROM). */
 export interface BenchChild {
   child: ChildProcess;
   output(): string;
@@ -79,11 +85,15 @@ export interface BenchChild {
 }
 
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): BenchChild {
-  const child = spawn(
-    process.execPath,
-    [...CHILD_NODE_ARGS, '--conditions=@owc/source', '--import', 'tsx', script, ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const compiled = /^apps\/[^/]+\/src\/main\.ts$/.test(script) && APPS_FROM === 'dist';
+  const runner = compiled
+    ? [script.replace('/src/main.ts', '/dist/main.js')]
+    : ['--conditions=@owc/source', '--import', 'tsx', script];
+  const child = spawn(process.execPath, [...CHILD_NODE_ARGS, ...runner, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const keep = (chunk: Buffer) => {
     out += chunk.toString();
