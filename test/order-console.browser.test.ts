@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTestIngress } from '@owc/ingress/test-kit';
 import { OrderStore, OrderTimeline } from '@owc/order-store';
-import { ApiKeyStore, createProducer, PUBLIC_JOB_NAMES } from '@owc/queues';
+import { ApiKeyStore, createProducer, dispenseJobId, PUBLIC_JOB_NAMES } from '@owc/queues';
 import { redisTest, silentLogger, waitFor } from '@owc/testing';
 import { runCliCommand } from '@owc/worker';
 import { type BrowserContext, chromium } from 'playwright-core';
@@ -119,6 +119,11 @@ describe('the operator order page in a real browser', () => {
         const producer = createProducer(redis, { keyPrefix: prefix });
         const logs = await producer.queue('callback').getJobLogs(`cb-${orderViewId}`);
         expect(logs.logs.some((line) => /callback attempt 1: ok/.test(line))).toBe(true);
+        // the dispense run's lines: each unit's vend and the final, in the order they happened
+        const dispenseLog = (
+          await producer.queue('dispense').getJobLogs(dispenseJobId(orderViewId))
+        ).logs.join('\n');
+        expect(dispenseLog).toMatch(/unit 0 \(.+\) vend: [\s\S]*final: outStatus 200/);
 
         // a replayed callback of the reported order reaches owitho-sim a second time
         const lines: string[] = [];

@@ -138,11 +138,12 @@ export class OrderTimeline {
       : machineIndexKey(this.options.keyPrefix, machineCode);
   }
 
-  async append(orderViewId: string, event: TimelineEvent): Promise<void> {
+  async append(orderViewId: string, ...events: TimelineEvent[]): Promise<void> {
+    if (events.length === 0) return;
     const key = this.key(orderViewId);
     const replies = await this.options.redis
       .pipeline()
-      .rpush(key, JSON.stringify(storedEvent(orderViewId, event)))
+      .rpush(key, ...events.map((event) => JSON.stringify(storedEvent(orderViewId, event))))
       .pexpire(key, this.options.ttlMs)
       .exec();
     // trimmed only once it is over the cap (rare): one command less on every event
@@ -168,7 +169,9 @@ export class OrderTimeline {
     });
     if (acceptedAt && !events.some((event) => event.e === 'accepted'))
       events.unshift({ e: 'accepted', at: Number(acceptedAt) });
-    return events;
+    // writers batch their events (a dispense run's are written when it ends), so the list's
+    // order is not always the order things happened in; a stable sort keeps equal times as written
+    return events.sort((a, b) => a.at - b.at);
   }
 
   /**

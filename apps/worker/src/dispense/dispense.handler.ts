@@ -7,7 +7,7 @@ import type { LeaseHold, RedisClient } from '@owc/redis';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import { lazyChild } from '../lazy-child.js';
-import type { TimelineWriter } from '../timeline-writer.js';
+import type { TimelineRun, TimelineWriter } from '../timeline-writer.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
 import { MachineLease } from './machine-lease.js';
 import { MachineTurns } from './machine-turns.js';
@@ -114,9 +114,11 @@ export class DispenseHandler {
     // state read is current). A machine another pod holds costs one SET and a step back.
     let machineCode = payload.machineCode;
     let lease: LeaseHold | undefined = await this.acquire(job, token, machineCode, log);
-    // timeline lines (order page, job log) go out beside the work and are awaited before the job ends
+    // timeline lines (order page, job log): `accepted` goes out beside the work, the run's own
+    // events together when the order is final or the run ends; all awaited before the job ends
     const lines: Promise<void>[] = [];
     const timeline = this.deps.timeline;
+    const events = timeline?.run(job, orderViewId);
     try {
       const record = await this.deps.store.get(orderViewId);
       if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
@@ -124,7 +126,7 @@ export class DispenseHandler {
       if (timeline && record.unitStates.size === 0)
         lines.push(timeline.accepted(job, orderViewId, record.machineCode, record.acceptedAt));
       if (record.result)
-        return await this.finish(job, record.orderViewId, record.state, log, () =>
+        return await this.finish(record.orderViewId, record.state, log, events, () =>
           this.deps.store.finalize(orderViewId, record),
         );
 
@@ -144,7 +146,7 @@ export class DispenseHandler {
           const state = record.unitStates.get(unit.index);
           return state?.s === 'success' ? 'success' : 'failed';
         });
-        return await this.finish(job, orderViewId, record.state, log, () =>
+        return await this.finish(orderViewId, record.state, log, events, () =>
           run.finalize(record.units, results),
         );
       }
@@ -176,17 +178,13 @@ export class DispenseHandler {
           return await this.delay(job, token, 0, log, 'shutting down: another pod continues');
         }
         const outcome = await this.vender.settle(target, unit, known, lease, log, run);
-        if (timeline) {
-          lines.push(
-            timeline.record(job, orderViewId, {
-              e: 'vend',
-              at: Date.now(),
-              unit: unit.index,
-              vendId: unit.vendId,
-              answer: outcomeText(outcome),
-            }),
-          );
-        }
+        events?.add({
+          e: 'vend',
+          at: Date.now(),
+          unit: unit.index,
+          vendId: unit.vendId,
+          answer: outcomeText(outcome),
+        });
         if (outcome.kind === 'done') {
           results.push(outcome.result.s);
           continue;
@@ -201,13 +199,13 @@ export class DispenseHandler {
       const held = lease;
       lease = undefined;
       const [final] = await Promise.all([
-        this.finish(job, orderViewId, record.state, log, () => run.finalize(record.units, results)),
+        this.finish(orderViewId, record.state, log, events, () => run.finalize(record.units, results)),
         this.letGo(held, machineCode, log),
       ]);
       return final;
     } finally {
       if (lease) await this.letGo(lease, machineCode, log);
-      await Promise.all(lines);
+      await Promise.all([...lines, events?.flush()]);
     }
   };
 
@@ -231,24 +229,23 @@ export class DispenseHandler {
   }
 
   private async finish(
-    job: Job,
     orderViewId: string,
     state: OrderState,
     log: Logger,
+    events: TimelineRun | undefined,
     finalize: () => Promise<{ result: OrderResult; finalizedNow: boolean } | undefined>,
   ): Promise<DispenseOutcome> {
     const { producer, metrics } = this.deps;
     const final = await finalize();
     if (!final) throw new Error(`order ${orderViewId} still has units without a result`);
+    if (final.finalizedNow) events?.add({ e: 'final', at: Date.now(), outStatus: final.result.outStatus });
+    // the run's lines leave before the callback job exists, so the callback's own line follows them
+    const written = events?.flush();
     if (state !== 'reported') await enqueueCallback(producer, orderViewId);
+    await written;
     if (final.finalizedNow) {
       metrics.orders.inc({ outStatus: String(final.result.outStatus) });
       log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
-      await this.deps.timeline?.record(job, orderViewId, {
-        e: 'final',
-        at: Date.now(),
-        outStatus: final.result.outStatus,
-      });
     }
     return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
   }
