@@ -2,11 +2,10 @@ import { startMachineSim } from '@owc/machine-sim';
 import type { Registry } from '@owc/observability';
 import type { OrderStore } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { redisTest, waitFor } from '@owc/testing';
+import { redisTest, TcpSwitch, waitFor } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { type System, startSystem } from '../system-support.js';
 import { APP, expectExactlyOnce } from './fault-support.js';
-import { TcpSwitch } from './tcp-switch.js';
 
 const SEED = { machines: 3, slotsPerMachine: 6 };
 /** orders owitho pushes before, during and after each fault */

@@ -3,5 +3,6 @@
 export * from './sample-notices.js';
 export * from './sample-skus.js';
 export * from './silent-logger.js';
+export * from './tcp-switch.js';
 export * from './wait-for.js';
 export * from './wait-for-renewals.js';

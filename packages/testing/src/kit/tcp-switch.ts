@@ -1,6 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
-export type SwitchMode = 'pass' | 'refuse' | 'hang';
+export type SwitchMode = 'pass' | 'refuse' | 'hang' | 'stall';
 
 interface Relay {
   client: Socket;
@@ -15,6 +15,8 @@ interface Relay {
  *   connections open at that moment are reset, requests in flight included;
  * - `hang`: connections are accepted and requests taken, but nothing is forwarded and nothing
  *   answers; the connections open at that moment go silent too (an answer on its way is lost);
+ * - `stall`: requests are forwarded but the answers are held back, and delivered in order when
+ *   the switch leaves `stall` (a peer that is slow, not gone);
  * - `pass`: a plain relay. Leaving `hang` resets the silent connections, as a restarted peer would.
  */
 export class TcpSwitch {
@@ -25,6 +27,7 @@ export class TcpSwitch {
 
   private constructor(
     private readonly port: number,
+    private readonly targetUrl: string,
     private readonly target: { host: string; port: number },
     server: Server,
   ) {
@@ -40,12 +43,16 @@ export class TcpSwitch {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
     if (!address || typeof address === 'string') throw new Error('no port');
-    self = new TcpSwitch(address.port, target, server);
+    self = new TcpSwitch(address.port, targetUrl, target, server);
     return self;
   }
 
+  /** the switch's own address, in `targetUrl`'s scheme and path (`redis://…/3` stays on DB 3) */
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    const url = new URL(this.targetUrl);
+    url.hostname = '127.0.0.1';
+    url.port = String(this.port);
+    return url.toString().replace(/\/$/, '');
   }
 
   async set(mode: SwitchMode): Promise<void> {
@@ -54,6 +61,9 @@ export class TcpSwitch {
     this.mode = mode;
     if (was === 'refuse') await this.listen();
     if (was === 'hang') for (const socket of this.silent) socket.resetAndDestroy();
+    // a paused readable keeps what arrives: piping it again delivers it, in order
+    if (was === 'stall') for (const pair of this.relayed) pair.upstream.pipe(pair.client);
+    if (mode === 'stall') for (const pair of this.relayed) pair.upstream.unpipe(pair.client).pause();
     this.silent.clear();
     if (mode === 'refuse') {
       // close() waits for the open connections: they are reset right after
@@ -108,7 +118,8 @@ export class TcpSwitch {
     upstream.on('close', end);
     client.on('close', end);
     client.pipe(upstream);
-    upstream.pipe(client);
+    if (this.mode === 'stall') upstream.pause();
+    else upstream.pipe(client);
   }
 
   /** Takes whatever the client sends, answers nothing. */
