@@ -47,14 +47,15 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
     const order = { orderViewId: notice.orderViewId, machineCode: notice.machineCode, state };
     // still `accepted`: the job may be missing if an earlier attempt failed between record and job
     const open = state === 'accepted';
-    const index = outcome === 'created' || (outcome === 'duplicate' && open);
+    // a new order, or a re-push of one whose job may be missing: write the job and index the order
+    const writesJob = outcome === 'created' || (outcome === 'duplicate' && open);
     // the index and counters are advisory: the record and the job are what 200 promises
-    const bookkeeping = store.bookAccepted(notice, outcome, index).then(
+    const bookkeeping = store.bookAccepted(notice, outcome, writesJob).then(
       () => undefined,
       (error: unknown) => log.warn({ err: error, ...order }, 'order bookkeeping (index, counters) failed'),
     );
     try {
-      if (outcome === 'created' || (outcome === 'duplicate' && open)) {
+      if (writesJob) {
         await ensureDispenseJob(notice.orderViewId, notice.machineCode);
       } else if (outcome === 'conflict' && open) {
         // heal the stored order's job (never the conflicting notice's content)
