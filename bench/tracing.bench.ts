@@ -10,9 +10,8 @@
 // ms per order of the ingress and worker processes, traced ÷ untraced (the steadier of the two
 // on a shared machine).
 import { createServer, type Server } from 'node:http';
-import { generateFleet } from '@owc/sim-fleet';
 import { waitFor } from '@owc/testing/kit';
-import { noticeFor } from './lib/orders.js';
+import { driverFor, FLEET } from './lib/order-path.js';
 import { percentile, report, round } from './lib/report.js';
 import { benchPrefix, envNumber, machineLoad, procStat, SCALE } from './lib/system.js';
 import { type AppChild, spawnWorker, startWorld, type World } from './lib/world.js';
@@ -21,8 +20,6 @@ const N = Math.round(envNumber('BENCH_TRACING_ORDERS', 1000) * SCALE);
 const ROUNDS = envNumber('BENCH_TRACING_ROUNDS', 2);
 const WARMUP = 50;
 const BURST_TIMEOUT_MS = envNumber('BENCH_TRACING_TIMEOUT_MS', 90_000);
-const fleet = { machines: 200, slotsPerMachine: 12, inventory: 100_000 };
-const layouts = generateFleet(fleet).machines;
 
 /** A stand-in collector: takes OTLP/HTTP exports, answers 200, counts requests and bytes. */
 async function startSink(): Promise<{
@@ -70,7 +67,7 @@ async function runRound(
   sink: Awaited<ReturnType<typeof startSink>>,
 ): Promise<Round> {
   const otel: Record<string, string> = tracing === 'on' ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url } : {};
-  const world: World = await startWorld(fleet, { prefix, ingress: true, env: otel });
+  const world: World = await startWorld(FLEET, { prefix, ingress: true, env: otel });
   let worker: AppChild | undefined;
   try {
     worker = await spawnWorker(prefix, world, { WORKER_ROLES: 'token,dispense,callback', ...otel }, [
@@ -81,17 +78,7 @@ async function runRound(
     const ingressPid = world.ingress?.app.pid;
     if (!ingressPid) throw new Error('no ingress');
     await waitFor(() => owitho.sim.tokenFetchCount() > 0, { what: 'the worker to fetch a token' });
-    let seq = 0;
-    const push = (tag: string): string => {
-      const i = seq++;
-      const layout = layouts[i % layouts.length];
-      if (!layout) throw new Error('no layout');
-      const id = `${tag}${i}`;
-      owitho.sim.pushOrder(noticeFor(id, layout, i));
-      return id;
-    };
-    const calledBack = (ids: readonly string[]) =>
-      ids.reduce((n, id) => n + ((owitho.sim.order(id)?.callbacks.length ?? 0) > 0 ? 1 : 0), 0);
+    const { push, calledBack } = driverFor(world);
 
     const warm = Array.from({ length: WARMUP }, () => push('W'));
     await waitFor(() => calledBack(warm) === warm.length, { timeoutMs: 60_000, what: 'the warm-up orders' });
