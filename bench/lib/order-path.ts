@@ -4,10 +4,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OwithoClient } from '@owc/owitho-client';
 import { generateFleet } from '@owc/sim-fleet';
-import { waitFor } from '@owc/testing/kit';
+import { freePort, waitFor } from '@owc/testing/kit';
 import { noticeFor, unitsOf } from './orders.js';
 import { percentile, round } from './report.js';
-import { APP, freePort, procStat, spawnNode } from './system.js';
+import { APP, procStat, spawnNode } from './system.js';
 import { type AppChild, type Fleet, spawnWorker, startWorld, type World } from './world.js';
 
 export const FLEET: Fleet = { machines: 200, slotsPerMachine: 12, inventory: 100_000 };

@@ -1,10 +1,8 @@
 // A Redis server of the benchmark's own (redis-server on a free port, no persistence), so that
 // INFO commandstats, used_memory and the server's CPU count only what the benchmark did: the
 // shared Redis also serves other people's test runs.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { waitFor } from '@owc/testing/kit';
+import { startRedisServer } from '@owc/testing/kit';
 import { Redis } from 'ioredis';
-import { freePort } from './system.js';
 
 export interface PrivateRedis {
   url: string;
@@ -16,43 +14,11 @@ export interface PrivateRedis {
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--loglevel',
-      'warning',
-    ],
-    { stdio: 'ignore' },
-  );
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('redis-server could not be started (is it installed?)');
-  const url = `redis://127.0.0.1:${port}`;
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  client.on('error', () => undefined); // refused until the server listens; judged by PING below
-  await waitFor(
-    async () => {
-      try {
-        if (client.status !== 'ready') await client.connect();
-        return (await client.ping()) === 'PONG';
-      } catch {
-        return false;
-      }
-    },
-    { timeoutMs: 10_000, what: 'the private redis-server' },
-  );
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const server = await startRedisServer(['--loglevel', 'warning']);
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   return {
-    url,
-    pid,
+    url: server.url,
+    pid: server.pid,
     async commandCalls() {
       const info = await client.info('commandstats');
       const calls: Record<string, number> = {};
@@ -65,8 +31,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     },
     async stop() {
       client.disconnect();
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
     },
   };
 }

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Logger, Registry } from '@owc/observability';
@@ -145,18 +144,6 @@ export function procStat(pid: number): { cpuMs: number; rssMb: number } {
     cpuMs: ((utime + stime) * 1000) / ticksPerSec,
     rssMb: Math.round(((rssPages * 4096) / 1024 / 1024) * 10) / 10,
   };
-}
-
-/** A free TCP port on 127.0.0.1 (@owc/testing is for vitest only). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 /** The 1-minute load average: how busy the machine was (other processes compete for the cores). */

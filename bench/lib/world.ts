@@ -1,11 +1,10 @@
 // The system under benchmark, laid out like production: the ingress and the worker are their own
 // processes (their real `main.ts`, under tsx), the outside world (owitho-sim, machine-sim) runs in
 // the bench process.
-import { createServer } from 'node:net';
 import { type StartedMachineSim, startMachineSim } from '@owc/machine-sim';
 import { type StartedOwithoSim, startOwithoSim } from '@owc/owitho-sim';
 import { type QueueName, queuePrefix } from '@owc/queues';
-import { waitFor } from '@owc/testing/kit';
+import { freePort, waitFor } from '@owc/testing/kit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { APP, type BenchChild, REDIS_URL, silent, spawnNode } from './system.js';
@@ -77,15 +76,6 @@ export async function startWorld(
     await machineSim.close();
     throw error;
   }
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (!address || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 export interface AppChild extends BenchChild {

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { waitFor } from '@owc/testing';
+import { freePort, waitFor } from '@owc/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   GatewayProtocolError,
@@ -55,16 +55,6 @@ async function tinyServer(): Promise<TinyServer> {
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json' });
   res.end(JSON.stringify(body));
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const request: VendRequest = { vendId: 'XBL0001-0', containerCode: '01', slotNum: '01', skuCode: 'SKU00001' };

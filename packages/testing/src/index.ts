@@ -1,4 +1,3 @@
 export * from './kit/index.js';
 export * from './redis-cluster.js';
 export * from './redis-fixture.js';
-export * from './redis-server.js';

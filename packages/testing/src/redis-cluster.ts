@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
-import { freePort, hasRedisServerBinary } from './redis-server.js';
+import { freePort, hasRedisServerBinary } from './kit/redis-server.js';
 
 /** how often a wait loop looks again (each loop has its own deadline) */
 const POLL_MS = 100;

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
+import { startRedisServer } from './kit/redis-server.js';
 import { deleteKeysWithPrefix, redisTest } from './redis-fixture.js';
-import { startRedisServer } from './redis-server.js';
 
 redisTest('hands out a live Redis and a prefix no other test has', async ({ redis, prefix }) => {
   expect(prefix).toMatch(/^t-[0-9a-f]{8}$/);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { test } from 'vitest';
-import { acquireRedis, type StartedRedis } from './redis-server.js';
+import { acquireRedis, type StartedRedis } from './kit/redis-server.js';
 
 /** Deletes every key that starts with `prefix` (SCAN + UNLINK, safe on a shared Redis). */
 export async function deleteKeysWithPrefix(redis: Redis, prefix: string): Promise<number> {

@@ -51,11 +51,16 @@ export interface StartedRedis {
   stop(): Promise<void>;
 }
 
+/** A redis-server of our own: its pid lets a benchmark read the server's CPU and RSS. */
+export interface StartedRedisServer extends StartedRedis {
+  pid: number;
+}
+
 /**
  * Starts a private, non-persistent redis-server on a free port (or on `port`: e.g. to bring one
  * back where a stopped one was, as a Redis restart).
  */
-export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<StartedRedis> {
+export async function startRedisServer(extraArgs: string[] = [], port?: number): Promise<StartedRedisServer> {
   const listenPort = port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'owc-redis-'));
   const child: ChildProcess = spawn(
@@ -75,6 +80,8 @@ export async function startRedisServer(extraArgs: string[] = [], port?: number):
     ],
     { stdio: 'ignore' },
   );
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('redis-server could not be started (is it installed?)');
   const url = `redis://127.0.0.1:${listenPort}`;
   const deadline = Date.now() + 10_000;
   while (!(await redisAnswers(url, 500))) {
@@ -87,6 +94,7 @@ export async function startRedisServer(extraArgs: string[] = [], port?: number):
   return {
     url,
     port: listenPort,
+    pid,
     stop: async () => {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
