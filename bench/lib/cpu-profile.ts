@@ -57,7 +57,7 @@ function where(url: string): string {
   if (!url) return '(native/vm)';
   const pnpm = /node_modules\/\.pnpm\/[^/]+\/node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pnpm) return `dep:${pnpm[1]}`;
-  const ours = /\/work\/main\/((?:apps|packages)\/[^/]+)\/src\/(.*)$/.exec(url);
+  const ours = /\/((?:apps|packages)\/[^/]+)\/src\/(.*)$/.exec(url);
   if (ours) return `${ours[1]}/${ours[2]}`;
   if (url.startsWith('node:')) return url;
   return url.replace(/^file:\/\//, '');
@@ -116,7 +116,7 @@ profile.samples.forEach((id, i) => {
   let owner: string | undefined;
   for (let cur: number | undefined = id; cur !== undefined && !owner; cur = parent.get(cur)) {
     const frame = byId.get(cur)?.callFrame;
-    if (frame && /\/work\/main\/(apps|packages)\//.test(frame.url)) {
+    if (frame && !frame.url.includes('/node_modules/') && /\/(apps|packages)\/[^/]+\/src\//.test(frame.url)) {
       owner = `${frame.functionName || '(anonymous)'}  ${where(frame.url)}:${frame.lineNumber + 1}`;
     }
   }

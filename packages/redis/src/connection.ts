@@ -32,7 +32,7 @@ function optionsFor(purpose: ConnectionPurpose, settings: RedisConnectionSetting
         connectTimeout: commandTimeout,
         commandTimeout,
         // many concurrent requests share one socket: batch their commands into fewer writes
-        enableAutoPipelining: true,
+        enableAutoPipelining: false,
       };
 }
 
@@ -61,7 +61,31 @@ export function createRedis(settings: RedisConnectionSettings, purpose: Connecti
       maxRedirections: 16,
     });
   }
-  return new Redis(settings.url, options);
+  const redis = new Redis(settings.url, options);
+  if (purpose === 'producer') coalesceWrites(redis);
+  return redis;
+}
+
+/**
+ * The commands a connection is given in one turn of the event loop go out in one socket write
+ * (the socket is corked on the first and uncorked on the next tick), as ioredis's auto-pipelining
+ * would batch them, without the Pipeline object it builds per batch.
+ */
+function coalesceWrites(redis: Redis): void {
+  const send = redis.sendCommand;
+  let corked = false;
+  redis.sendCommand = function (this: Redis, ...args: Parameters<Redis['sendCommand']>) {
+    const socket = this.stream;
+    if (!corked && socket && !args[1]) {
+      corked = true;
+      socket.cork();
+      process.nextTick(() => {
+        corked = false;
+        socket.uncork();
+      });
+    }
+    return send.apply(this, args);
+  } as Redis['sendCommand'];
 }
 
 /** Closes a connection politely, and forcefully when QUIT does not answer in time. */
