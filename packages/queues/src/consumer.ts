@@ -17,11 +17,23 @@ export interface ConsumerOptions extends Omit<WorkerOptions, 'connection' | 'pre
   keyPrefix: string;
 }
 
+/** BullMQ's Worker, with a way to stop renewing the lock of a job that left its hands. */
+class CatalogWorker extends Worker {
+  stopRenewingLock(jobId: string): void {
+    this.lockManager.untrackJob(jobId);
+  }
+}
+
 /**
  * A BullMQ Worker for one catalog queue that re-validates every job before its handler runs:
  * other systems enqueue too, and may not use our producer. An invalid job, or one whose name
  * this queue has no handler for, fails at once (UnrecoverableError, no retries) with the field
  * named, stays in the failed set for inspection, and the queue moves on.
+ *
+ * A job its handler moves itself (`stepBack`: `moveToDelayed` with the job's token) leaves
+ * BullMQ's lock renewal before the move. BullMQ renews the lock of every job whose handler has
+ * not returned yet, and the move deletes the lock: a renewal round that came between the move
+ * and the handler's return failed, and BullMQ reported "could not renew lock for job …".
  */
 export function createConsumer(queue: QueueName, handlers: JobHandlers, options: ConsumerOptions): Worker {
   const { keyPrefix, ...workerOptions } = options;
@@ -38,7 +50,16 @@ export function createConsumer(queue: QueueName, handlers: JobHandlers, options:
       if (error instanceof InvalidJobError) throw new UnrecoverableError(error.message);
       throw error;
     }
+    const move = job.moveToDelayed.bind(job);
+    job.moveToDelayed = async (timestamp, moveToken) => {
+      worker.stopRenewingLock(String(job.id));
+      return move(timestamp, moveToken);
+    };
     return handler(payload, job, token);
   };
-  return new Worker(queue, processor, { ...workerOptions, prefix: queuePrefix(keyPrefix, queue) });
+  const worker = new CatalogWorker(queue, processor, {
+    ...workerOptions,
+    prefix: queuePrefix(keyPrefix, queue),
+  });
+  return worker;
 }

@@ -1,6 +1,9 @@
 import { redisTest, waitFor } from '@owc/testing';
 import { type Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
+import { createConsumer } from './consumer.js';
+import { createProducer } from './producer.js';
 import { stepBack } from './step-back.js';
 
 const LATER_MS = 60_000;
@@ -76,4 +79,75 @@ describe('stepBack', () => {
       await queue.close();
     }
   });
+});
+
+describe('stepBack under a consumer', () => {
+  redisTest(
+    'the lock of a job that stepped back is not renewed any more (no "could not renew lock")',
+    async ({ redisUrl, prefix }) => {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const producer = createProducer(connection, { keyPrefix: prefix });
+      const errors: Error[] = [];
+      const failedRenewals: string[] = [];
+      let sentinelRenewals = 0;
+      let release: () => void = () => {};
+      const sentinelDone = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let watched: () => void = () => {};
+      const watchedAfterMove = new Promise<void>((resolve) => {
+        watched = resolve;
+      });
+      // BullMQ's renewal timer runs every lockDuration / 4 (100 ms here)
+      const worker: Worker = createConsumer(
+        'dispense',
+        {
+          'order.dispense': async (payload, job, token) => {
+            // the sentinel stays active, its lock renewed round after round
+            if (payload.orderViewId === 'sentinel') return sentinelDone;
+            // renewed once: this job is in BullMQ's renewal rounds
+            await new Promise<void>((renewed) => {
+              const seen = ({ jobIds }: { jobIds: string[] }) => {
+                if (!jobIds.includes(String(job.id))) return;
+                worker.off('locksRenewed', seen);
+                renewed();
+              };
+              worker.on('locksRenewed', seen);
+            });
+            return stepBack(job, token, LATER_MS, 'later', async () => {
+              // still in the handler after the move: three renewal rounds of the sentinel, in
+              // which BullMQ would renew this job's lock too if it were still renewing it
+              const since = sentinelRenewals;
+              await waitFor(() => sentinelRenewals >= since + 3 || failedRenewals.length > 0, {
+                what: 'three renewal rounds after the step back',
+              });
+              watched();
+            });
+          },
+        },
+        { connection, keyPrefix: prefix, concurrency: 2, lockDuration: 400 },
+      );
+      worker.on('error', (error) => errors.push(error));
+      worker.on('lockRenewalFailed', (jobIds) => failedRenewals.push(...jobIds));
+      try {
+        const sentinel = await producer.enqueue('order.dispense', {
+          orderViewId: 'sentinel',
+          machineCode: 'M1',
+        });
+        worker.on('locksRenewed', ({ jobIds }) => {
+          if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
+        });
+        const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
+        await watchedAfterMove;
+        expect(await producer.queue('dispense').getJobState(String(id))).toBe('delayed');
+        expect(failedRenewals).toEqual([]);
+        expect(errors.map((e) => e.message)).toEqual([]);
+      } finally {
+        release();
+        await worker.close();
+        await producer.close();
+        connection.disconnect();
+      }
+    },
+  );
 });
