@@ -13,8 +13,20 @@
 
   Output: {outcome, state}: outcome 'created' | 'duplicate' | 'conflict', state the order's
   state after the call.
+
+  A reported order is one packed string (includes/packed.lua) that keeps the first 72 bits of the
+  fingerprint and the two counts.
 ]]
-local fp = redis.call('HGET', KEYS[1], 'fingerprint')
+--- @include "includes/packed"
+
+local fp, packedOrder = onRecord('HGET', KEYS[1], 'fingerprint')
+if packedOrder then
+  local packed = redis.call('GET', KEYS[1])
+  local outcome = 'conflict'
+  if string.sub(packed, 2, 13) == fingerprint72(ARGV[2]) then outcome = 'duplicate' end
+  redis.call('SET', KEYS[1], withCount(packed, outcome == 'duplicate' and 12 or 13), 'KEEPTTL')
+  return {outcome, 'reported'}
+end
 if fp then
   local outcome = 'conflict'
   -- a reported order keeps only the first 128 bits of its fingerprint

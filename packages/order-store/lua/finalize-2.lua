@@ -18,9 +18,14 @@
     'incomplete' some unit has no result yet; result = ''
     'mismatch'   a stored unit result differs from ARGV[7] (the caller read a stale state); ''
     'missing'    the order is not in the store; ''
-    'reported'   reported and shrunk; result = its `lines` (the final result, compact)
+    'reported'   reported and shrunk; result = its `lines` (the final result, compact), or ''
+                 when it is packed (one string: the caller reads it)
 ]]
-local existing = redis.call('HMGET', KEYS[1], 'result', 'lines', 'unitCount')
+--- @include "includes/packed"
+
+local existing, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'lines', 'unitCount')
+-- a reported order (packed: one string): the caller reads its result
+if packedOrder then return {'reported', ''} end
 if existing[1] then return {'already', existing[1]} end
 if existing[2] then return {'reported', existing[2]} end
 -- every record of an order on its way has its unit count: none means it is not in the store

@@ -6,7 +6,11 @@
 
   Output: 'final' when the order was dead, false otherwise.
 ]]
-if redis.call('HGET', KEYS[1], 'state') ~= 'dead' then return false end
+--- @include "includes/packed"
+
+-- a reported order (packed: one string) is not dead
+local state = onRecord('HGET', KEYS[1], 'state')
+if state ~= 'dead' then return false end
 redis.call('HSET', KEYS[1], 'state', 'final')
 redis.call('HDEL', KEYS[1], 'deadAt')
 return 'final'

@@ -15,10 +15,14 @@
   Output: {recorded, marked}: the recorded unit's JSON after the call (its first result) and the
   marked unit's JSON after the call (attempted with its attempt count n, or the result it already
   had, which must not be vended again); '' where nothing was asked. false when the order is not
-  in the store.
+  in the store; {'reported', 'reported'} when the order is reported and packed (nothing written).
 ]]
+--- @include "includes/packed"
+
 -- every record has a state: none means the order is not in the store
-local state = redis.call('HGET', KEYS[1], 'state')
+local state, packedOrder = onRecord('HGET', KEYS[1], 'state')
+-- a reported order (packed: one string) has every unit's result: the caller reads them
+if packedOrder then return {'reported', 'reported'} end
 if not state then return false end
 local recorded = ''
 local marked = ''

@@ -9,6 +9,7 @@ import {
   vendIdOf,
 } from '@owc/protocol';
 import { z } from 'zod';
+import { unpackOrder } from './order-packed.js';
 
 export const ORDER_STATES = ['accepted', 'dispensing', 'final', 'reported', 'dead'] as const;
 export type OrderState = (typeof ORDER_STATES)[number];
@@ -96,9 +97,12 @@ export const reportedLinesSchema = z.array(
   z.tuple([z.string(), z.string(), z.string().regex(/^[SF]+$/)]).rest(z.string()),
 );
 
-function reportedOrder(orderViewId: string, record: Record<string, string>): ReportedOrder {
-  const lines = reportedLinesSchema.parse(JSON.parse(record.lines ?? '[]'));
-  const finalAt = optionalNumber(record.finalAt);
+/** Units, their states and the final result of a reported order's lines. */
+function unitsOfLines(
+  orderViewId: string,
+  lines: readonly (readonly [string, string, string, ...(string | undefined)[]])[],
+  finalAt: number | undefined,
+): Pick<ReportedOrder, 'units' | 'unitStates' | 'result'> {
   const units: UnitLine[] = [];
   const statuses: (200 | 400)[] = [];
   const unitStates = new Map<number, UnitState>();
@@ -115,6 +119,36 @@ function reportedOrder(orderViewId: string, record: Record<string, string>): Rep
       );
     }
   }
+  return { units, unitStates, result: finalResult(orderViewId, units, statuses) };
+}
+
+/** A reported order kept as one packed string (order-packed.ts). */
+export function readPacked(orderViewId: string, value: string): ReportedOrder {
+  const packed = unpackOrder(orderViewId, value);
+  return {
+    shape: 'reported',
+    orderViewId,
+    notice: { orderViewId, machineCode: packed.machineCode, ...packed.paid },
+    state: 'reported',
+    acceptedAt: packed.acceptedAt,
+    machineCode: packed.machineCode,
+    ...unitsOfLines(orderViewId, packed.lines, packed.finalAt),
+    finalAt: packed.finalAt,
+    duplicates: packed.duplicates,
+    conflicts: packed.conflicts,
+    callback: {
+      attempts: packed.callbackAttempts,
+      lastAttemptAt: packed.callbackLastAttemptAt,
+      lastError: packed.callbackLastError,
+      reportedAt: packed.reportedAt,
+    },
+  };
+}
+
+/** A reported order as a hash (the layout before reported orders were packed). */
+function reportedOrder(orderViewId: string, record: Record<string, string>): ReportedOrder {
+  const lines = reportedLinesSchema.parse(JSON.parse(record.lines ?? '[]'));
+  const finalAt = optionalNumber(record.finalAt);
   const paid = paidSchema.parse(JSON.parse(record.paid ?? 'null'));
   const notice = reportedNoticeSchema.parse({
     orderViewId,
@@ -133,9 +167,7 @@ function reportedOrder(orderViewId: string, record: Record<string, string>): Rep
     state: 'reported',
     acceptedAt: Number(record.acceptedAt),
     machineCode: record.machineCode ?? '',
-    units,
-    unitStates,
-    result: finalResult(orderViewId, units, statuses),
+    ...unitsOfLines(orderViewId, lines, finalAt),
     finalAt,
     duplicates: Number(record.duplicates ?? 0),
     conflicts: Number(record.conflicts ?? 0),

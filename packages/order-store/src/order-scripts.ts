@@ -2,9 +2,10 @@ import { luaScript, oneOfResult, optionalStringResult, ScriptResultError, string
 
 /**
  * The order store's Lua scripts, each in its own file under `../lua/` with a header naming its
- * KEYS, ARGV and answer. Every order script takes the order's two keys (KEYS[1] the record hash,
- * KEYS[2] the units hash; one hash tag), so it runs atomically per order on one Redis and on a
- * cluster alike; `bookkeeping` and `accepted` take index keys (their own tag).
+ * KEYS, ARGV and answer. Every order script takes the order's keys (KEYS[1] the record, a hash or,
+ * once reported, a packed string; then the units hash and/or the timeline list; one hash tag), so it
+ * runs atomically per order on one Redis and on a cluster alike; `bookkeeping` and `accepted` take
+ * index keys (their own tag).
  */
 const file = (name: string) => new URL(`../lua/${name}.lua`, import.meta.url);
 
@@ -46,11 +47,12 @@ export const ORDER_SCRIPTS = {
     const [outcome, result] = pair(raw);
     return { outcome: finalizeOutcome(outcome), result };
   }),
-  owcCallbackState: luaScript(file('callback-state-2'), (raw) => {
+  owcCallbackState: luaScript(file('callback-state-3'), (raw) => {
     const answer = optionalPair(raw);
     return answer && { before: answer[0], after: answer[1] };
   }),
   owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
   owcBookkeeping: luaScript(file('bookkeeping-3')),
   owcAccepted: luaScript(file('accepted-4'), (raw) => Number(raw) === 1),
+  owcTimelineAppend: luaScript(file('timeline-append-2'), oneOfResult(['list', 'packed'] as const)),
 };

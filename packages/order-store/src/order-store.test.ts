@@ -1,7 +1,9 @@
 import type { OrderNotice } from '@owc/protocol';
 import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
+import { fingerprint } from './fingerprint.js';
 import { orderKeys } from './order-keys.js';
+import { PackedOrderError } from './order-packed.js';
 import { OrderStore } from './order-store.js';
 import { OrderTimeline } from './order-timeline.js';
 
@@ -119,30 +121,48 @@ describe('OrderStore', () => {
 
 describe('a reported order', () => {
   redisTest(
-    'shrinks to what deduplication and order/query need, and keeps answering both',
+    'packs into one string with its timeline, and keeps answering deduplication, order/query and its pages',
     async ({ redis, prefix }) => {
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY });
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 30 * DAY, maxEvents: 100 });
       await store.accept(notice('S1'));
       await store.accept(notice('S1'));
+      const acceptedAt = (await store.get('S1'))?.acceptedAt ?? 0;
       for (const i of [0, 1, 2]) await store.recordUnitResult('S1', i, { status: 'success' });
-      await store.recordUnitResult('S1', 3, { status: 'failed', reason: 'jammed' });
+      await store.recordUnitResult('S1', 3, { status: 'failed', reason: 'jammed\nhard' });
       const final = await store.finalize('S1');
+      const events = [
+        ...[0, 1, 2].map((unit) => ({
+          e: 'vend' as const,
+          at: acceptedAt + 100 * (unit + 1),
+          unit,
+          vendId: `S1-${unit}`,
+          answer: 'success',
+        })),
+        { e: 'vend', at: acceptedAt + 400, unit: 3, vendId: 'S1-3', answer: 'failed: jammed\nhard' },
+        { e: 'final', at: acceptedAt + 450, outStatus: 300 },
+        { e: 'callback', at: acceptedAt + 500, attempt: 1, answer: 'retryable: HTTP 503' },
+        { e: 'callback', at: acceptedAt + 90_000, attempt: 2, answer: 'ok: owitho answered 200' },
+      ] as const;
+      await timeline.append('S1', ...events.slice(0, 5));
       await store.recordCallbackAttempt('S1', 'HTTP 503');
+      await timeline.append('S1', ...events.slice(5));
       await store.markReported('S1');
       const keys = orderKeys(prefix, 'S1');
-      expect(await redis.exists(keys.units)).toBe(0);
-      expect(await redis.hexists(keys.record, 'notice')).toBe(0);
-      // small fields only: Redis keeps the hash in its compact encoding
-      expect(await redis.object('ENCODING', keys.record)).toBe('listpack');
+      // one key left: a string of ~150 bytes (4 units, 7 events, an error), with the record's expiry
+      expect(await redis.exists(keys.units, keys.timeline)).toBe(0);
+      expect(await redis.type(keys.record)).toBe('string');
+      expect(await redis.strlen(keys.record)).toBeLessThan(160);
       expect(await redis.pttl(keys.record)).toBeGreaterThan(29 * DAY);
 
       const record = await store.get('S1');
       expect(record).toMatchObject({
         shape: 'reported',
         state: 'reported',
+        acceptedAt,
         machineCode: 'M001',
         duplicates: 1,
-        callback: { attempts: 1 },
+        callback: { attempts: 1, lastError: 'HTTP 503' },
       });
       // what the notice said about money and payment stays, exactly; the rest of it goes
       expect(record?.notice).toEqual({
@@ -155,7 +175,8 @@ describe('a reported order', () => {
         payStatus: 1,
         refundStatus: 0,
       });
-      expect(record?.unitStates.get(3)).toMatchObject({ s: 'failed', reason: 'jammed' });
+      // control characters in free texts become spaces (they separate the packed fields)
+      expect(record?.unitStates.get(3)).toMatchObject({ s: 'failed', reason: 'jammed hard' });
       expect(record?.units.map((u) => [u.vendId, u.slotNum, u.skuCode])).toEqual([
         ['S1-0', '01', 'COLA'],
         ['S1-1', '01', 'COLA'],
@@ -166,13 +187,124 @@ describe('a reported order', () => {
       expect(await store.queryResult('S1')).toEqual(final?.result);
       expect((await store.finalResult('S1'))?.result).toEqual(final?.result);
       expect(await store.finalize('S1')).toEqual({ result: final?.result, finalizedNow: false });
+      // a late dispense step changes nothing and is told the stored results
+      expect(await store.markAttempted('S1', 3)).toMatchObject({ s: 'failed', reason: 'jammed hard' });
+      expect(await store.revive('S1')).toBe(false);
+      await store.recordCallbackAttempt('S1', 'late');
+      await store.markDead('S1', 'late');
+      expect(await store.deadOrders()).toEqual([]);
+
+      const expected = [
+        { e: 'accepted', at: acceptedAt },
+        ...events.map((e) => (e.e === 'vend' && e.unit === 3 ? { ...e, answer: 'failed: jammed hard' } : e)),
+      ];
+      expect(await timeline.read('S1')).toEqual(expected);
+      // events after the report go into the packed record too (a replay and its delivery)
+      const later = [
+        { e: 'callback-replay', at: acceptedAt + 100_000, jobId: 'cb-S1-replay-1' },
+        { e: 'callback', at: acceptedAt + 99_000, attempt: 3, answer: 'ok: owitho answered 200' },
+        { e: 'vend', at: acceptedAt + 100_001, unit: 0, vendId: 'other', answer: '!odd' },
+      ] as const;
+      await timeline.append('S1', ...later);
+      expect(await redis.exists(keys.timeline)).toBe(0);
+      expect(await timeline.read('S1')).toEqual([...expected, ...later].sort((a, b) => a.at - b.at));
+      expect(await redis.pttl(keys.record)).toBeGreaterThan(29 * DAY);
 
       expect(await store.accept(notice('S1'))).toEqual({ outcome: 'duplicate', state: 'reported' });
       expect((await store.accept(notice('S1', { actualAmount: '6.00' }))).outcome).toBe('conflict');
       await store.markReported('S1');
       expect(await store.get('S1')).toMatchObject({ state: 'reported', duplicates: 2, conflicts: 1 });
+      expect((await store.get('S1'))?.notice.actualAmount).toBe('7.00');
     },
   );
+
+  redisTest('a timeline packed full takes no more events', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 3 });
+    await store.accept(notice('P1', { orderDetailList: [notice('x').orderDetailList[1] as never] }));
+    await store.recordUnitResult('P1', 0, { status: 'success' });
+    await store.finalize('P1');
+    await timeline.append('P1', { e: 'final', at: 1, outStatus: 200 });
+    await store.markReported('P1');
+    for (const jobId of ['r1', 'r2', 'r3'])
+      await timeline.append('P1', { e: 'callback-replay', at: Date.now(), jobId });
+    const events = await timeline.read('P1');
+    expect(events.map((e) => (e.e === 'callback-replay' ? e.jobId : e.e))).toEqual([
+      'final',
+      'accepted',
+      'r1',
+      'r2',
+    ]);
+  });
+
+  redisTest('records of the previous layouts are still read', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 10 });
+    const n = notice('O1', { orderDetailList: [notice('x').orderDetailList[1] as never] });
+    const result = {
+      orderViewId: 'O1',
+      outStatus: 200,
+      outDetailList: [{ slotNum: '02', skuCode: 'CHIPS', status: 200 }],
+    };
+    // reported before records shrank: the whole notice and the result
+    await redis.hset(orderKeys(prefix, 'O1').record, {
+      notice: JSON.stringify(n),
+      fingerprint: fingerprint(n),
+      state: 'reported',
+      acceptedAt: '1000',
+      machineCode: 'M001',
+      result: JSON.stringify(result),
+    });
+    // reported and shrunk into a small hash (lines, paid)
+    await redis.hset(orderKeys(prefix, 'O2').record, {
+      state: 'reported',
+      acceptedAt: '2000',
+      machineCode: 'M001',
+      fingerprint: fingerprint({ ...n, orderViewId: 'O2' }).slice(0, 32),
+      lines: JSON.stringify([['02', 'CHIPS', 'F', 'jammed']]),
+      paid: JSON.stringify(['1.99', '2.00', '0.01', 1, 1, 0]),
+      callbackAttempts: '1',
+    });
+    // the timeline as objects and as arrays
+    await redis.rpush(
+      orderKeys(prefix, 'O2').timeline,
+      JSON.stringify({ e: 'vend', at: 2100, unit: 0, vendId: 'O2-0', answer: 'failed: jammed' }),
+      JSON.stringify(['c', 2200, 1, 'ok']),
+      'not json',
+      JSON.stringify(['?', 1]),
+    );
+    expect(await store.queryResult('O1')).toEqual(result);
+    expect(await store.get('O1')).toMatchObject({ shape: 'reported', acceptedAt: 1000 });
+    expect(await store.get('O2')).toMatchObject({
+      shape: 'reported',
+      notice: { actualAmount: '1.99', originAmount: '2.00', discountMoney: '0.01' },
+      callback: { attempts: 1 },
+    });
+    expect((await store.finalResult('O2'))?.result?.outStatus).toBe(400);
+    expect(await store.accept(n)).toEqual({ outcome: 'duplicate', state: 'reported' });
+    expect(await store.accept({ ...n, orderViewId: 'O2' })).toEqual({
+      outcome: 'duplicate',
+      state: 'reported',
+    });
+    expect(await timeline.read('O2')).toEqual([
+      { e: 'accepted', at: 2000 },
+      { e: 'vend', at: 2100, unit: 0, vendId: 'O2-0', answer: 'failed: jammed' },
+      { e: 'callback', at: 2200, attempt: 1, answer: 'ok' },
+    ]);
+  });
+
+  redisTest('a packed record that cannot be read is named, not misread', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 10 });
+    await redis.set(orderKeys(prefix, 'X1').record, '9 something else');
+    await redis.set(orderKeys(prefix, 'X2').record, `1${'A'.repeat(12)}\u001f`);
+    await expect(store.get('X1')).rejects.toThrow(
+      /order X1: its packed record cannot be read \(unknown format/,
+    );
+    await expect(store.get('X2')).rejects.toThrow(PackedOrderError);
+    await expect(store.queryResult('X2')).rejects.toThrow(/order X2/);
+    expect(await timeline.read('X1')).toEqual([]);
+  });
 });
 
 describe('accept bookkeeping', () => {

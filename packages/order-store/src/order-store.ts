@@ -3,11 +3,14 @@ import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
 import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
+import { isWrongType } from './order-packed.js';
 import {
   finalResult,
   finalResultOf,
   ORDER_STATES,
   type OrderState,
+  type ReportedOrder,
+  readPacked,
   readRecord,
   reportedResult,
   resultOf,
@@ -67,6 +70,12 @@ export class OrderStore {
   private keys(orderViewId: string): [string, string] {
     const keys = orderKeys(this.prefix, orderViewId);
     return [keys.record, keys.units];
+  }
+
+  /** The callback state script's keys (the timeline too: a reported order takes it in). */
+  private callbackKeys(orderViewId: string): [string, string, string] {
+    const keys = orderKeys(this.prefix, orderViewId);
+    return [keys.record, keys.units, keys.timeline];
   }
 
   /** The indexes and counters in one call (their own hash tag). */
@@ -148,10 +157,18 @@ export class OrderStore {
     // both hashes in one write and one round trip (same hash tag: same node on a cluster)
     const replies = await this.redis.pipeline().hgetall(keys.record).hgetall(keys.units).exec();
     const [record, units] = (replies ?? []).map(([error, value]) => {
-      if (error) throw error;
-      return value as Record<string, string>;
+      if (error && !isWrongType(error)) throw error;
+      return error ? undefined : (value as Record<string, string>);
     });
-    return readRecord(orderViewId, record ?? {}, units ?? {});
+    // a reported order is one packed string (a second read, for reported orders only)
+    if (!record) return this.packed(orderViewId);
+    return readRecord(orderViewId, record, units ?? {});
+  }
+
+  /** A reported order kept packed (one string); undefined when the record is not one. */
+  private async packed(orderViewId: string): Promise<ReportedOrder | undefined> {
+    const value = await this.redis.get(orderKeys(this.prefix, orderViewId).record);
+    return value === null ? undefined : readPacked(orderViewId, value);
   }
 
   /**
@@ -164,14 +181,25 @@ export class OrderStore {
     | { state: OrderState; acceptedAt: number; result?: OrderResult; callback: { attempts: number } }
     | undefined
   > {
-    const [state, result, attempts, acceptedAt, lines] = await this.redis.hmget(
-      orderKeys(this.prefix, orderViewId).record,
-      'state',
-      'result',
-      'callbackAttempts',
-      'acceptedAt',
-      'lines',
-    );
+    const fields = await this.redis
+      .hmget(
+        orderKeys(this.prefix, orderViewId).record,
+        'state',
+        'result',
+        'callbackAttempts',
+        'acceptedAt',
+        'lines',
+      )
+      .catch((error: unknown) => {
+        if (isWrongType(error)) return undefined;
+        throw error;
+      });
+    if (!fields) {
+      // reported and packed
+      const packed = await this.packed(orderViewId);
+      return packed && { ...packed, callback: { attempts: packed.callback.attempts } };
+    }
+    const [state, result, attempts, acceptedAt, lines] = fields;
     if (!state) return undefined;
     return {
       state: z.enum(ORDER_STATES).parse(state),
@@ -231,6 +259,14 @@ export class OrderStore {
       markIndex ?? '',
     );
     if (!answer) throw new Error(`order ${orderViewId} is not in the store`);
+    if (answer.recorded === 'reported') {
+      // reported and packed: every unit has its result, nothing was written
+      const packed = await this.packed(orderViewId);
+      if (!packed) throw new Error(`order ${orderViewId} is not in the store`);
+      const stored = (index: number | undefined) =>
+        index === undefined ? undefined : (packed.unitStates.get(index) as UnitResult | undefined);
+      return { recorded: stored(record?.index), marked: stored(markIndex) };
+    }
     return {
       recorded: answer.recorded
         ? (unitStateSchema.parse(JSON.parse(answer.recorded)) as UnitResult)
@@ -304,8 +340,13 @@ export class OrderStore {
     );
     if (answer.outcome === 'incomplete' || answer.outcome === 'missing') return undefined;
     if (answer.outcome === 'mismatch') return 'mismatch';
-    if (answer.outcome === 'reported')
-      return { result: reportedResult(orderViewId, answer.result), finalizedNow: false };
+    if (answer.outcome === 'reported') {
+      // reported: its `lines` (a hash of the previous layout), or packed (read here)
+      const result = answer.result
+        ? reportedResult(orderViewId, answer.result)
+        : (await this.packed(orderViewId))?.result;
+      return result && { result, finalizedNow: false };
+    }
     const finalizedNow = answer.outcome === 'final';
     if (finalizedNow) {
       const bucket = result.outStatus === 200 ? 'succeeded' : result.outStatus === 300 ? 'partial' : 'failed';
@@ -316,15 +357,22 @@ export class OrderStore {
 
   async recordCallbackAttempt(orderViewId: string, error: string): Promise<void> {
     await this.scripts.owcCallbackState(
-      ...this.keys(orderViewId),
+      ...this.callbackKeys(orderViewId),
       this.now(),
       error.slice(0, 500),
       'attempt',
+      orderViewId,
     );
   }
 
   async markReported(orderViewId: string): Promise<void> {
-    const states = await this.scripts.owcCallbackState(...this.keys(orderViewId), this.now(), '', 'reported');
+    const states = await this.scripts.owcCallbackState(
+      ...this.callbackKeys(orderViewId),
+      this.now(),
+      '',
+      'reported',
+      orderViewId,
+    );
     if (states && states.before !== 'reported')
       await this.bookkeeping('reported', orderViewId, 0, 'reported');
   }
@@ -332,10 +380,11 @@ export class OrderStore {
   async markDead(orderViewId: string, error: string): Promise<void> {
     const now = this.now();
     const states = await this.scripts.owcCallbackState(
-      ...this.keys(orderViewId),
+      ...this.callbackKeys(orderViewId),
       now,
       error.slice(0, 500),
       'dead',
+      orderViewId,
     );
     if (states && states.after === 'dead' && states.before !== 'dead')
       await this.bookkeeping('dead', orderViewId, now, 'dead');

@@ -1,7 +1,9 @@
 import { vendIdOf } from '@owc/protocol';
-import type { RedisClient } from '@owc/redis';
+import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
+import { isWrongType, unpackOrder } from './order-packed.js';
+import { ORDER_SCRIPTS } from './order-scripts.js';
 
 /** One step in an order's life, as the operator's order page and the jobs' Logs tab show it. */
 export const timelineEventSchema = z.discriminatedUnion('e', [
@@ -52,8 +54,28 @@ function storedEvent(orderViewId: string, event: TimelineEvent): unknown[] {
   }
 }
 
-function readEvent(orderViewId: string, line: string): TimelineEvent | undefined {
-  const raw: unknown = JSON.parse(line);
+/** A packed record's events; undefined when it cannot be read (the order's page says so). */
+function packedEvents(
+  orderViewId: string,
+  value: string,
+): { acceptedAt: number; events: TimelineEvent[] } | undefined {
+  try {
+    return unpackOrder(orderViewId, value);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A list entry as an event; undefined for one that cannot be read (left out, not thrown). */
+function readLine(orderViewId: string, line: string): TimelineEvent | undefined {
+  try {
+    return readEvent(orderViewId, JSON.parse(line));
+  } catch {
+    return undefined;
+  }
+}
+
+function readEvent(orderViewId: string, raw: unknown): TimelineEvent | undefined {
   if (!Array.isArray(raw)) {
     const parsed = timelineEventSchema.safeParse(raw);
     return parsed.success ? parsed.data : undefined;
@@ -123,13 +145,11 @@ export interface OrderSearch {
  */
 export class OrderTimeline {
   private readonly now: () => number;
+  private readonly scripts: ScriptCalls<typeof ORDER_SCRIPTS>;
 
   constructor(private readonly options: OrderTimelineOptions) {
     this.now = options.now ?? Date.now;
-  }
-
-  private key(orderViewId: string): string {
-    return orderKeys(this.options.keyPrefix, orderViewId).timeline;
+    this.scripts = defineScripts(options.redis, ORDER_SCRIPTS);
   }
 
   private indexKey(machineCode?: string): string {
@@ -138,17 +158,21 @@ export class OrderTimeline {
       : machineIndexKey(this.options.keyPrefix, machineCode);
   }
 
+  /**
+   * Adds events: to the order's list while it is on its way (capped at maxEvents, the oldest
+   * dropped), into its packed record once it is reported (no more than maxEvents in all).
+   */
   async append(orderViewId: string, ...events: TimelineEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const key = this.key(orderViewId);
-    const replies = await this.options.redis
-      .pipeline()
-      .rpush(key, ...events.map((event) => JSON.stringify(storedEvent(orderViewId, event))))
-      .pexpire(key, this.options.ttlMs)
-      .exec();
-    // trimmed only once it is over the cap (rare): one command less on every event
-    const length = Number(replies?.[0]?.[1] ?? 0);
-    if (length > this.options.maxEvents) await this.options.redis.ltrim(key, -this.options.maxEvents, -1);
+    const keys = orderKeys(this.options.keyPrefix, orderViewId);
+    await this.scripts.owcTimelineAppend(
+      keys.record,
+      keys.timeline,
+      this.options.ttlMs,
+      this.options.maxEvents,
+      orderViewId,
+      ...events.map((event) => JSON.stringify(storedEvent(orderViewId, event))),
+    );
   }
 
   /**
@@ -158,15 +182,28 @@ export class OrderTimeline {
    */
   async read(orderViewId: string): Promise<TimelineEvent[]> {
     const keys = orderKeys(this.options.keyPrefix, orderViewId);
+    const { redis } = this.options;
     // one round trip: same hash tag
     const [raw, acceptedAt] = await Promise.all([
-      this.options.redis.lrange(keys.timeline, 0, -1),
-      this.options.redis.hget(keys.record, 'acceptedAt'),
+      redis.lrange(keys.timeline, 0, -1),
+      redis.hget(keys.record, 'acceptedAt').catch((error: unknown) => {
+        if (isWrongType(error)) return undefined;
+        throw error;
+      }),
     ]);
     const events = raw.flatMap((line) => {
-      const event = readEvent(orderViewId, line);
+      const event = readLine(orderViewId, line);
       return event ? [event] : [];
     });
+    if (acceptedAt === undefined) {
+      // reported: the events are packed into the record (a list beside it holds what an older
+      // worker may have written after the report)
+      const value = await redis.get(keys.record);
+      const packed = value === null ? undefined : packedEvents(orderViewId, value);
+      if (packed) events.unshift(...packed.events);
+      if (packed && !events.some((event) => event.e === 'accepted'))
+        events.unshift({ e: 'accepted', at: packed.acceptedAt });
+    }
     if (acceptedAt && !events.some((event) => event.e === 'accepted'))
       events.unshift({ e: 'accepted', at: Number(acceptedAt) });
     // writers batch their events (a dispense run's are written when it ends), so the list's

@@ -244,7 +244,11 @@ describe('callback handler', () => {
         const [first, second] = gaps(rig.owitho.calls);
         expect(first).toBeGreaterThanOrEqual(SCHEDULE[0] ?? 0);
         expect(second).toBeGreaterThanOrEqual(SCHEDULE[1] ?? 0);
-        // BullMQ counted the two failed deliveries: its backoff, not our step back, ran them
+        // BullMQ counted the two failed deliveries: its backoff, not our step back, ran them (read
+        // once the job has completed: the order is reported a moment before)
+        await waitFor(
+          async () => (await rig.producer.queue('callback').getJob(id))?.finishedOn !== undefined,
+        );
         expect((await rig.producer.queue('callback').getJob(id))?.attemptsMade).toBe(3);
       } finally {
         await rig.close();
