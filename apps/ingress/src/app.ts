@@ -37,16 +37,28 @@ function commonHooks(app: FastifyInstance, deps: IngressDeps): void {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (request, reply) => {
+  // callback hooks, not async ones: no promise per request for work that never waits
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id);
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
-  app.addHook('onResponse', async (request, reply) => {
-    deps.metrics.requests.inc({
-      route: request.routeOptions.url ?? 'unmatched',
-      status: String(reply.statusCode),
-      code: request.protocolCode ? String(request.protocolCode) : '',
-    });
+  // the counter of each (route, status, code) looked up once, not its labels hashed per request
+  const counters = new Map<string, { inc(): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const key = `${route} ${reply.statusCode} ${request.protocolCode}`;
+    let counter = counters.get(key);
+    if (!counter) {
+      counter = deps.metrics.requests.labels({
+        route,
+        status: String(reply.statusCode),
+        code: request.protocolCode ? String(request.protocolCode) : '',
+      });
+      counters.set(key, counter);
+    }
+    counter.inc();
+    done();
   });
 }
 

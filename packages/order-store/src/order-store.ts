@@ -21,6 +21,9 @@ import {
 } from './order-record.js';
 import { ORDER_SCRIPTS } from './order-scripts.js';
 
+/** built once: a zod schema built per call costs more than the check it makes */
+const orderStateSchema = z.enum(ORDER_STATES);
+
 export interface OrderStoreOptions {
   redis: RedisClient;
   keyPrefix: string;
@@ -105,7 +108,7 @@ export class OrderStore {
       now,
       this.ttlMs,
     );
-    return { outcome: answer.outcome, state: z.enum(ORDER_STATES).parse(answer.state) };
+    return { outcome: answer.outcome, state: orderStateSchema.parse(answer.state) };
   }
 
   /**

@@ -16,8 +16,9 @@ export type Envelope = z.infer<typeof envelopeSchema>;
 const integerLike = z.union([z.int(), z.string().regex(/^-?\d+$/, { message: 'expected an integer' })]);
 
 // What a receiver tolerates before the checks: salt is only range-checked later (40003), and a
-// `signature` string or array is read like `signatures`.
-const incomingSchema = z.object({
+// `signature` string or array is read like `signatures`. Exported for the property test of
+// `plainShape` only (not from the package).
+export const incomingSchema = z.object({
   appId: z
     .string({ message: 'appId is required and must be a string' })
     .min(1, { message: 'appId is empty' }),
@@ -27,6 +28,42 @@ const incomingSchema = z.object({
   signature: z.union([z.array(z.string()), z.string().min(1)]).optional(),
   data: z.string({ message: 'data is required and must be a JSON string' }),
 });
+
+type Incoming = z.infer<typeof incomingSchema>;
+
+function stringsOrString(value: unknown): boolean {
+  if (typeof value === 'string') return value.length > 0;
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  return true;
+}
+
+/**
+ * The common envelope, checked without zod: every field of `incomingSchema` present in a form it
+ * accepts as is (no field it would refuse or change). Anything else goes through the schema,
+ * which accepts or refuses it and names the field; so this only decides how, never whether.
+ */
+export function plainShape(raw: object): raw is Incoming {
+  const e = raw as Record<string, unknown>;
+  const { appId, salt, utc, signatures, signature } = e;
+  return (
+    typeof appId === 'string' &&
+    appId.length > 0 &&
+    (typeof salt === 'string' || (typeof salt === 'number' && Number.isFinite(salt))) &&
+    ((typeof utc === 'number' && Number.isSafeInteger(utc)) ||
+      (typeof utc === 'string' && /^-?\d+$/.test(utc))) &&
+    (signatures === undefined || stringsOrString(signatures)) &&
+    (signature === undefined || stringsOrString(signature)) &&
+    typeof e.data === 'string'
+  );
+}
+
+/** `signatures` then `signature`, each a string or an array of strings. */
+function givenSignatures(envelope: Incoming): string[] {
+  const { signatures, signature } = envelope;
+  if (signature === undefined) return typeof signatures === 'string' ? [signatures] : (signatures ?? []);
+  return [signatures ?? [], signature].flat();
+}
 
 export interface Credentials {
   appId: string;
@@ -122,11 +159,17 @@ function openUnsafe<S extends z.ZodType>(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return fail(ResultCode.REQUEST_FAILED, 'request failed: body must be a JSON object envelope');
   }
-  const shape = incomingSchema.safeParse(raw);
-  if (!shape.success)
-    return fail(ResultCode.REQUEST_FAILED, `request failed: ${describeZodError(shape.error)}`);
-  const envelope = shape.data;
-  const given = [envelope.signatures ?? [], envelope.signature ?? []].flat();
+  let envelope: Incoming;
+  if (plainShape(raw)) {
+    envelope = raw;
+  } else {
+    // zod only when the envelope is not in the plain shape: it names what is wrong
+    const shape = incomingSchema.safeParse(raw);
+    if (!shape.success)
+      return fail(ResultCode.REQUEST_FAILED, `request failed: ${describeZodError(shape.error)}`);
+    envelope = shape.data;
+  }
+  const given = givenSignatures(envelope);
   if (given.length === 0) return fail(ResultCode.REQUEST_FAILED, 'request failed: signatures is required');
 
   if (envelope.appId !== options.appId) return fail(ResultCode.APPID_NOT_EXIST, 'appid does not exist');

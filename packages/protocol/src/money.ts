@@ -17,8 +17,8 @@ export const MAX_MONEY_CENTS = 999_999_999_999_999;
 export function moneyToCents(money: string): number {
   if (!MONEY_PATTERN.test(money))
     throw new RangeError(`not a two-decimal money string: ${JSON.stringify(money)}`);
-  const [units, decimals] = money.split('.') as [string, string];
-  return Number(units) * 100 + Number(decimals);
+  const point = money.length - 3;
+  return Number(money.slice(0, point)) * 100 + Number(money.slice(point + 1));
 }
 
 // What we read: digits, optionally a point and one or two decimals ("2", "2.5", "2.50", "02.50").
@@ -64,6 +64,8 @@ export function readCents(value: unknown): { ok: true; cents: number } | { ok: f
  * more than two decimals and amounts above the maximum are refused, the issue naming the field.
  */
 export const moneyInSchema = z.union([z.string(), z.number()]).transform((value, ctx): Money => {
+  // already wire money (the usual case): it reads back as itself
+  if (typeof value === 'string' && MONEY_PATTERN.test(value)) return value;
   const read = readCents(value);
   if (read.ok) return centsToMoney(read.cents);
   ctx.issues.push({ code: 'custom', message: read.reason, input: value });

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { readAnswer } from './answer.js';
-import { type OpenOptions, openEnvelope, signEnvelope } from './envelope.js';
+import { incomingSchema, type OpenOptions, openEnvelope, plainShape, signEnvelope } from './envelope.js';
 import { centsToMoney, MAX_MONEY_CENTS, moneySchema, moneyToCents, splitCents } from './money.js';
 import { orderNoticeSchema } from './payloads.js';
 import { flattenOrder } from './units.js';
@@ -223,5 +223,46 @@ describe('properties: money and units', () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('properties: the envelope shape without zod', () => {
+  const field = fc.oneof(
+    fc.jsonValue(),
+    fc.string(),
+    fc.integer(),
+    fc.double(),
+    fc.stringMatching(/^-?\d{1,16}$/),
+    fc.array(fc.string(), { maxLength: 3 }),
+    fc.constant(undefined),
+  );
+  it('plainShape takes only what incomingSchema accepts unchanged', () => {
+    fc.assert(
+      fc.property(
+        fc.record(
+          { appId: field, salt: field, utc: field, signatures: field, signature: field, data: field },
+          { requiredKeys: [] },
+        ),
+        (raw) => {
+          if (!plainShape(raw)) return;
+          const parsed = incomingSchema.safeParse(raw);
+          expect(parsed.success).toBe(true);
+          // zod drops undefined optional keys; plainShape's caller reads the same values
+          for (const key of ['appId', 'salt', 'utc', 'signatures', 'signature', 'data'] as const)
+            expect(parsed.data?.[key]).toEqual(raw[key]);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('the usual envelope takes the plain path', () => {
+    const envelope = signEnvelope({ a: 1 }, { appId: 'a' }, ['t'], { now: NOW });
+    expect(plainShape(envelope)).toBe(true);
+    expect(plainShape({ ...envelope, signatures: undefined, signature: 'abc' })).toBe(true);
+    expect(plainShape({ ...envelope, utc: String(envelope.utc) })).toBe(true);
+    expect(plainShape({ ...envelope, utc: 1.5 })).toBe(false);
+    expect(plainShape({ ...envelope, signature: '' })).toBe(false);
+    expect(plainShape({ ...envelope, signatures: null })).toBe(false);
   });
 });

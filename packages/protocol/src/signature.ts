@@ -1,7 +1,8 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 
+/** One-shot md5 of the UTF-8 bytes, lower-case hex (no Hash object per call). */
 function md5Hex(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
+  return hash('md5', text, 'hex');
 }
 
 /** call 0: md5("appId=…&salt=…&utc=…&secretKey=…"), lower-case hex. */
@@ -29,6 +30,8 @@ export function businessSignature(input: {
 
 /** Constant-time, case-insensitive comparison of two hex signatures. */
 export function signaturesEqual(expected: string, given: string): boolean {
+  // lengths first: nothing to copy for a signature of another length (md5 hex is 32 characters)
+  if (expected.length !== given.length) return false;
   const a = Buffer.from(expected.toLowerCase(), 'utf8');
   const b = Buffer.from(given.toLowerCase(), 'utf8');
   if (a.length !== b.length) return false;

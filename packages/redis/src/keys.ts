@@ -4,7 +4,9 @@
  * and nothing else does, so the data spreads over the cluster's slots.
  */
 export function taggedKey(prefix: string, tag: string, ...parts: string[]): string {
-  return [prefix, `{${tag}}`, ...parts].join(':');
+  let key = `${prefix}:{${tag}}`;
+  for (const part of parts) key += `:${part}`;
+  return key;
 }
 
 /** The hash tag of a key (what Redis Cluster hashes), or the whole key when it has none. */

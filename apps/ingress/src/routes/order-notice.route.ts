@@ -29,6 +29,16 @@ const ROUTE = '/order/notice';
  */
 export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   const { store, producer, metrics } = deps;
+  // one histogram child per outcome, looked up once (not its labels hashed per request)
+  const acceptSeconds = new Map<string, { observe(seconds: number): void }>();
+  const observeAccept = (outcome: string, started: number) => {
+    let histogram = acceptSeconds.get(outcome);
+    if (!histogram) {
+      histogram = metrics.acceptSeconds.labels({ outcome });
+      acceptSeconds.set(outcome, histogram);
+    }
+    histogram.observe((performance.now() - started) / 1000);
+  };
 
   const ensureDispenseJob = (orderViewId: string, machineCode: string) =>
     writeJob(() =>
@@ -129,10 +139,10 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
         deps.config.NOTICE_ACCEPT_TIMEOUT_MS,
         'accepting the notice',
       ).catch((error: unknown) => {
-        metrics.acceptSeconds.observe({ outcome: 'unavailable' }, (performance.now() - started) / 1000);
+        observeAccept('unavailable', started);
         throw error;
       });
-      metrics.acceptSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+      observeAccept(outcome, started);
       return answer(request, reply, okAnswer());
     },
   );
