@@ -4,6 +4,7 @@ import type { OrderResult } from '@owc/protocol';
 import { type JobPayload, stepBack } from '@owc/queues';
 import { type Job, UnrecoverableError } from 'bullmq';
 import { lazyChild } from '../lazy-child.js';
+import { loggedFailure } from '../queues/worker-errors.js';
 import type { TimelineWriter } from '../timeline-writer.js';
 import { callbackDelayMs } from './callback-jobs.js';
 import type { CallbackMetrics } from './callback-metrics.js';
@@ -109,7 +110,7 @@ export class CallbackHandler {
     if (attempt > this.deps.scheduleMs.length || attempt >= (job.opts.attempts ?? 1))
       return this.dead(orderViewId, attempt, error, log);
     log.warn({ attempt, reason: outcome.reason }, 'callback not delivered: retrying on schedule');
-    throw new Error(error);
+    throw loggedFailure(new Error(error));
   };
 
   /**

@@ -1,10 +1,8 @@
 import { CALLBACK_BACKOFF, createConsumer } from '@owc/queues';
-import { UnrecoverableError } from 'bullmq';
 import { CallbackHandler } from '../callback/callback.handler.js';
 import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
 import { callbackMetrics } from '../callback/callback-metrics.js';
-import { DeadLetteredError } from '../callback/dead-lettered-error.js';
-import { watchWorkerErrors } from '../queues/worker-errors.js';
+import { watchWorker } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import { consumerOptions, type RoleStarter } from '../worker-context.js';
 
@@ -39,28 +37,8 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
       },
     },
   );
-  // the handler logs the ends it chooses (dead letters); the others are logged here, once
-  worker.on('failed', (job, error) => {
-    if (error instanceof DeadLetteredError) return;
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
-    if (!final) return; // a delivery to retry: the handler warned
-    logger.error(
-      {
-        queue: 'callback',
-        jobId: job?.id,
-        orderViewId: job?.data?.orderViewId,
-        attemptsMade: job?.attemptsMade,
-        err: error,
-      },
-      'callback job failed for good',
-    );
-  });
-  watchWorkerErrors(worker, {
-    queue: 'callback',
-    redis: ctx.redis,
-    logger,
-    message: 'callback worker error',
-  });
+  // the handler logs the failures it explains (retries on schedule, dead letters); the rest here
+  watchWorker(worker, { queue: 'callback', redis: ctx.redis, logger });
   return {
     role: 'callback',
     readiness: { worker: bullWorkerCheck(worker) },

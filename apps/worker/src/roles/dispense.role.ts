@@ -3,7 +3,7 @@ import { DispenseHandler } from '../dispense/dispense.handler.js';
 import { dispenseMetrics, stuckOrderMetrics } from '../dispense/dispense-metrics.js';
 import { machinesWithWorkGauge } from '../dispense/machines-with-work.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
-import { watchWorkerErrors } from '../queues/worker-errors.js';
+import { watchWorker } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import { consumerOptions, type RoleStarter } from '../worker-context.js';
 
@@ -48,25 +48,7 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
       maxStalledCount: 1000,
     },
   );
-  worker.on('failed', (job, error) => {
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
-    logger[final ? 'error' : 'warn'](
-      {
-        queue: 'dispense',
-        jobId: job?.id,
-        orderViewId: job?.data?.orderViewId,
-        attemptsMade: job?.attemptsMade,
-        err: error,
-      },
-      final ? 'dispense job failed for good' : 'dispense job failed: will retry',
-    );
-  });
-  watchWorkerErrors(worker, {
-    queue: 'dispense',
-    redis: ctx.redis,
-    logger,
-    message: 'dispense worker error',
-  });
+  watchWorker(worker, { queue: 'dispense', redis: ctx.redis, logger });
 
   machinesWithWorkGauge(ctx.metrics, {
     queue: ctx.producer.queue('dispense'),

@@ -1,8 +1,6 @@
 import { MachineStateStore } from '@owc/machine-state';
-import { createConsumer, type QueueName, queuePrefix } from '@owc/queues';
-import type { RedisClient } from '@owc/redis';
-import type { Job, Worker } from 'bullmq';
-import { watchWorkerErrors } from '../queues/worker-errors.js';
+import { createConsumer, queuePrefix } from '@owc/queues';
+import { watchWorker } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
 import { MachineSyncHandler } from '../sync/machine-sync.handler.js';
 import { MachineSyncState } from '../sync/machine-sync-state.js';
@@ -62,7 +60,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
     },
     consumerOptions(ctx, config.SKU_SYNC_CONCURRENCY),
   );
-  watch(skuWorker, 'sku-sync', ctx.redis, logger);
+  watchWorker(skuWorker, { queue: 'sku-sync', redis: ctx.redis, logger });
   flusher.start();
 
   const machineCounter = `${queuePrefix(config.KEY_PREFIX, 'machine-sync')}:machine-sync:id`;
@@ -86,7 +84,7 @@ export const startSyncRole: RoleStarter = async (ctx) => {
     { 'machine.restocked': machineHandler.restocked, 'machine.layout': machineHandler.layout },
     consumerOptions(ctx, config.MACHINE_SYNC_CONCURRENCY),
   );
-  watch(machineWorker, 'machine-sync', ctx.redis, logger);
+  watchWorker(machineWorker, { queue: 'machine-sync', redis: ctx.redis, logger });
 
   return {
     role: 'sync',
@@ -97,16 +95,3 @@ export const startSyncRole: RoleStarter = async (ctx) => {
     },
   };
 };
-
-function watch(worker: Worker, queue: QueueName, redis: RedisClient, logger: RoleLogger): void {
-  worker.on('failed', (job: Job | undefined, error: Error) => {
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error.name === 'UnrecoverableError';
-    logger[final ? 'error' : 'warn'](
-      { queue, jobId: job?.id, jobName: job?.name, attemptsMade: job?.attemptsMade, err: error },
-      final ? 'sync job failed for good' : 'sync job failed: will retry',
-    );
-  });
-  watchWorkerErrors(worker, { queue, redis, logger, message: 'sync worker error' });
-}
-
-type RoleLogger = Parameters<RoleStarter>[0]['logger'];

@@ -4,6 +4,7 @@ import type { CallOutcome } from '@owc/owitho-client';
 import { type MachineLayout, machineLayoutSchema } from '@owc/protocol';
 import { type JobPayload, stepBack } from '@owc/queues';
 import { type Job, UnrecoverableError } from 'bullmq';
+import { loggedFailure } from '../queues/worker-errors.js';
 import type { LayoutSource, MachineSyncState } from './machine-sync-state.js';
 import { jobVersion } from './sku-upsert.handler.js';
 import type { SyncMetrics } from './sync-metrics.js';
@@ -145,7 +146,8 @@ export class MachineSyncHandler {
         const outcome = await this.options.send(layout);
         metrics.machineSyncs.inc({ outcome: outcome.kind });
         if (outcome.kind !== 'ok') {
-          log.warn(
+          // logged here with what only the handler knows; the role does not log it again
+          log[outcome.kind === 'permanent' ? 'error' : 'warn'](
             {
               outcome: outcome.kind,
               reason: outcome.reason,
@@ -156,9 +158,13 @@ export class MachineSyncHandler {
           );
           if (outcome.kind === 'permanent') {
             await done('failed');
-            throw new UnrecoverableError(`machine/sync of ${machineCode} refused: ${outcome.reason}`);
+            throw loggedFailure(
+              new UnrecoverableError(`machine/sync of ${machineCode} refused: ${outcome.reason}`),
+            );
           }
-          throw new Error(`machine/sync of ${machineCode} not accepted (${outcome.kind}): ${outcome.reason}`);
+          throw loggedFailure(
+            new Error(`machine/sync of ${machineCode} not accepted (${outcome.kind}): ${outcome.reason}`),
+          );
         }
       }
       await state.markSynced(target, latest);
