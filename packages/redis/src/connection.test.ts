@@ -9,7 +9,7 @@ async function ready(redis: Redis): Promise<void> {
 
 describe('createRedis', () => {
   redisTest(
-    'a producer connection writes the commands of one tick in one socket write, and answers each',
+    'a producer connection writes the commands of one loop turn in one socket write, and answers each',
     async ({ redisUrl, prefix }) => {
       const redis = createRedis({ url: redisUrl }, 'producer') as Redis;
       try {
@@ -21,13 +21,13 @@ describe('createRedis', () => {
           redis.incr(`${prefix}:n`),
           redis.get(`${prefix}:a`),
         ]);
-        // held until the next tick, then written together
+        // held until the loop's check phase, then written together
         expect(socket.writableCorked).toBe(1);
         expect(await answers).toEqual(['OK', 1, '1']);
         expect(socket.writableCorked).toBe(0);
         expect(writev).toHaveBeenCalledTimes(1);
         expect(writev.mock.calls[0]?.[0]).toHaveLength(3);
-        // a command of a later tick is not held behind an earlier one
+        // a command of a later turn is not held behind an earlier one
         expect(await redis.incr(`${prefix}:n`)).toBe(2);
       } finally {
         await closeRedis(redis);

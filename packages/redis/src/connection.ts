@@ -67,9 +67,10 @@ export function createRedis(settings: RedisConnectionSettings, purpose: Connecti
 }
 
 /**
- * The commands a connection is given in one turn of the event loop go out in one socket write
- * (the socket is corked on the first and uncorked on the next tick), as ioredis's auto-pipelining
- * would batch them, without the Pipeline object it builds per batch.
+ * The commands a connection is given in one turn of the event loop go out in one socket write:
+ * the socket is corked on the first and uncorked in the loop's check phase (setImmediate), so
+ * the commands of every request and reply handled in one poll phase leave together, as ioredis's
+ * auto-pipelining would batch them, without the Pipeline object it builds per batch.
  */
 function coalesceWrites(redis: Redis): void {
   const send = redis.sendCommand;
@@ -79,7 +80,7 @@ function coalesceWrites(redis: Redis): void {
     if (!corked && socket && !args[1]) {
       corked = true;
       socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         corked = false;
         socket.uncork();
       });
