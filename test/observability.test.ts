@@ -67,6 +67,7 @@ export const ALERTS = [
   'OwcTokenMisconfigured',
   'OwcOwithoErrors',
   'OwcGatewayErrors',
+  'OwcGatewayUnreachable',
 ];
 
 describe('deploy/observability', () => {

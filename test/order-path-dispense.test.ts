@@ -13,7 +13,7 @@ import {
   type Producer,
 } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
-import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
+import { noticeFor, redisTest, silentLogger, TcpSwitch, waitFor } from '@owc/testing';
 import {
   DispenseHandler,
   type DispenseSettings,
@@ -51,6 +51,8 @@ interface Rig {
   producer: Producer;
   registry: Registry;
   gateway: HttpMachineGateway;
+  /** the TCP switch the pods reach machine-sim through (the test's own `gateway` goes direct) */
+  link: TcpSwitch;
   /** starts one more dispense consumer (a "pod"), with its own connections */
   startWorker(options?: { settings?: Partial<DispenseSettings>; concurrency?: number }): Worker;
   close(): Promise<void>;
@@ -67,6 +69,7 @@ async function startRig(
       : { fleet: FLEET }),
     vendDurationMs: options.vendDurationMs ?? 10,
   });
+  const link = await TcpSwitch.start(sim.url);
   const connections: Redis[] = [];
   const connect = () => {
     const c = new Redis(redisUrl, { maxRetriesPerRequest: null });
@@ -91,10 +94,11 @@ async function startRig(
     producer,
     registry,
     gateway,
+    link,
     startWorker(workerOptions = {}) {
       const podRedis = connect();
       const podGateway = new HttpMachineGateway({
-        baseUrl: sim.url,
+        baseUrl: link.url,
         vendTimeoutMs: options.vendTimeoutMs ?? 2000,
         queryTimeoutMs: 1000,
       });
@@ -120,6 +124,7 @@ async function startRig(
       await Promise.all(workers.map((w) => w.close()));
       await producer.close();
       await Promise.all(gateways.map((g) => g.close()));
+      await link.close();
       await sim.close();
       for (const c of connections) c.disconnect();
     },
@@ -428,6 +433,65 @@ describe('dispense handler against the machine simulator', () => {
         rig.startWorker();
         await waitFor(() => allFinal(rig.store, ['S1']), { what: 'S1 final' });
         expect(rig.sim.sim.ledger().map((e) => e.vendId)).toEqual(['S1-0']);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a vend whose connection was reset on its last attempt is asked about, not settled failed',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix, { vendDurationMs: 600 });
+      try {
+        // one send per unit: the first is the last, so nothing but asking can settle it
+        rig.startWorker({ settings: { retryBudget: 1, retryDelayMs: 100 } });
+        await acceptOrder(rig.store, rig.producer, noticeFor('RST1', machine(0), [[0, 1]]));
+        // the vend reached the machine, which drops the unit; the link breaks before the answer
+        await waitFor(() => rig.sim.sim.getVend('RST1-0')?.status === 'pending', {
+          intervalMs: 5,
+          what: 'the vend received',
+        });
+        await rig.link.set('refuse');
+        await waitFor(async () => (await metricValue(rig.registry, 'owc_machine_vends_total')) >= 1, {
+          intervalMs: 5,
+          what: 'the send failed',
+        });
+        await rig.link.set('pass');
+        await waitFor(() => allFinal(rig.store, ['RST1']), { what: 'RST1 final' });
+        await waitFor(() => rig.sim.sim.getVend('RST1-0')?.status !== 'pending', {
+          what: 'the unit dropped',
+        });
+        expect(rig.sim.sim.ledger().map((e) => e.vendId)).toEqual(['RST1-0']);
+        const record = await rig.store.get('RST1');
+        expect(record?.unitStates.get(0)).toMatchObject({ s: 'success' });
+        expect(record?.result?.outStatus).toBe(200);
+      } finally {
+        await rig.close();
+      }
+    },
+  );
+
+  redisTest(
+    'a gateway refusing for longer than the retry budget: the unit waits, asked about, and is vended once it is back',
+    async ({ redisUrl, prefix }) => {
+      const rig = await startRig(redisUrl, prefix);
+      try {
+        await rig.link.set('refuse');
+        rig.startWorker({ settings: { retryBudget: 2, retryDelayMs: 100, resolveGiveUpMs: 200 } });
+        await acceptOrder(rig.store, rig.producer, noticeFor('DOWN1', machine(0), [[0, 1]]));
+        // many times budget x delay: every run asks first, and the question cannot be put
+        await waitFor(
+          async () =>
+            (await metricValue(rig.registry, 'owc_dispense_unit_retries_total')) >= 6 &&
+            (await rig.store.get('DOWN1'))?.state === 'dispensing',
+          { timeoutMs: 30_000, what: 'six retries' },
+        );
+        expect((await rig.store.get('DOWN1'))?.unitStates.get(0)).toMatchObject({ s: 'attempted', n: 1 });
+        await rig.link.set('pass');
+        await waitFor(() => allFinal(rig.store, ['DOWN1']), { what: 'DOWN1 final' });
+        expect((await rig.store.get('DOWN1'))?.unitStates.get(0)).toMatchObject({ s: 'success' });
+        expect(rig.sim.sim.ledger().map((e) => e.vendId)).toEqual(['DOWN1-0']);
       } finally {
         await rig.close();
       }

@@ -65,7 +65,10 @@ export interface UnitVenderDeps {
  * - a send that times out (or whose answer is garbled) is resolved by asking, with backoff,
  *   never by sending again; `pending` keeps asking;
  * - machine offline/fault and an unreachable gateway are retried later until the unit's
- *   attempts reach the budget; every other failure is final for the unit.
+ *   attempts reach the budget; every other failure is final for the unit. A send with no
+ *   answer at all (unreachable) is asked about before its unit is settled failed, and a run
+ *   that finds a unit `attempted` asks first: so a gateway that cannot even be asked leaves the
+ *   unit waiting (`attempted`), never failed, until it answers.
  */
 export class UnitVender {
   constructor(private readonly deps: UnitVenderDeps) {}
@@ -127,8 +130,14 @@ export class UnitVender {
         if (sent.kind === 'final')
           return this.record(ledger, unit, { status: 'failed', reason: sent.reason }, log);
         if (sent.kind === 'transient') {
-          if (attempts >= settings.retryBudget)
-            return this.record(ledger, unit, { status: 'failed', reason: sent.reason }, log);
+          // a send that got no answer may still have reached the gateway (a connection reset
+          // after the request was written, a proxy's 502/504): before the last attempt's unit is
+          // settled failed, ask; the gateway's `unknown` brings us back here with the budget spent
+          lastTransient = sent.reason;
+          if (attempts >= settings.retryBudget) {
+            phase = 'ask';
+            continue;
+          }
           return this.retryLater(sent.reason, log, unit);
         }
         answer = sent.answer;
