@@ -1,6 +1,7 @@
 import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { startMachineSim } from '@owc/machine-sim';
 import { createLogger } from '@owc/observability';
+import { OrderTimeline } from '@owc/order-store';
 import { startOwithoSim } from '@owc/owitho-sim';
 import { signEnvelope } from '@owc/protocol';
 import { canStartRedisCluster, freePort, startRedisCluster, waitFor } from '@owc/testing';
@@ -80,6 +81,14 @@ describe('Redis Cluster', () => {
       const answer = (await res.json()) as { code: number; data: unknown };
       expect(answer.code).toBe(200);
       expect(answer.data).toEqual(owitho.sim.order(first)?.callbacks[0]?.payload);
+      // the console's search (its logs share one hash tag: read in one pipeline) finds every order,
+      // and a reported order's timeline is read from its packed record
+      const timeline = new OrderTimeline({ redis: probe, keyPrefix: 'owc', ttlMs: 3600_000, maxEvents: 100 });
+      const found = await timeline.search({ limit: ORDERS * 2 });
+      expect(new Set(found.map((f) => f.orderViewId))).toEqual(new Set(ids));
+      expect((await timeline.read(first)).map((e) => e.e)).toEqual(
+        expect.arrayContaining(['accepted', 'vend', 'final', 'callback']),
+      );
     } finally {
       probe.disconnect();
       await ingress.close();

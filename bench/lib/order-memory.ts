@@ -18,10 +18,7 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
     const accepted = await store.accept(notice);
     if (accepted.outcome !== 'created') throw new Error(`${id}: ${accepted.outcome}`);
     await store.bookAccepted(notice, accepted.outcome, true);
-    // the dispense job (its index call finds the order indexed at accept)
-    const acceptedAt = Date.now();
-    if (await timeline.index(id, notice.machineCode, acceptedAt))
-      await timeline.append(id, { e: 'accepted', at: acceptedAt });
+    // the dispense job
     const units = flattenOrder(notice);
     let last: { index: number; result: { status: 'success' } } | undefined;
     for (const unit of units) {

@@ -44,22 +44,6 @@ export class TimelineWriter {
       flush: () => this.record(job, orderViewId, ...events.splice(0)),
     };
   }
-
-  /** Indexes the order for search; writes `accepted` the first time. */
-  async accepted(
-    job: Job | undefined,
-    orderViewId: string,
-    machineCode: string,
-    acceptedAt: number,
-  ): Promise<void> {
-    try {
-      if (await this.timeline.index(orderViewId, machineCode, acceptedAt)) {
-        await this.record(job, orderViewId, { e: 'accepted', at: acceptedAt });
-      }
-    } catch (error) {
-      this.logger.warn({ err: error, orderViewId }, 'timeline: order not indexed');
-    }
-  }
 }
 
 export interface TimelineRun {

@@ -53,6 +53,6 @@ export const ORDER_SCRIPTS = {
   }),
   owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
   owcBookkeeping: luaScript(file('bookkeeping-3')),
-  owcAccepted: luaScript(file('accepted-4'), (raw) => Number(raw) === 1),
+  owcAccepted: luaScript(file('accepted-8'), (raw) => Number(raw) === 1),
   owcTimelineAppend: luaScript(file('timeline-append-2'), oneOfResult(['list', 'packed'] as const)),
 };

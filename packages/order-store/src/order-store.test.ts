@@ -2,10 +2,10 @@ import type { OrderNotice } from '@owc/protocol';
 import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { fingerprint } from './fingerprint.js';
-import { orderKeys } from './order-keys.js';
+import { indexKeys, machineIndexKey, orderKeys, searchBucketKey } from './order-keys.js';
 import { PackedOrderError } from './order-packed.js';
 import { OrderStore } from './order-store.js';
-import { OrderTimeline } from './order-timeline.js';
+import { type OrderSearch, OrderTimeline } from './order-timeline.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -322,11 +322,63 @@ describe('accept bookkeeping', () => {
       expect((await timeline.search({ limit: 10 })).map((f) => f.orderViewId)).toEqual(['I1']);
       expect(await store.openSince(Date.now() + 1000)).toEqual(['I1']);
       expect(await store.stats()).toMatchObject({ accepted: 1, duplicates: 1 });
-      // the dispense job's own index call finds it indexed: no second `accepted`
-      expect(await timeline.index('I1', 'M001', Date.now())).toBe(false);
       await timeline.append('I1', { e: 'final', at: Date.now(), outStatus: 200 });
       expect((await timeline.read('I1')).map((e) => e.e)).toEqual(['accepted', 'final']);
       expect(await timeline.read('nope')).toEqual([]);
+    },
+  );
+});
+
+describe('the search logs', () => {
+  const HOUR = 3_600_000;
+
+  redisTest(
+    'find orders by time and by machine, newest first, across hours and days, with the previous sorted sets',
+    async ({ redis, prefix }) => {
+      const now = Date.now();
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY, now: () => now });
+      const timeline = new OrderTimeline({
+        redis,
+        keyPrefix: prefix,
+        ttlMs: 30 * DAY,
+        maxEvents: 10,
+        now: () => now,
+      });
+      const orders = [
+        ['Q1', 'M001', now - 3 * DAY],
+        ['Q2', 'M002', now - 2 * DAY - HOUR],
+        ['Q3', 'M001', now - 5 * HOUR],
+        ['Q4 with: spaces', 'M:1', now - 2 * HOUR],
+        ['Q5', 'M001', now - 1000],
+        ['Q6', 'M001', now - 31 * DAY],
+      ] as const;
+      for (const [orderViewId, machineCode, at] of orders)
+        await store.bookAccepted({ orderViewId, machineCode }, 'created', true, at);
+      // a duplicate notice of an order still accepted indexes it again: listed once
+      await store.bookAccepted({ orderViewId: 'Q5', machineCode: 'M001' }, 'duplicate', true, now - 500);
+      // an order indexed by the previous layout (a sorted set), and an entry that cannot be read
+      await redis.zadd(indexKeys(prefix).byTime, now - 4 * HOUR, 'OLD1');
+      await redis.zadd(machineIndexKey(prefix, 'M001'), now - 4 * HOUR, 'OLD1');
+      await redis.append(searchBucketKey(prefix, Math.floor(now / HOUR)), 'zz\u001e');
+      const ids = async (query: Omit<OrderSearch, 'limit'>, limit = 10) =>
+        (await timeline.search({ ...query, limit })).map((f) => f.orderViewId);
+
+      expect(await ids({})).toEqual(['Q5', 'Q4 with: spaces', 'OLD1', 'Q3', 'Q2', 'Q1']);
+      expect(await ids({ machineCode: 'M001' })).toEqual(['Q5', 'OLD1', 'Q3', 'Q1']);
+      expect(await ids({ machineCode: 'M:1' })).toEqual(['Q4 with: spaces']);
+      expect(await ids({ since: now - 3 * DAY, until: now - 5 * HOUR })).toEqual(['Q3', 'Q2', 'Q1']);
+      expect(await ids({ machineCode: 'M001', since: now - 3 * DAY + 1 })).toEqual(['Q5', 'OLD1', 'Q3']);
+      expect(await ids({}, 2)).toEqual(['Q5', 'Q4 with: spaces']);
+      expect(await timeline.search({ machineCode: 'M002', limit: 10 })).toEqual([
+        { orderViewId: 'Q2', acceptedAt: now - 2 * DAY - HOUR },
+      ]);
+
+      // each log expires ORDER_TTL_MS after its bucket ends
+      const hourLog = searchBucketKey(prefix, Math.floor((now - 5 * HOUR) / HOUR));
+      const expiresAt = Number(await redis.call('PEXPIRETIME', hourLog));
+      expect(expiresAt).toBe((Math.floor((now - 5 * HOUR) / HOUR) + 1) * HOUR + 30 * DAY);
+      // a few bytes per order: its offset in the bucket, its id and the end mark
+      expect(await redis.strlen(hourLog)).toBe(5 + 'Q3'.length + 1);
     },
   );
 });

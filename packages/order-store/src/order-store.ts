@@ -2,7 +2,14 @@ import { type OrderNotice, type OrderResult, orderResultSchema } from '@owc/prot
 import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
-import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
+import {
+  indexKeys,
+  machineIndexKey,
+  orderKeys,
+  SEARCH_BUCKETS,
+  SEARCH_ENTRY_END,
+  searchBucketKey,
+} from './order-keys.js';
 import { isWrongType } from './order-packed.js';
 import {
   finalResult,
@@ -114,7 +121,8 @@ export class OrderStore {
   /**
    * The ingress's bookkeeping of a notice, in one call (advisory; its own hash tag, so it goes out
    * beside the dispense job): indexes an order on its way as open and for the console's search
-   * (by time, by machine) when `index`, and counts the notice by its outcome.
+   * (the logs of its hour and of its machine's day: SEARCH_BUCKETS) when `index`, and counts the
+   * notice by its outcome.
    */
   async bookAccepted(
     notice: Pick<OrderNotice, 'orderViewId' | 'machineCode'>,
@@ -125,9 +133,18 @@ export class OrderStore {
     const idx = indexKeys(this.prefix);
     const counter: keyof OrderStats =
       outcome === 'created' ? 'accepted' : outcome === 'duplicate' ? 'duplicates' : 'conflicts';
+    const { all, machine } = SEARCH_BUCKETS;
+    const hour = Math.floor(acceptedAt / all.ms);
+    const day = Math.floor(acceptedAt / machine.ms);
+    const entry = (bucket: { ms: number; offsetWidth: number }) =>
+      `${(acceptedAt % bucket.ms).toString(36).padStart(bucket.offsetWidth, '0')}${notice.orderViewId}${SEARCH_ENTRY_END}`;
     await this.scripts.owcAccepted(
       idx.open,
       idx.stats,
+      searchBucketKey(this.prefix, hour),
+      searchBucketKey(this.prefix, day, notice.machineCode),
+      searchBucketKey(this.prefix, hour - 1),
+      searchBucketKey(this.prefix, day - 1, notice.machineCode),
       idx.byTime,
       machineIndexKey(this.prefix, notice.machineCode),
       notice.orderViewId,
@@ -135,6 +152,10 @@ export class OrderStore {
       index ? '1' : '',
       counter,
       this.now() - this.ttlMs,
+      entry(all),
+      entry(machine),
+      (hour + 1) * all.ms + this.ttlMs,
+      (day + 1) * machine.ms + this.ttlMs,
     );
   }
 

@@ -1,7 +1,14 @@
 import { vendIdOf } from '@owc/protocol';
 import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
-import { indexKeys, machineIndexKey, orderKeys } from './order-keys.js';
+import {
+  indexKeys,
+  machineIndexKey,
+  orderKeys,
+  SEARCH_BUCKETS,
+  SEARCH_ENTRY_END,
+  searchBucketKey,
+} from './order-keys.js';
 import { isWrongType, unpackOrder } from './order-packed.js';
 import { ORDER_SCRIPTS } from './order-scripts.js';
 
@@ -138,10 +145,30 @@ export interface OrderSearch {
   limit: number;
 }
 
+/** How many search logs one search reads per round trip. */
+const SEARCH_BUCKETS_PER_READ = 24;
+
+/** A search log's entries (`<offset><orderViewId>RS`); an entry that cannot be read is left out. */
+function searchEntries(
+  log: string,
+  bucketStart: number,
+  offsetWidth: number,
+): { orderViewId: string; acceptedAt: number }[] {
+  const entries: { orderViewId: string; acceptedAt: number }[] = [];
+  for (const entry of log.split(SEARCH_ENTRY_END)) {
+    const offset = Number.parseInt(entry.slice(0, offsetWidth), 36);
+    const orderViewId = entry.slice(offsetWidth);
+    if (Number.isNaN(offset) || orderViewId === '') continue;
+    entries.push({ orderViewId, acceptedAt: bucketStart + offset });
+  }
+  return entries;
+}
+
 /**
- * An order's timeline, kept apart from the order record (which stays small): a capped Redis
- * list `…{order:<id>}:timeline` of compact JSON events (arrays: see storedEventSchema) that expires with the order, plus two
- * search indexes by acceptance time (all orders, and per machine), trimmed to the TTL on write.
+ * An order's timeline: while the order is on its way a capped Redis list
+ * `…{order:<id>}:timeline` of compact JSON events (arrays: see storedEventSchema) that expires with
+ * the order; once it is reported, folded into its packed record (order-packed.ts). And the
+ * console's search over the logs the ingress writes at accept (OrderStore.bookAccepted).
  */
 export class OrderTimeline {
   private readonly now: () => number;
@@ -152,7 +179,7 @@ export class OrderTimeline {
     this.scripts = defineScripts(options.redis, ORDER_SCRIPTS);
   }
 
-  private indexKey(machineCode?: string): string {
+  private legacyIndexKey(machineCode?: string): string {
     return machineCode === undefined
       ? indexKeys(this.options.keyPrefix).byTime
       : machineIndexKey(this.options.keyPrefix, machineCode);
@@ -212,28 +239,52 @@ export class OrderTimeline {
   }
 
   /**
-   * Makes the order findable by time and machine; true the first time (so the caller writes
-   * `accepted` once). The ingress indexes every order when it accepts it (OrderStore.bookAccepted),
-   * so this is one ZADD NX that finds it there; an order it did not index (accepted before the
-   * ingress did this) is indexed here, and entries older than the TTL are dropped from both indexes.
+   * orderViewIds accepted in the range (newest first), of one machine or of all: the search logs
+   * (SEARCH_BUCKETS) read newest bucket first, a few per round trip, until `limit` are found or the
+   * range (at most ORDER_TTL_MS back) is done; then the previous layout's sorted set, which holds
+   * orders indexed before the upgrade. An order indexed twice (a duplicate notice) is listed once.
    */
-  async index(orderViewId: string, machineCode: string, acceptedAt: number): Promise<boolean> {
-    const { redis } = this.options;
-    const added = Number(await redis.zadd(this.indexKey(), 'NX', acceptedAt, orderViewId));
-    if (added === 0) return false;
-    const oldest = `(${this.now() - this.options.ttlMs}`;
-    await Promise.all([
-      redis.zadd(this.indexKey(machineCode), 'NX', acceptedAt, orderViewId),
-      redis.zremrangebyscore(this.indexKey(), '-inf', oldest),
-      redis.zremrangebyscore(this.indexKey(machineCode), '-inf', oldest),
-    ]);
-    return true;
-  }
-
-  /** orderViewIds accepted in the range (newest first), of one machine or of all. */
   async search(query: OrderSearch): Promise<{ orderViewId: string; acceptedAt: number }[]> {
-    const raw = await this.options.redis.zrevrangebyscore(
-      this.indexKey(query.machineCode),
+    const { redis, keyPrefix, ttlMs } = this.options;
+    const now = this.now();
+    const bucket = query.machineCode === undefined ? SEARCH_BUCKETS.all : SEARCH_BUCKETS.machine;
+    const since = query.since ?? Number.NEGATIVE_INFINITY;
+    const until = query.until ?? Number.POSITIVE_INFINITY;
+    // a bucket ahead of now too: another pod's clock may run ahead
+    const newest = Math.floor(Math.min(until, now + bucket.ms) / bucket.ms);
+    const oldest = Math.floor(Math.max(since, now - ttlMs - bucket.ms) / bucket.ms);
+    const found: { orderViewId: string; acceptedAt: number }[] = [];
+    const seen = new Set<string>();
+    for (
+      let first = newest;
+      first >= oldest && found.length < query.limit;
+      first -= SEARCH_BUCKETS_PER_READ
+    ) {
+      const numbers: number[] = [];
+      for (let n = first; n > first - SEARCH_BUCKETS_PER_READ && n >= oldest; n--) numbers.push(n);
+      const pipeline = redis.pipeline();
+      for (const n of numbers) pipeline.get(searchBucketKey(keyPrefix, n, query.machineCode));
+      const replies = (await pipeline.exec()) ?? [];
+      for (const [i, n] of numbers.entries()) {
+        const [error, value] = replies[i] ?? [];
+        if (error) throw error;
+        const entries = searchEntries(
+          typeof value === 'string' ? value : '',
+          n * bucket.ms,
+          bucket.offsetWidth,
+        )
+          .filter((e) => e.acceptedAt >= since && e.acceptedAt <= until)
+          .sort((a, b) => b.acceptedAt - a.acceptedAt);
+        for (const entry of entries) {
+          if (found.length >= query.limit) break;
+          if (seen.has(entry.orderViewId)) continue;
+          seen.add(entry.orderViewId);
+          found.push(entry);
+        }
+      }
+    }
+    const legacy = await redis.zrevrangebyscore(
+      this.legacyIndexKey(query.machineCode),
       query.until ?? '+inf',
       query.since ?? '-inf',
       'WITHSCORES',
@@ -241,10 +292,12 @@ export class OrderTimeline {
       0,
       query.limit,
     );
-    const found: { orderViewId: string; acceptedAt: number }[] = [];
-    for (let i = 0; i + 1 < raw.length; i += 2) {
-      found.push({ orderViewId: raw[i] as string, acceptedAt: Number(raw[i + 1]) });
+    for (let i = 0; i + 1 < legacy.length; i += 2) {
+      const orderViewId = legacy[i] as string;
+      if (seen.has(orderViewId)) continue;
+      seen.add(orderViewId);
+      found.push({ orderViewId, acceptedAt: Number(legacy[i + 1]) });
     }
-    return found;
+    return found.sort((a, b) => b.acceptedAt - a.acceptedAt).slice(0, query.limit);
   }
 }

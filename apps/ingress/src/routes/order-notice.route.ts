@@ -23,7 +23,7 @@ const ROUTE = '/order/notice';
  * both exist. The record is written first (one script: created | duplicate | conflict; it also
  * starts the order's timeline); then, in one round trip, the job (its id is derived from the
  * orderViewId, so writing it again is a no-op) and the bookkeeping (open index, the console's
- * search indexes, the counter: advisory, another hash tag). A crash or a Redis error before the
+ * search logs, the counter: advisory, another hash tag). A crash or a Redis error before the
  * job exists answers 503, and owitho's re-push (a duplicate of a record still `accepted`) writes
  * the job again: the pair converges to "both exist" before any 200.
  */

@@ -160,7 +160,7 @@ describe('cli commands', () => {
         ['L3', 'M001', t0 + 120_000],
       ] as const) {
         await store.accept(notice(id, { machineCode }));
-        await timeline.index(id, machineCode, at);
+        await store.bookAccepted({ orderViewId: id, machineCode }, 'created', true, at);
       }
       await store.recordUnitResult('L3', 0, { status: 'success' });
       await store.finalize('L3');

@@ -114,17 +114,13 @@ export class DispenseHandler {
     // state read is current). A machine another pod holds costs one SET and a step back.
     let machineCode = payload.machineCode;
     let lease: LeaseHold | undefined = await this.acquire(job, token, machineCode, log);
-    // timeline lines (order page, job log): `accepted` goes out beside the work, the run's own
-    // events together when the order is final or the run ends; all awaited before the job ends
-    const lines: Promise<void>[] = [];
-    const timeline = this.deps.timeline;
-    const events = timeline?.run(job, orderViewId);
+    // timeline lines (order page, job log): the run's events together when the order is final or
+    // the run ends, awaited before the job ends (the ingress indexed the order for search at accept)
+    const events = this.deps.timeline?.run(job, orderViewId);
     try {
       const record = await this.deps.store.get(orderViewId);
       if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
       if (record.state === 'reported') return { outcome: 'already-reported' };
-      if (timeline && record.unitStates.size === 0)
-        lines.push(timeline.accepted(job, orderViewId, record.machineCode, record.acceptedAt));
       if (record.result)
         return await this.finish(record.orderViewId, record.state, log, events, () =>
           this.deps.store.finalize(orderViewId, record),
@@ -205,7 +201,7 @@ export class DispenseHandler {
       return final;
     } finally {
       if (lease) await this.letGo(lease, machineCode, log);
-      await Promise.all([...lines, events?.flush()]);
+      await events?.flush();
     }
   };
 
