@@ -15,6 +15,9 @@ import { report, round } from './lib/report.js';
 import { envNumber, machineLoad } from './lib/system.js';
 
 const ORDERS = envNumber('BENCH_ORDER_MEMORY_ORDERS', 10_000);
+/** 0: ids `MEM<n>` (4–7 characters); else ids of that many characters shaped like the guide's sample (`XBL000…<n>`) */
+const ID_WIDTH = envNumber('BENCH_ORDER_MEMORY_ID_WIDTH', 0);
+const orderId = (n: number) => (ID_WIDTH > 0 ? `XBL${String(n).padStart(ID_WIDTH - 3, '0')}` : `MEM${n}`);
 /** orders in flight at once (each is a few round trips) */
 const CONCURRENCY = 100;
 const TARGET_BYTES = 300;
@@ -34,7 +37,7 @@ try {
   for (let i = 0; i < ORDERS; i += CONCURRENCY) {
     const batch = Array.from({ length: Math.min(CONCURRENCY, ORDERS - i) }, (_, k) => {
       const n = i + k;
-      const notice = noticeFor(`MEM${n}`, layoutOf(n), n);
+      const notice = noticeFor(orderId(n), layoutOf(n), n);
       ids.push(notice.orderViewId);
       return life(notice);
     });
@@ -47,6 +50,7 @@ try {
   report('order-memory', {
     layout: 'the order store and timeline, driven with the writes of the real path; a private redis-server',
     orders: ORDERS,
+    idExample: orderId(ORDERS - 1),
     seconds: round(seconds, 1),
     usedMemoryBytes: { before, after },
     usedMemoryMbAfter: round(after / 1024 / 1024, 2),

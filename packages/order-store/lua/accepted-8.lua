@@ -1,18 +1,18 @@
 --[[
   What the ingress books for a notice, in one call beside the dispense job (advisory, like
   bookkeeping-3; its own hash tag): an order on its way is put in the open index and in the
-  console's search logs (order-keys.ts SEARCH_BUCKETS: one string per hour for all orders and per
-  machine and day, each entry appended), and the notice is counted as accepted, duplicate or
-  conflict. A log gets its expiry when it is created; when a log is created, the one before it (its
-  growth left spare room: APPEND grows a string by doubling) is written again at its exact size. On
-  one call in TRIM_EVERY the previous layout's sorted-set indexes are trimmed to the order TTL, so
-  they empty out after an upgrade.
+  console's search logs (order-keys.ts SEARCH_LOGS: its entry appended to the log of its hour, and
+  a reference to that entry to the log of its machine's day), and the notice is counted as
+  accepted, duplicate or conflict. A log gets its expiry when it is created; when a log is
+  created, the one before it (its growth left spare room: APPEND grows a string by doubling) is
+  written again at its exact size. On one call in TRIM_EVERY the previous layout's sorted-set
+  indexes are trimmed to the order TTL, so they empty out after an upgrade.
 
   KEYS[1] the open-orders index (sorted set, scored by acceptance time)
   KEYS[2] the counters hash
-  KEYS[3] the search log of all orders for the acceptance hour
+  KEYS[3] the search log of the acceptance hour
   KEYS[4] the search log of the order's machine for the acceptance day
-  KEYS[5] the search log of all orders for the hour before
+  KEYS[5] the search log of the hour before
   KEYS[6] the search log of the machine for the day before
   KEYS[7] the previous layout's search index of all orders (sorted set)
   KEYS[8] the previous layout's search index of the order's machine (sorted set)
@@ -22,28 +22,44 @@
   ARGV[4] the counter to add 1 to ('accepted' | 'duplicates' | 'conflicts')
   ARGV[5] the oldest acceptance time kept in the search indexes (ms epoch)
   ARGV[6] the entry for KEYS[3]
-  ARGV[7] the entry for KEYS[4]
+  ARGV[7] the hour of the day, the first character of the reference in KEYS[4]
   ARGV[8] when KEYS[3] expires (ms epoch)
   ARGV[9] when KEYS[4] expires (ms epoch)
 
   Output: 1 when the order was indexed, else 0.
 ]]
 local TRIM_EVERY = 64
+local POSITION_WIDTH = 6
+local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 
--- appends an entry to a log; a new log gets its expiry, and the log before it its exact size
-local function append(log, entry, expireAt, before)
-  if redis.call('APPEND', log, entry) == #entry then
+-- appends to a log; a new log gets its expiry, and the log before it its exact size. Returns
+-- where the appended text starts.
+local function append(log, text, expireAt, before)
+  local length = redis.call('APPEND', log, text)
+  if length == #text then
     redis.call('PEXPIREAT', log, expireAt)
     local full = redis.call('GET', before)
     if full then redis.call('SET', before, full, 'KEEPTTL') end
   end
+  return length - #text
+end
+
+-- a position in base 36, POSITION_WIDTH characters
+local function position(n)
+  local out = ''
+  for _ = 1, POSITION_WIDTH do
+    local d = n % 36
+    out = string.sub(DIGITS, d + 1, d + 1) .. out
+    n = (n - d) / 36
+  end
+  return out
 end
 
 local indexed = 0
 if ARGV[3] == '1' then
   redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
-  append(KEYS[3], ARGV[6], ARGV[8], KEYS[5])
-  append(KEYS[4], ARGV[7], ARGV[9], KEYS[6])
+  local at = append(KEYS[3], ARGV[6], ARGV[8], KEYS[5])
+  append(KEYS[4], ARGV[7] .. position(at), ARGV[9], KEYS[6])
   indexed = 1
   if tonumber(ARGV[2]) % TRIM_EVERY == 0 then
     redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', '(' .. ARGV[5])

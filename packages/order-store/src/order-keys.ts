@@ -38,23 +38,28 @@ export function machineIndexKey(prefix: string, machineCode: string): string {
 }
 
 /**
- * The console's search indexes: append-only logs of `<offset><orderViewId>RS` (the acceptance
- * time's offset in its bucket, base 36, fixed width; RS = 0x1e, which no id holds), one string per
- * hour for all orders and per machine and day, each expiring ORDER_TTL_MS after its bucket ends.
- * A few bytes per order, where a sorted set entry costs ~130. The widths are part of the layout:
- * changing them would lose the buckets already written.
+ * The console's search indexes, append-only strings, each expiring ORDER_TTL_MS after its bucket
+ * ends: a log per hour of every order accepted in it, entries `<offset><orderViewId>RS` (the
+ * acceptance time's offset in the hour, base 36, 5 characters; RS = 0x1e, which no id holds); and
+ * per machine and day, for each of its orders a reference to that entry, `<hour><position>` (the
+ * hour of the day, one base-36 character, and where the entry starts in the hour's log, 6), 7 bytes
+ * whatever the id's length. A few bytes more than the id per order, where two sorted-set entries
+ * cost ~130. The widths are part of the layout: changing them would lose the logs already written.
  */
-export const SEARCH_BUCKETS = {
-  all: { ms: 3_600_000, offsetWidth: 5 },
-  machine: { ms: 86_400_000, offsetWidth: 6 },
+export const SEARCH_LOGS = {
+  hour: { ms: 3_600_000, offsetWidth: 5 },
+  machineDay: { ms: 86_400_000, refWidth: 7, positionWidth: 6 },
 } as const;
 
-/** What ends an entry of a search log (RS, 0x1e). */
+/** What ends an entry of an hour's log (RS, 0x1e). */
 export const SEARCH_ENTRY_END = '\u001e';
 
-/** The search bucket of all orders (machineCode undefined) or of a machine, by bucket number. */
-export function searchBucketKey(prefix: string, bucket: number, machineCode?: string): string {
-  return machineCode === undefined
-    ? taggedKey(prefix, 'orders', 'hour', String(bucket))
-    : taggedKey(prefix, 'orders', 'machine-day', String(bucket), machineCode);
+/** The search log of every order accepted in an hour (by hour number since the epoch). */
+export function hourLogKey(prefix: string, hour: number): string {
+  return taggedKey(prefix, 'orders', 'hour', String(hour));
+}
+
+/** The search log of a machine's orders accepted in a day (by day number since the epoch). */
+export function machineDayLogKey(prefix: string, day: number, machineCode: string): string {
+  return taggedKey(prefix, 'orders', 'machine-day', String(day), machineCode);
 }

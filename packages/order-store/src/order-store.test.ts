@@ -2,7 +2,7 @@ import type { OrderNotice } from '@owc/protocol';
 import { redisTest, sampleNotice } from '@owc/testing';
 import { describe, expect } from 'vitest';
 import { fingerprint } from './fingerprint.js';
-import { indexKeys, machineIndexKey, orderKeys, searchBucketKey } from './order-keys.js';
+import { hourLogKey, indexKeys, machineDayLogKey, machineIndexKey, orderKeys } from './order-keys.js';
 import { PackedOrderError } from './order-packed.js';
 import { OrderStore } from './order-store.js';
 import { type OrderSearch, OrderTimeline } from './order-timeline.js';
@@ -359,7 +359,7 @@ describe('the search logs', () => {
       // an order indexed by the previous layout (a sorted set), and an entry that cannot be read
       await redis.zadd(indexKeys(prefix).byTime, now - 4 * HOUR, 'OLD1');
       await redis.zadd(machineIndexKey(prefix, 'M001'), now - 4 * HOUR, 'OLD1');
-      await redis.append(searchBucketKey(prefix, Math.floor(now / HOUR)), 'zz\u001e');
+      await redis.append(hourLogKey(prefix, Math.floor(now / HOUR)), 'zz\u001e');
       const ids = async (query: Omit<OrderSearch, 'limit'>, limit = 10) =>
         (await timeline.search({ ...query, limit })).map((f) => f.orderViewId);
 
@@ -374,11 +374,20 @@ describe('the search logs', () => {
       ]);
 
       // each log expires ORDER_TTL_MS after its bucket ends
-      const hourLog = searchBucketKey(prefix, Math.floor((now - 5 * HOUR) / HOUR));
-      const expiresAt = Number(await redis.call('PEXPIRETIME', hourLog));
-      expect(expiresAt).toBe((Math.floor((now - 5 * HOUR) / HOUR) + 1) * HOUR + 30 * DAY);
-      // a few bytes per order: its offset in the bucket, its id and the end mark
+      const hour = Math.floor((now - 5 * HOUR) / HOUR);
+      const hourLog = hourLogKey(prefix, hour);
+      expect(Number(await redis.call('PEXPIRETIME', hourLog))).toBe((hour + 1) * HOUR + 30 * DAY);
+      // a few bytes per order: its offset in the hour, its id and the end mark; the machine's day
+      // log refers to that entry in 7 bytes, whatever the id's length
       expect(await redis.strlen(hourLog)).toBe(5 + 'Q3'.length + 1);
+      const day = Math.floor((now - 3 * DAY) / DAY);
+      expect(await redis.strlen(machineDayLogKey(prefix, day, 'M001'))).toBe(7);
+      expect(Number(await redis.call('PEXPIRETIME', machineDayLogKey(prefix, day, 'M001')))).toBe(
+        (day + 1) * DAY + 30 * DAY,
+      );
+      // a reference whose hour log is gone (expired first) is left out
+      await redis.del(hourLogKey(prefix, Math.floor((now - 3 * DAY) / HOUR)));
+      expect(await ids({ machineCode: 'M001' })).toEqual(['Q5', 'OLD1', 'Q3']);
     },
   );
 });

@@ -3,12 +3,13 @@ import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
 import {
+  hourLogKey,
   indexKeys,
+  machineDayLogKey,
   machineIndexKey,
   orderKeys,
-  SEARCH_BUCKETS,
   SEARCH_ENTRY_END,
-  searchBucketKey,
+  SEARCH_LOGS,
 } from './order-keys.js';
 import { isWrongType } from './order-packed.js';
 import {
@@ -121,7 +122,7 @@ export class OrderStore {
   /**
    * The ingress's bookkeeping of a notice, in one call (advisory; its own hash tag, so it goes out
    * beside the dispense job): indexes an order on its way as open and for the console's search
-   * (the logs of its hour and of its machine's day: SEARCH_BUCKETS) when `index`, and counts the
+   * (the log of its hour and of its machine's day: SEARCH_LOGS) when `index`, and counts the
    * notice by its outcome.
    */
   async bookAccepted(
@@ -133,18 +134,17 @@ export class OrderStore {
     const idx = indexKeys(this.prefix);
     const counter: keyof OrderStats =
       outcome === 'created' ? 'accepted' : outcome === 'duplicate' ? 'duplicates' : 'conflicts';
-    const { all, machine } = SEARCH_BUCKETS;
-    const hour = Math.floor(acceptedAt / all.ms);
-    const day = Math.floor(acceptedAt / machine.ms);
-    const entry = (bucket: { ms: number; offsetWidth: number }) =>
-      `${(acceptedAt % bucket.ms).toString(36).padStart(bucket.offsetWidth, '0')}${notice.orderViewId}${SEARCH_ENTRY_END}`;
+    const { hour: hourLog, machineDay } = SEARCH_LOGS;
+    const hour = Math.floor(acceptedAt / hourLog.ms);
+    const day = Math.floor(acceptedAt / machineDay.ms);
+    const offset = (acceptedAt % hourLog.ms).toString(36).padStart(hourLog.offsetWidth, '0');
     await this.scripts.owcAccepted(
       idx.open,
       idx.stats,
-      searchBucketKey(this.prefix, hour),
-      searchBucketKey(this.prefix, day, notice.machineCode),
-      searchBucketKey(this.prefix, hour - 1),
-      searchBucketKey(this.prefix, day - 1, notice.machineCode),
+      hourLogKey(this.prefix, hour),
+      machineDayLogKey(this.prefix, day, notice.machineCode),
+      hourLogKey(this.prefix, hour - 1),
+      machineDayLogKey(this.prefix, day - 1, notice.machineCode),
       idx.byTime,
       machineIndexKey(this.prefix, notice.machineCode),
       notice.orderViewId,
@@ -152,10 +152,10 @@ export class OrderStore {
       index ? '1' : '',
       counter,
       this.now() - this.ttlMs,
-      entry(all),
-      entry(machine),
-      (hour + 1) * all.ms + this.ttlMs,
-      (day + 1) * machine.ms + this.ttlMs,
+      `${offset}${notice.orderViewId}${SEARCH_ENTRY_END}`,
+      (hour - day * 24).toString(36),
+      (hour + 1) * hourLog.ms + this.ttlMs,
+      (day + 1) * machineDay.ms + this.ttlMs,
     );
   }
 

@@ -2,12 +2,13 @@ import { vendIdOf } from '@owc/protocol';
 import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
 import { z } from 'zod';
 import {
+  hourLogKey,
   indexKeys,
+  machineDayLogKey,
   machineIndexKey,
   orderKeys,
-  SEARCH_BUCKETS,
   SEARCH_ENTRY_END,
-  searchBucketKey,
+  SEARCH_LOGS,
 } from './order-keys.js';
 import { isWrongType, unpackOrder } from './order-packed.js';
 import { ORDER_SCRIPTS } from './order-scripts.js';
@@ -146,22 +147,41 @@ export interface OrderSearch {
 }
 
 /** How many search logs one search reads per round trip. */
-const SEARCH_BUCKETS_PER_READ = 24;
+const SEARCH_LOGS_PER_READ = 24;
 
-/** A search log's entries (`<offset><orderViewId>RS`); an entry that cannot be read is left out. */
-function searchEntries(
-  log: string,
-  bucketStart: number,
-  offsetWidth: number,
-): { orderViewId: string; acceptedAt: number }[] {
-  const entries: { orderViewId: string; acceptedAt: number }[] = [];
-  for (const entry of log.split(SEARCH_ENTRY_END)) {
-    const offset = Number.parseInt(entry.slice(0, offsetWidth), 36);
-    const orderViewId = entry.slice(offsetWidth);
-    if (Number.isNaN(offset) || orderViewId === '') continue;
-    entries.push({ orderViewId, acceptedAt: bucketStart + offset });
+/** The most bytes an hour log's entry takes (offset, an id of 128 UTF-16 units in UTF-8, end). */
+const ENTRY_MAX_BYTES = SEARCH_LOGS.hour.offsetWidth + 3 * 128 + 1;
+
+interface Found {
+  orderViewId: string;
+  acceptedAt: number;
+}
+
+/** An hour log's entry (`<offset><orderViewId>RS…`: what follows the first RS is ignored). */
+function hourEntry(text: string, hourStart: number): Found | undefined {
+  const end = text.indexOf(SEARCH_ENTRY_END);
+  const entry = end === -1 ? text : text.slice(0, end);
+  const offset = Number.parseInt(entry.slice(0, SEARCH_LOGS.hour.offsetWidth), 36);
+  const orderViewId = entry.slice(SEARCH_LOGS.hour.offsetWidth);
+  if (Number.isNaN(offset) || orderViewId === '') return undefined;
+  return { orderViewId, acceptedAt: hourStart + offset };
+}
+
+/** An hour log's entries; an entry that cannot be read is left out. */
+function hourEntries(log: string, hourStart: number): Found[] {
+  return log.split(SEARCH_ENTRY_END).flatMap((entry) => hourEntry(entry, hourStart) ?? []);
+}
+
+/** A machine's day log: where its orders' entries are (hour number, position in that hour's log). */
+function machineRefs(log: string, day: number): { hour: number; position: number }[] {
+  const { refWidth } = SEARCH_LOGS.machineDay;
+  const refs: { hour: number; position: number }[] = [];
+  for (let i = 0; i + refWidth <= log.length; i += refWidth) {
+    const hour = Number.parseInt(log.charAt(i), 36);
+    const position = Number.parseInt(log.slice(i + 1, i + refWidth), 36);
+    if (!Number.isNaN(hour) && !Number.isNaN(position)) refs.push({ hour: day * 24 + hour, position });
   }
-  return entries;
+  return refs;
 }
 
 /**
@@ -239,49 +259,96 @@ export class OrderTimeline {
   }
 
   /**
-   * orderViewIds accepted in the range (newest first), of one machine or of all: the search logs
-   * (SEARCH_BUCKETS) read newest bucket first, a few per round trip, until `limit` are found or the
-   * range (at most ORDER_TTL_MS back) is done; then the previous layout's sorted set, which holds
-   * orders indexed before the upgrade. An order indexed twice (a duplicate notice) is listed once.
+   * The logs of a range's buckets, newest first (a bucket ahead of now too: another pod's clock
+   * may run ahead), each a promise, read SEARCH_LOGS_PER_READ per round trip as they are reached.
    */
-  async search(query: OrderSearch): Promise<{ orderViewId: string; acceptedAt: number }[]> {
-    const { redis, keyPrefix, ttlMs } = this.options;
+  private *logsNewestFirst(
+    range: { since: number; until: number },
+    bucketMs: number,
+    keyOf: (n: number) => string,
+  ): Generator<[number, Promise<string>]> {
     const now = this.now();
-    const bucket = query.machineCode === undefined ? SEARCH_BUCKETS.all : SEARCH_BUCKETS.machine;
-    const since = query.since ?? Number.NEGATIVE_INFINITY;
-    const until = query.until ?? Number.POSITIVE_INFINITY;
-    // a bucket ahead of now too: another pod's clock may run ahead
-    const newest = Math.floor(Math.min(until, now + bucket.ms) / bucket.ms);
-    const oldest = Math.floor(Math.max(since, now - ttlMs - bucket.ms) / bucket.ms);
-    const found: { orderViewId: string; acceptedAt: number }[] = [];
-    const seen = new Set<string>();
-    for (
-      let first = newest;
-      first >= oldest && found.length < query.limit;
-      first -= SEARCH_BUCKETS_PER_READ
-    ) {
+    const newest = Math.floor(Math.min(range.until, now + bucketMs) / bucketMs);
+    const oldest = Math.floor(Math.max(range.since, now - this.options.ttlMs - bucketMs) / bucketMs);
+    for (let first = newest; first >= oldest; first -= SEARCH_LOGS_PER_READ) {
       const numbers: number[] = [];
-      for (let n = first; n > first - SEARCH_BUCKETS_PER_READ && n >= oldest; n--) numbers.push(n);
-      const pipeline = redis.pipeline();
-      for (const n of numbers) pipeline.get(searchBucketKey(keyPrefix, n, query.machineCode));
-      const replies = (await pipeline.exec()) ?? [];
+      for (let n = first; n > first - SEARCH_LOGS_PER_READ && n >= oldest; n--) numbers.push(n);
+      const pipeline = this.options.redis.pipeline();
+      for (const n of numbers) pipeline.get(keyOf(n));
+      const replies = pipeline.exec();
       for (const [i, n] of numbers.entries()) {
-        const [error, value] = replies[i] ?? [];
-        if (error) throw error;
-        const entries = searchEntries(
-          typeof value === 'string' ? value : '',
-          n * bucket.ms,
-          bucket.offsetWidth,
-        )
-          .filter((e) => e.acceptedAt >= since && e.acceptedAt <= until)
-          .sort((a, b) => b.acceptedAt - a.acceptedAt);
-        for (const entry of entries) {
-          if (found.length >= query.limit) break;
-          if (seen.has(entry.orderViewId)) continue;
-          seen.add(entry.orderViewId);
-          found.push(entry);
-        }
+        const log = replies.then((all) => {
+          const [error, value] = all?.[i] ?? [];
+          if (error) throw error;
+          return typeof value === 'string' ? value : '';
+        });
+        log.catch(() => undefined); // awaited by the caller when reached
+        yield [n, log];
       }
+    }
+  }
+
+  /** A machine's references to hour-log entries, read (one GETRANGE each, one round trip). */
+  private async resolve(
+    refs: { hour: number; position: number }[],
+    range: { since: number; until: number },
+  ): Promise<Found[]> {
+    const { hour } = SEARCH_LOGS;
+    const wanted = refs.filter(
+      (ref) => (ref.hour + 1) * hour.ms > range.since && ref.hour * hour.ms <= range.until,
+    );
+    if (wanted.length === 0) return [];
+    const pipeline = this.options.redis.pipeline();
+    for (const ref of wanted)
+      pipeline.getrange(
+        hourLogKey(this.options.keyPrefix, ref.hour),
+        ref.position,
+        ref.position + ENTRY_MAX_BYTES - 1,
+      );
+    const replies = (await pipeline.exec()) ?? [];
+    return wanted.flatMap((ref, i) => {
+      const [error, value] = replies[i] ?? [];
+      if (error) throw error;
+      return hourEntry(typeof value === 'string' ? value : '', ref.hour * hour.ms) ?? [];
+    });
+  }
+
+  /**
+   * orderViewIds accepted in the range (newest first), of one machine or of all: the search logs
+   * (SEARCH_LOGS) read newest first, a few per round trip, until `limit` are found or the range (at
+   * most ORDER_TTL_MS back) is done; then the previous layout's sorted set, which holds orders
+   * indexed before the upgrade. An order indexed twice (a duplicate notice) is listed once.
+   */
+  async search(query: OrderSearch): Promise<Found[]> {
+    const { redis } = this.options;
+    const range = {
+      since: query.since ?? Number.NEGATIVE_INFINITY,
+      until: query.until ?? Number.POSITIVE_INFINITY,
+    };
+    const found: Found[] = [];
+    const seen = new Set<string>();
+    const add = (entries: Found[]) => {
+      for (const entry of entries
+        .filter((e) => e.acceptedAt >= range.since && e.acceptedAt <= range.until)
+        .sort((a, b) => b.acceptedAt - a.acceptedAt)) {
+        if (found.length >= query.limit) return;
+        if (seen.has(entry.orderViewId)) continue;
+        seen.add(entry.orderViewId);
+        found.push(entry);
+      }
+    };
+    const logKey = (n: number) =>
+      query.machineCode === undefined
+        ? hourLogKey(this.options.keyPrefix, n)
+        : machineDayLogKey(this.options.keyPrefix, n, query.machineCode);
+    const bucketMs = query.machineCode === undefined ? SEARCH_LOGS.hour.ms : SEARCH_LOGS.machineDay.ms;
+    for (const [n, log] of this.logsNewestFirst(range, bucketMs, logKey)) {
+      if (found.length >= query.limit) break;
+      add(
+        query.machineCode === undefined
+          ? hourEntries(await log, n * bucketMs)
+          : await this.resolve(machineRefs(await log, n), range),
+      );
     }
     const legacy = await redis.zrevrangebyscore(
       this.legacyIndexKey(query.machineCode),
