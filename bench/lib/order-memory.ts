@@ -1,6 +1,6 @@
 // An order's writes to the order store and its timeline, as the ingress and the worker make them
 // (without BullMQ and HTTP), and what they leave in Redis once the order is reported.
-import { OrderStore, OrderTimeline, orderKeys } from '@owc/order-store';
+import { OrderStore, OrderTimeline, orderKeys, type TimelineEvent } from '@owc/order-store';
 import { flattenOrder, type OrderNotice } from '@owc/protocol';
 import { taggedKey } from '@owc/redis';
 import type { Redis } from 'ioredis';
@@ -20,16 +20,12 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
     await store.bookAccepted(notice, accepted.outcome, true);
     // the dispense job
     const units = flattenOrder(notice);
+    // the run's events are written together when the order is final (TimelineWriter.run)
+    const events: TimelineEvent[] = [];
     let last: { index: number; result: { status: 'success' } } | undefined;
     for (const unit of units) {
       await store.step(id, last, unit.index);
-      await timeline.append(id, {
-        e: 'vend',
-        at: Date.now(),
-        unit: unit.index,
-        vendId: unit.vendId,
-        answer: 'success',
-      });
+      events.push({ e: 'vend', at: Date.now(), unit: unit.index, vendId: unit.vendId, answer: 'success' });
       last = { index: unit.index, result: { status: 'success' } };
     }
     const final = await store.finalizeWith(
@@ -39,7 +35,8 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
       last,
     );
     if (!final) throw new Error(`${id}: not final`);
-    await timeline.append(id, { e: 'final', at: Date.now(), outStatus: final.result.outStatus });
+    events.push({ e: 'final', at: Date.now(), outStatus: final.result.outStatus });
+    await timeline.append(id, ...events);
     // the callback job
     await store.finalResult(id);
     await timeline.append(id, {

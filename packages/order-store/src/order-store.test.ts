@@ -398,7 +398,9 @@ describe('the order timeline', () => {
     async ({ redis, prefix }) => {
       const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 4 });
       const key = orderKeys(prefix, 'T1').timeline;
+      // written by an older version (with the list's expiry, as it always set it)
       await redis.rpush(key, JSON.stringify({ e: 'accepted', at: 1 }));
+      await redis.pexpire(key, DAY);
       const events = [
         { e: 'vend', at: 2, unit: 0, vendId: 'T1-0', answer: 'success' },
         { e: 'vend', at: 3, unit: 1, vendId: 'other-1', answer: 'failed: jammed' },
