@@ -21,6 +21,16 @@ export const SCALE = Number(process.env.BENCH_SCALE ?? 1);
  */
 const APPS_FROM = process.env.BENCH_APPS_FROM === 'dist' ? 'dist' : 'source';
 
+/**
+ * The NODE_OPTIONS an app's image sets (an `ENV NODE_OPTIONS="…"` in its Dockerfile stage), so
+ * that an app run from `dist` runs as its image does; '' when the stage sets none.
+ */
+function imageNodeOptions(app: string): string {
+  const dockerfile = readFileSync(resolve(ROOT, 'Dockerfile'), 'utf8');
+  const stage = dockerfile.split(/^FROM /m).find((s) => new RegExp(`^\\S+ AS ${app}\\s*\\n`).test(s));
+  return (stage && /^ENV NODE_OPTIONS="([^"]*)"/m.exec(stage)?.[1]) || '';
+}
+
 export function envNumber(name: string, fallback: number): number {
   const raw = process.env[name];
   const n = raw === undefined || raw === '' ? fallback : Number(raw);
@@ -84,13 +94,15 @@ export interface BenchChild {
 }
 
 export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): BenchChild {
-  const compiled = /^apps\/[^/]+\/src\/main\.ts$/.test(script) && APPS_FROM === 'dist';
+  const app = /^apps\/([^/]+)\/src\/main\.ts$/.exec(script)?.[1];
+  const compiled = app !== undefined && APPS_FROM === 'dist';
   const runner = compiled
     ? [script.replace('/src/main.ts', '/dist/main.js')]
     : ['--conditions=@owc/source', '--import', 'tsx', script];
+  const image = compiled ? { NODE_OPTIONS: imageNodeOptions(app) } : {};
   const child = spawn(process.execPath, [...CHILD_NODE_ARGS, ...runner, ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...image, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
