@@ -31,8 +31,13 @@ export function watchWorker(
 ): void {
   const { queue, logger } = options;
   worker.on('failed', (job: Job | undefined, error: Error) => {
-    if (LOGGED in error) return;
-    const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError;
+    // typed Error, but a library may reject with anything: `in` would throw on a primitive
+    if (typeof error === 'object' && error !== null && LOGGED in error) return;
+    const final =
+      !job ||
+      job.attemptsMade >= (job.opts.attempts ?? 1) ||
+      error instanceof UnrecoverableError ||
+      error?.name === 'UnrecoverableError';
     logger[final ? 'error' : 'warn'](
       {
         queue,
