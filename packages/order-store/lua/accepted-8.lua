@@ -5,7 +5,8 @@
   a reference to that entry to the log of its machine's day), and the notice is counted as
   accepted, duplicate or conflict. A log gets its expiry when it is created; when a log is
   created, the one before it (its growth left spare room: APPEND grows a string by doubling) is
-  written again at its exact size. On one call in TRIM_EVERY the previous layout's sorted-set
+  written again at its exact size, and once more when the new one passes SETTLE_BYTES (for the
+  entries that arrived late). On one call in TRIM_EVERY the previous layout's sorted-set
   indexes are trimmed to the order TTL, so they empty out after an upgrade.
 
   KEYS[1] the open-orders index (sorted set, scored by acceptance time)
@@ -32,16 +33,28 @@ local TRIM_EVERY = 64
 local POSITION_WIDTH = 6
 local DIGITS = '0123456789abcdefghijklmnopqrstuvwxyz'
 
--- appends to a log; a new log gets its expiry, and the log before it its exact size. Returns
--- where the appended text starts.
+-- once a log has grown past this, the log before it is written at its exact size again: an entry
+-- that arrived late (computed just before the hour or day turned) grew it back by doubling
+local SETTLE_BYTES = 4096
+
+-- writes a log again at its exact size (a string APPEND grew keeps up to as much again spare)
+local function exact(log)
+  local full = redis.call('GET', log)
+  if full then redis.call('SET', log, full, 'KEEPTTL') end
+end
+
+-- appends to a log; a new log gets its expiry, and the log before it its exact size (again once
+-- this one passes SETTLE_BYTES). Returns where the appended text starts.
 local function append(log, text, expireAt, before)
   local length = redis.call('APPEND', log, text)
-  if length == #text then
+  local start = length - #text
+  if start == 0 then
     redis.call('PEXPIREAT', log, expireAt)
-    local full = redis.call('GET', before)
-    if full then redis.call('SET', before, full, 'KEEPTTL') end
+    exact(before)
+  elseif start < SETTLE_BYTES and length >= SETTLE_BYTES then
+    exact(before)
   end
-  return length - #text
+  return start
 end
 
 -- a position in base 36, POSITION_WIDTH characters

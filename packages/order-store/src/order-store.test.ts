@@ -390,6 +390,39 @@ describe('the search logs', () => {
       expect(await ids({ machineCode: 'M001' })).toEqual(['Q5', 'OLD1', 'Q3']);
     },
   );
+  redisTest(
+    'a finished log is written again at its exact size, late entries included',
+    async ({ redis, prefix }) => {
+      const hour = Math.floor(Date.now() / HOUR) - 2;
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const book = (id: string, at: number) =>
+        store.bookAccepted({ orderViewId: id, machineCode: 'M1' }, 'created', true, at);
+      const log = hourLogKey(prefix, hour);
+      const spare = async () =>
+        Number(await redis.call('MEMORY', 'USAGE', log, 'SAMPLES', '0')) - (await redis.strlen(log));
+      // a large hour log, grown by appends (Redis keeps spare room in a large string it appends to)
+      await book('A0', hour * HOUR);
+      const chunk = Array.from({ length: 1000 }, (_, i) => `00001A${i}\u001e`).join('');
+      for (let i = 0; i < 40; i++) await redis.append(log, chunk);
+      const grown = await spare();
+      expect(grown).toBeGreaterThan(20_000);
+      // the next hour's first entry: the log is written at its exact size
+      await book('B0', (hour + 1) * HOUR);
+      expect(await spare()).toBeLessThan(grown / 4);
+      // an entry computed just before the hour turned, written after the next hour's log began
+      await book('LATE', (hour + 1) * HOUR - 1);
+      const late = await spare();
+      expect(late).toBeGreaterThan(20_000);
+      // once the next hour's log has grown past 4 KB the log is written at its exact size again
+      for (let i = 1; (await redis.strlen(hourLogKey(prefix, hour + 1))) < 4096; i++)
+        await book(`B${i}`, (hour + 1) * HOUR + i);
+      expect(await spare()).toBeLessThan(late / 4);
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 10 });
+      expect(await timeline.search({ until: (hour + 1) * HOUR - 1, limit: 1 })).toEqual([
+        { orderViewId: 'LATE', acceptedAt: (hour + 1) * HOUR - 1 },
+      ]);
+    },
+  );
 });
 
 describe('the order timeline', () => {
