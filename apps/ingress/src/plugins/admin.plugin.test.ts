@@ -403,3 +403,28 @@ describe('secretsEqual', () => {
     expect(secretsEqual('', 'x')).toBe(false);
   });
 });
+
+describe('the order console at /admin/orders', () => {
+  redisTest(
+    'an order whose packed record cannot be read is listed as unreadable, and its page says why',
+    async ({ redisUrl, prefix }) => {
+      const ingress = await startTestIngress(redisUrl, prefix);
+      try {
+        const { store, redis } = ingress.deps;
+        for (const orderViewId of ['GOOD1', 'BAD1'])
+          await store.bookAccepted({ orderViewId, machineCode: 'M001' }, 'created', true);
+        await store.accept(sampleNotice('GOOD1'));
+        await redis.set(`${prefix}:{order:BAD1}:record`, '1 not a packed order');
+        const list = await get(`${ingress.adminUrl}/admin/orders?machine=M001`, basicAuth());
+        expect(list.status).toBe(200);
+        expect(list.text).toMatch(/>BAD1<\/a><\/td>\n<td>[^<]*<\/td><td>[^<]*<\/td>\n<td>unreadable<\/td>/);
+        expect(list.text).toMatch(/>GOOD1<\/a><\/td>\n<td>M001<\/td><td>[^<]*<\/td>\n<td>accepted<\/td>/);
+        const page = await get(`${ingress.adminUrl}/admin/orders/BAD1`, basicAuth());
+        expect(page.status).toBe(500);
+        expect(page.text).toContain('order BAD1: its packed record cannot be read (unknown format');
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { describeEvent, OrderTimeline } from '@owc/order-store';
+import { describeEvent, OrderTimeline, PackedOrderError } from '@owc/order-store';
 import { callbackJobId, dispenseJobId } from '@owc/queues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -90,14 +90,23 @@ export async function consoleRoutes(app: FastifyInstance, deps: IngressDeps): Pr
       until,
       limit: SEARCH_LIMIT,
     });
-    const records = await Promise.all(found.map((f) => deps.store.get(f.orderViewId)));
+    // a record that cannot be read is shown as such; the rest of the list still shows
+    const records = await Promise.all(
+      found.map((f) =>
+        deps.store.get(f.orderViewId).catch((error: unknown) => {
+          if (!(error instanceof PackedOrderError)) throw error;
+          request.log.warn({ err: error, orderViewId: f.orderViewId }, 'order record unreadable');
+          return null;
+        }),
+      ),
+    );
     const rows = found
       .map((f, i) => {
         const record = records[i];
         const id = escapeHtml(f.orderViewId);
         return `<tr><td><a href="/admin/orders/${encodeURIComponent(f.orderViewId)}">${id}</a></td>
 <td>${escapeHtml(record?.machineCode ?? '')}</td><td>${new Date(f.acceptedAt).toISOString()}</td>
-<td>${escapeHtml(record?.state ?? 'expired')}</td><td>${record?.result?.outStatus ?? ''}</td></tr>`;
+<td>${escapeHtml(record === null ? 'unreadable' : (record?.state ?? 'expired'))}</td><td>${record?.result?.outStatus ?? ''}</td></tr>`;
       })
       .join('\n');
     const body =
@@ -110,8 +119,18 @@ ${rows}</table>${found.length === SEARCH_LIMIT ? `<p>first ${SEARCH_LIMIT} shown
 
   app.get('/orders/:orderViewId', async (request, reply) => {
     const { orderViewId } = request.params as { orderViewId: string };
-    const record = await deps.store.get(orderViewId);
     const id = escapeHtml(orderViewId);
+    const record = await deps.store.get(orderViewId).catch((error: unknown) => {
+      if (!(error instanceof PackedOrderError)) throw error;
+      request.log.warn({ err: error, orderViewId }, 'order record unreadable');
+      return error;
+    });
+    if (record instanceof PackedOrderError) {
+      return reply
+        .code(500)
+        .type('text/html')
+        .send(page(`Order ${orderViewId}`, `<p id="none" class="problem">${escapeHtml(record.message)}</p>`));
+    }
     if (!record) {
       return reply
         .code(404)

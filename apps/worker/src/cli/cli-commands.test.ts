@@ -174,6 +174,14 @@ describe('cli commands', () => {
       lines.length = 0;
       await runCliCommand(deps, ['orders:list', '--state', 'accepted', '--since', at(t0 + 30_000)]);
       expect(lines.map((l) => l.split('\t')[0])).toEqual(['L2']);
+      // a record that cannot be read is listed as such
+      lines.length = 0;
+      await redis.set(`${prefix}:{order:L2}:record`, 'not a record');
+      await runCliCommand(deps, ['orders:list', '--since', at(t0 + 30_000)]);
+      expect(lines.map((l) => l.split('\t').slice(0, 4))).toEqual([
+        ['L3', at(t0 + 120_000), 'M001', 'dead'],
+        ['L2', at(t0 + 60_000), '', 'unreadable'],
+      ]);
       await expect(runCliCommand(deps, ['orders:list', '--since', 'yesterday'])).rejects.toThrow(/ISO time/);
       await expect(runCliCommand(deps, ['orders:list', '--state', 'lost'])).rejects.toThrow(
         /--state is one of/,

@@ -1,5 +1,12 @@
 import { type Logger, Registry } from '@owc/observability';
-import { describeEvent, ORDER_STATES, type OrderStore, type OrderTimeline, resultOf } from '@owc/order-store';
+import {
+  describeEvent,
+  ORDER_STATES,
+  type OrderStore,
+  type OrderTimeline,
+  PackedOrderError,
+  resultOf,
+} from '@owc/order-store';
 import {
   type ApiKeyStore,
   callbackJobId,
@@ -229,8 +236,12 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
       });
       let shown = 0;
       for (const { orderViewId, acceptedAt } of found) {
-        const record = await store.get(orderViewId);
-        const recordState = record?.state ?? 'expired';
+        // a record that cannot be read is listed as such; the rest of the list still shows
+        const record = await store.get(orderViewId).catch((error: unknown) => {
+          if (!(error instanceof PackedOrderError)) throw error;
+          return null;
+        });
+        const recordState = record === null ? 'unreadable' : (record?.state ?? 'expired');
         if (state && recordState !== state) continue;
         shown++;
         out(
