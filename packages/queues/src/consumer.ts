@@ -17,10 +17,37 @@ export interface ConsumerOptions extends Omit<WorkerOptions, 'connection' | 'pre
   keyPrefix: string;
 }
 
-/** BullMQ's Worker, with a way to stop renewing the lock of a job that left its hands. */
+/**
+ * BullMQ's Worker, with its lock renewal kept right for jobs that step back. BullMQ renews locks
+ * by job id: a job that moves itself must leave the renewal (`stopRenewingLock`), and a job
+ * that is fetched again while its previous run is still returning must not lose it (below).
+ */
 class CatalogWorker extends Worker {
+  /** the lock token of the newest run of each job id going on in this worker */
+  private readonly runs = new Map<string, string>();
+
   stopRenewingLock(jobId: string): void {
     this.lockManager.untrackJob(jobId);
+  }
+
+  /**
+   * A job that stepped back can be woken and fetched again by this worker while its previous
+   * run is still finishing (its handler's last writes, BullMQ's own moves). When that run ends,
+   * BullMQ stops renewing the job's id, which is now the newer run's: its lock would expire
+   * under it and the stalled-job check would hand the job out a second time. The newer run's
+   * renewal is put back.
+   */
+  override async processJob(job: Job, token: string, fetchNextCallback?: () => boolean) {
+    const id = job.id;
+    if (id === undefined) return super.processJob(job, token, fetchNextCallback);
+    this.runs.set(id, token);
+    try {
+      return await super.processJob(job, token, fetchNextCallback);
+    } finally {
+      const newest = this.runs.get(id);
+      if (newest === token) this.runs.delete(id);
+      else if (newest !== undefined) this.lockManager.trackJob(id, newest, Date.now());
+    }
   }
 }
 

@@ -150,4 +150,77 @@ describe('stepBack under a consumer', () => {
       }
     },
   );
+
+  redisTest(
+    'a job fetched again while its previous run is still returning keeps its lock renewed',
+    async ({ redisUrl, prefix }) => {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      const producer = createProducer(connection, { keyPrefix: prefix });
+      let sentinelRenewals = 0;
+      let release: () => void = () => {};
+      const sentinelDone = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let runs = 0;
+      let secondStarted = false;
+      let secondRenewals = 0;
+      let watched: () => void = () => {};
+      const watchedSecond = new Promise<void>((resolve) => {
+        watched = resolve;
+      });
+      const worker: Worker = createConsumer(
+        'dispense',
+        {
+          'order.dispense': async (payload, job, token) => {
+            if (payload.orderViewId === 'sentinel') return sentinelDone;
+            runs += 1;
+            // the first run steps back at once and is still returning when the second starts
+            if (runs === 1)
+              return stepBack(job, token, 0, 'again', async () => {
+                await waitFor(() => secondStarted, { what: 'the second run started' });
+              });
+            secondStarted = true;
+            const renewed = ({ jobIds }: { jobIds: string[] }) => {
+              if (jobIds.includes(String(job.id))) secondRenewals += 1;
+            };
+            worker.on('locksRenewed', renewed);
+            // six renewal rounds of the sentinel: this run's lock is renewed in them too
+            const since = sentinelRenewals;
+            await waitFor(() => sentinelRenewals >= since + 6, { what: 'six renewal rounds' });
+            worker.off('locksRenewed', renewed);
+            watched();
+            return 'done';
+          },
+        },
+        { connection, keyPrefix: prefix, concurrency: 3, lockDuration: 400 },
+      );
+      const errors: Error[] = [];
+      worker.on('error', (error) => errors.push(error));
+      try {
+        const sentinel = await producer.enqueue('order.dispense', {
+          orderViewId: 'sentinel',
+          machineCode: 'M1',
+        });
+        worker.on('locksRenewed', ({ jobIds }) => {
+          if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
+        });
+        const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
+        await watchedSecond;
+        expect(runs).toBe(2);
+        expect(secondRenewals).toBeGreaterThan(0);
+        await waitFor(
+          async () => (await producer.queue('dispense').getJobState(String(id))) === 'completed',
+          {
+            what: 'the job completed',
+          },
+        );
+        expect(errors.map((e) => e.message)).toEqual([]);
+      } finally {
+        release();
+        await worker.close();
+        await producer.close();
+        connection.disconnect();
+      }
+    },
+  );
 });
