@@ -259,6 +259,28 @@ describe('the ingress app', () => {
     },
   );
 
+  redisTest(
+    'at info, an accepted notice writes no line (its request line and "order accepted" are debug)',
+    async ({ redisUrl, prefix }) => {
+      const { capturedLogger } = await import('./ingress.test-kit.js');
+      const { logger, lines } = capturedLogger('info');
+      const ingress = await startTestIngress(redisUrl, prefix, { logger });
+      try {
+        const answer = await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVQUIET1')));
+        expect(answer.body).toMatchObject({ code: 200 });
+        // a duplicate is still told at info
+        await post(`${ingress.url}/order/notice`, signed(sampleNotice('OVQUIET1')));
+        const text = lines.join('');
+        expect(text).not.toContain('request completed');
+        expect(text).not.toContain('incoming request');
+        expect(text).not.toContain('order accepted');
+        expect(text).toContain('duplicate notice');
+      } finally {
+        await ingress.close();
+      }
+    },
+  );
+
   redisTest('request logs carry no signature, token, body or credentials', async ({ redisUrl, prefix }) => {
     const { capturedLogger, basicAuth } = await import('./ingress.test-kit.js');
     const { logger, lines } = capturedLogger('debug');

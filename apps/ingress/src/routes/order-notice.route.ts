@@ -76,7 +76,7 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
       await bookkeeping;
     }
     if (outcome === 'created') {
-      log.info(order, 'order accepted');
+      log.debug(order, 'order accepted');
     } else if (outcome === 'duplicate') {
       metrics.duplicates.inc();
       log.info(order, 'duplicate notice: acknowledged, nothing changed');
