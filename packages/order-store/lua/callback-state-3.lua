@@ -57,11 +57,12 @@ if ARGV[3] == 'reported' then
     local letter = 'F'
     local reason
     if d.status == 200 then letter = 'S' else reason = reasons[i - 1] or '' end
-    if last and last[1] == d.slotNum and last[2] == d.skuCode and (not reason or not last[4] or last[4] == reason) then
+    local slot, sku = clean(d.slotNum), clean(d.skuCode)
+    if last and last[1] == slot and last[2] == sku and (not reason or not last[4] or last[4] == reason) then
       last[3] = last[3] .. letter
       if reason then last[4] = reason end
     else
-      last = {d.slotNum, d.skuCode, letter}
+      last = {slot, sku, letter}
       if reason then last[4] = reason end
       runs[#runs + 1] = last
     end
@@ -71,10 +72,10 @@ if ARGV[3] == 'reported' then
   -- what the notice said about money and payment, as stored (exact wire money)
   local n = {}
   if f[11] then n = cjson.decode(f[11]) end
-  local actual = tostring(n.actualAmount or '')
-  local origin = tostring(n.originAmount or '')
+  local actual = clean(n.actualAmount)
+  local origin = clean(n.originAmount)
   if origin == actual then origin = '' end
-  local discount = tostring(n.discountMoney or '')
+  local discount = clean(n.discountMoney)
   if discount == '0.00' then discount = '' end
   local pay = {n.payMethod, n.payStatus, n.refundStatus}
   local payField = ''

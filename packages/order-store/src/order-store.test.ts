@@ -5,7 +5,7 @@ import { fingerprint } from './fingerprint.js';
 import { hourLogKey, indexKeys, machineDayLogKey, machineIndexKey, orderKeys } from './order-keys.js';
 import { PackedOrderError } from './order-packed.js';
 import { OrderStore } from './order-store.js';
-import { type OrderSearch, OrderTimeline } from './order-timeline.js';
+import { type OrderSearch, OrderTimeline, type TimelineEvent } from './order-timeline.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -446,6 +446,105 @@ describe('the order timeline', () => {
       await timeline.append('T1', { e: 'callback-replay', at: 6, jobId: 'cb-T1-replay-6' });
       expect((await timeline.read('T1')).map((e) => e.at)).toEqual([3, 4, 5, 6]);
       expect(await redis.pttl(key)).toBeGreaterThan(DAY - 60_000);
+    },
+  );
+});
+
+describe('the packed form', () => {
+  redisTest(
+    'keeps what the order pages show, for generated orders and timelines',
+    async ({ redis, prefix }) => {
+      // a small deterministic generator: the same orders every run
+      let seed = 7;
+      const next = (n: number) => {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        return seed % n;
+      };
+      const pick = <T>(items: readonly T[]): T => items[next(items.length)] as T;
+      const texts = [
+        'success',
+        'failed: jammed',
+        'ok: owitho answered 200',
+        '',
+        '!',
+        '!x',
+        '=y',
+        'a\u0001b',
+        'é 🍫',
+      ];
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 100 });
+      for (let o = 0; o < 40; o++) {
+        const id = `G${o}`;
+        const lines = Array.from({ length: 1 + next(3) }, (_, i) => ({
+          skuCode: pick(['COLA', 'CHIPS', 'SKU 1']),
+          slotNum: pick(['01', '02', `${i}`]),
+          quantity: 1 + next(3),
+          originalPrice: '2.00',
+          actualPrice: '2.00',
+        }));
+        const total = lines.reduce((n, l) => n + l.quantity, 0);
+        const amount = `${2 * total}.00`;
+        await store.accept(
+          sampleNotice(id, {
+            orderDetailList: lines,
+            actualAmount: amount,
+            originAmount: amount,
+            discountMoney: '0.00',
+            payMethod: pick([1, 2, 12]),
+          }),
+        );
+        const acceptedAt = (await store.get(id))?.acceptedAt ?? 0;
+        for (let unit = 0; unit < total; unit++)
+          await store.recordUnitResult(
+            id,
+            unit,
+            next(3) === 0
+              ? { status: 'failed', reason: pick(['jammed', '', '!', 'x\u0002y']) }
+              : { status: 'success' },
+          );
+        await store.finalize(id);
+        const events: TimelineEvent[] = [];
+        for (let e = 0; e < next(8); e++) {
+          const at = acceptedAt + next(200_000) - 50_000;
+          const unit = next(total);
+          events.push(
+            pick([
+              { e: 'vend', at, unit, vendId: next(4) === 0 ? 'other' : `${id}-${unit}`, answer: pick(texts) },
+              { e: 'final', at, outStatus: pick([200, 300, 400]) },
+              { e: 'callback', at, attempt: 1 + next(3), answer: pick(texts) },
+              { e: 'callback-replay', at, jobId: `cb-${id}-replay-${e}` },
+            ] as const),
+          );
+        }
+        await timeline.append(id, ...events.slice(0, 3));
+        await timeline.append(id, ...events.slice(3));
+        const before = { record: await store.get(id), timeline: await timeline.read(id) };
+        await store.markReported(id);
+        expect(await redis.type(orderKeys(prefix, id).record)).toBe('string');
+        // control characters become spaces (Lua's %c: 0-31 and 127)
+        const clean = (text: string) =>
+          [...text].map((c) => (c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127 ? ' ' : c)).join('');
+        const expected = before.timeline.map((e) =>
+          e.e === 'vend' || e.e === 'callback' ? { ...e, answer: clean(e.answer) } : e,
+        );
+        expect(await timeline.read(id)).toEqual(expected);
+        const after = await store.get(id);
+        expect(after?.result).toEqual(before.record?.result);
+        expect(after?.units).toEqual(
+          before.record?.units.map(({ index, vendId, slotNum, skuCode }) => ({
+            index,
+            vendId,
+            slotNum,
+            skuCode,
+          })),
+        );
+        for (const [index, state] of before.record?.unitStates ?? [])
+          if (state.s === 'failed')
+            expect(after?.unitStates.get(index)).toMatchObject({ s: 'failed', reason: clean(state.reason) });
+        expect(after?.notice.payMethod).toBe(before.record?.notice.payMethod);
+        expect(after?.notice.actualAmount).toBe(before.record?.notice.actualAmount);
+      }
     },
   );
 });
