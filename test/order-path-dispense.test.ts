@@ -416,23 +416,36 @@ describe('dispense handler against the machine simulator', () => {
         await rig.store.indexAccepted('S2', Date.now() - 1000);
         await rig.store.recordUnitResult('S2', 0, { status: 'success' });
         await rig.store.finalize('S2');
+        // final, but its dispense job has not finished: that job sees to the callback, not the sweep
+        await acceptOrder(rig.store, rig.producer, noticeFor('S3', machine(2), [[0, 1]]));
+        await rig.store.recordUnitResult('S3', 0, { status: 'success' });
+        await rig.store.finalize('S3');
 
         const listed = await stuck.list(0);
-        expect(listed.map((o) => [o.orderViewId, o.kind, o.job.state])).toEqual([
-          ['S1', 'dispensing', 'missing'],
-          ['S2', 'unreported', 'missing'],
+        expect(listed.map((o) => [o.orderViewId, o.kind, o.job.queue, o.job.state])).toEqual([
+          ['S1', 'dispensing', 'dispense', 'missing'],
+          ['S2', 'unreported', 'callback', 'missing'],
+          ['S3', 'unreported', 'dispense', 'waiting'],
         ]);
         const { actions } = await stuck.sweep();
         expect(actions.map((a) => [a.orderViewId, a.action, a.jobId])).toEqual([
           ['S1', 'enqueued', dispenseJobId('S1')],
           ['S2', 'enqueued', callbackJobId('S2')],
         ]);
-        expect(await metricValue(rig.registry, 'owc_orders_stuck')).toBe(2);
+        expect(await metricValue(rig.registry, 'owc_orders_stuck')).toBe(3);
+        expect(await rig.producer.queue('callback').getJob(callbackJobId('S3'))).toBeUndefined();
         // a second sweep finds the jobs and changes nothing
         expect((await stuck.sweep()).actions).toEqual([]);
         rig.startWorker();
         await waitFor(() => allFinal(rig.store, ['S1']), { what: 'S1 final' });
         expect(rig.sim.sim.ledger().map((e) => e.vendId)).toEqual(['S1-0']);
+        // S3's dispense job ran: it found the order final and added its callback job
+        await waitFor(
+          async () => (await rig.producer.queue('callback').getJob(callbackJobId('S3'))) !== undefined,
+          {
+            what: "S3's callback job",
+          },
+        );
       } finally {
         await rig.close();
       }

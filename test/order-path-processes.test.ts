@@ -32,6 +32,8 @@ function workerEnv(
     OWITHO_SECRET_KEY: 'secret-e2e',
     MACHINE_GATEWAY_URL: sim.url,
     WORKER_ROLES: 'dispense',
+    // a dispense pod that does not call owitho (there is none here): its callback jobs deliver
+    CALLBACK_FIRST_DELIVERY: 'job',
     WORKER_METRICS_PORT: '-1',
     LOG_LEVEL: 'warn',
     GATEWAY_VEND_TIMEOUT_MS: '1000',
@@ -111,6 +113,7 @@ describe('worker processes', () => {
       const env = workerEnv(redisUrl, prefix, sim, {
         OWITHO_BASE_URL: owitho.url,
         WORKER_ROLES: 'token,dispense,callback',
+        CALLBACK_FIRST_DELIVERY: 'inline',
         CALLBACK_SCHEDULE_MS: '200,400,800',
       });
       const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
@@ -155,7 +158,6 @@ describe('worker processes', () => {
           const record = await store.get(n.orderViewId);
           expect(record?.result?.outStatus).toBe(200);
           expect(record?.result?.outDetailList).toHaveLength(unitsOf(n));
-          expect(await producer.queue('callback').getJob(callbackJobId(n.orderViewId))).toBeDefined();
         }
         // 0 orders without a final callback: each one reached owitho, saying what the store says
         await waitFor(() => notices.every((n) => owitho.sim.callbacks(n.orderViewId).length > 0), {
@@ -182,5 +184,70 @@ describe('worker processes', () => {
       }
     },
     180_000,
+  );
+
+  redisTest(
+    'a worker SIGKILLed between an order final and its callback delivered: the resumed dispense job delivers it',
+    async ({ redis, redisUrl, prefix }) => {
+      const sim = await startMachineSim({ fleet: FLEET, vendDurationMs: 10 });
+      const owitho = await startOwithoSim({
+        appId: 'app-e2e',
+        secretKey: 'secret-e2e',
+        logger: silentLogger('owitho-sim'),
+      });
+      const env = workerEnv(redisUrl, prefix, sim, {
+        OWITHO_BASE_URL: owitho.url,
+        WORKER_ROLES: 'token,dispense,callback',
+        CALLBACK_FIRST_DELIVERY: 'inline',
+        CALLBACK_SCHEDULE_MS: '200,400,800',
+      });
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const producer = createProducer(redis, { keyPrefix: prefix });
+      const workers: WorkerProcess[] = [];
+      try {
+        // owitho holds every order/callback: the dispense jobs stop between final and delivered
+        owitho.sim.setFaults({ hang: true, path: '/order/callback' });
+        const notices = [0, 1, 2].map((i) => noticeFor(`FC${i}`, machineAt(i), [[i, 1]]));
+        await Promise.all(notices.map((n) => acceptOrder(store, producer, n)));
+        const first = spawnWorker(env);
+        workers.push(first);
+        await waitFor(() => owitho.sim.state().heldRequests === notices.length, {
+          timeoutMs: 60_000,
+          what: `every first delivery held by owitho (${first.output().slice(-1000)})`,
+        });
+        for (const n of notices) {
+          expect((await store.get(n.orderViewId))?.state).toBe('final');
+          // only the unfinished dispense job stands for the callback
+          expect(await producer.queue('callback').getJob(callbackJobId(n.orderViewId))).toBeUndefined();
+        }
+        await first.kill('SIGKILL');
+        owitho.sim.clearFaults();
+
+        workers.push(spawnWorker(env));
+        await waitFor(
+          async () =>
+            (await Promise.all(notices.map((n) => store.get(n.orderViewId)))).every(
+              (r) => r?.state === 'reported',
+            ),
+          { timeoutMs: 60_000, what: 'every order reported after the restart' },
+        );
+        for (const n of notices) {
+          const record = await store.get(n.orderViewId);
+          // the resumed dispense job found the order final and delivered it itself
+          expect(await producer.queue('callback').getJob(callbackJobId(n.orderViewId))).toBeUndefined();
+          const delivered = owitho.sim.callbacks(n.orderViewId);
+          expect(delivered.length).toBeGreaterThan(0);
+          for (const payload of delivered) expect(payload).toEqual(record?.result);
+        }
+        expect(sim.sim.stats().doubleVends).toBe(0);
+        expect(sim.sim.ledger()).toHaveLength(notices.length);
+      } finally {
+        await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+        await producer.close();
+        await owitho.close();
+        await sim.close();
+      }
+    },
+    120_000,
   );
 });

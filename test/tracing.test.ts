@@ -23,13 +23,13 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
           timeoutMs: 30_000,
           what: 'the order reported',
         });
-        // the callback job's span ends just after it marked the order reported
+        // the dispense job's span ends just after its own callback delivery marked the order reported
         await waitFor(
           () =>
             exporter
               .getFinishedSpans()
-              .some((s) => s.name === 'process callback' && s.attributes['bullmq.job.id'] === `cb-${id}`),
-          { timeoutMs: 10_000, what: "the callback job's span" },
+              .some((s) => s.name === 'process dispense' && s.attributes['bullmq.job.id'] === id),
+          { timeoutMs: 10_000, what: "the dispense job's span" },
         );
         const spans = exporter.getFinishedSpans();
         const notice = spans.find(
@@ -50,9 +50,7 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
           'add dispense.order.dispense', // the enqueue
           'process dispense', // the dispense job, continued from the job's context
           'POST /machines/M001/vends', // the gateway call
-          'add callback.order.callback',
-          'process callback', // the callback job
-          'POST /order/callback', // owitho's answer to our callback
+          'POST /order/callback', // the dispense job's own callback delivery, owitho's answer
         ];
         const labels = trail.map(label);
         // each expected span is there, in this order (other spans, such as hooks, may sit between)
@@ -66,7 +64,7 @@ describe('tracing: one trace per order, from the notice to owitho acknowledging 
         }
         // the job spans are the order's: a trace per order, not per worker
         const jobIds = trail.map((s) => s.attributes['bullmq.job.id']).filter(Boolean);
-        expect(new Set(jobIds)).toEqual(new Set([id, `cb-${id}`]));
+        expect(new Set(jobIds)).toEqual(new Set([id]));
         // the token role's refresh at start-up is a trace of its own: its span, with the
         // getAccessToken request nested under it (not a lone, unparented request span)
         const refresh = spans.find((s) => s.name === 'token refresh');

@@ -111,7 +111,9 @@ describe('fault: a job whose keys vanish under it', () => {
   redisTest(
     'a dispense job whose hash is deleted mid-vend ends once, is logged once, and does not loop',
     async ({ redis, redisUrl, prefix }) => {
-      await withRig(redis, redisUrl, prefix, { WORKER_ROLES: 'dispense' }, async (rig) => {
+      // a dispense pod that does not call owitho (no token role here): the callback job would deliver
+      const env = { WORKER_ROLES: 'dispense', CALLBACK_FIRST_DELIVERY: 'job' };
+      await withRig(redis, redisUrl, prefix, env, async (rig) => {
         const machine = generateFleet(FLEET).machines[0];
         if (!machine) throw new Error('no machine');
         const notice = noticeFor('VANISH-D', machine, [[0, 1]]);
@@ -144,7 +146,12 @@ describe('fault: a job whose keys vanish under it', () => {
         redis,
         redisUrl,
         prefix,
-        { WORKER_ROLES: 'token,dispense,callback', STUCK_ORDER_AFTER_MS: '1000' },
+        // the callback job makes the first delivery too, so that it is the one owitho holds
+        {
+          WORKER_ROLES: 'token,dispense,callback',
+          CALLBACK_FIRST_DELIVERY: 'job',
+          STUCK_ORDER_AFTER_MS: '1000',
+        },
         async (rig) => {
           const machine = generateFleet(FLEET).machines[0];
           if (!machine) throw new Error('no machine');

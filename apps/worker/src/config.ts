@@ -76,6 +76,12 @@ export const workerSettingsSchema = z
       .default([5_000, 30_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
     CALLBACK_JITTER: setting.number(0).pipe(z.number().max(1)).default(0.2),
     CALLBACK_CONCURRENCY: setting.int(1).default(32),
+    /**
+     * who makes an order's first callback delivery: `inline`, the dispense job as soon as the
+     * order is final (its callback job only when owitho does not accept it); `job`, always the
+     * callback job (for dispense pods that must not call owitho)
+     */
+    CALLBACK_FIRST_DELIVERY: setting.oneOf(['inline', 'job']).default('inline'),
     // sync role
     SKU_BATCH_SIZE: setting.int(1, 10_000).default(100),
     SKU_BATCH_MAX_WAIT_MS: setting.int(0).default(1000),

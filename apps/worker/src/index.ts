@@ -1,4 +1,5 @@
 export * from './callback/callback.handler.js';
+export * from './callback/callback-delivery.js';
 export * from './callback/callback-jobs.js';
 export * from './callback/callback-metrics.js';
 export * from './cli/cli-commands.js';

@@ -5,6 +5,8 @@ import type { OwithoClient } from '@owc/owitho-client';
 import type { ConsumerOptions, Producer } from '@owc/queues';
 import type { RedisClient } from '@owc/redis';
 import type { TokenKeeper } from '@owc/token';
+import { CallbackDelivery } from './callback/callback-delivery.js';
+import { callbackMetrics } from './callback/callback-metrics.js';
 import type { WorkerConfig, WorkerRole } from './config.js';
 import type { ReadinessCheck } from './readiness.js';
 import type { TimelineWriter } from './timeline-writer.js';
@@ -59,4 +61,19 @@ export function consumerOptions(ctx: WorkerContext, concurrency: number): Consum
     lockDuration: ctx.config.JOB_LOCK_DURATION_MS,
     stalledInterval: ctx.config.JOB_LOCK_DURATION_MS,
   };
+}
+
+/**
+ * One callback delivery as every role makes it (the callback role, and the dispense role's first
+ * delivery): the same schedule, and the same metrics (defining them twice on the registry returns
+ * the same series).
+ */
+export function callbackDelivery(ctx: WorkerContext): CallbackDelivery {
+  return new CallbackDelivery({
+    store: ctx.store,
+    owitho: ctx.owitho,
+    scheduleMs: ctx.config.CALLBACK_SCHEDULE_MS,
+    jitter: ctx.config.CALLBACK_JITTER,
+    metrics: callbackMetrics(ctx.metrics, ctx.store),
+  });
 }

@@ -33,6 +33,9 @@ export const setting = {
     z.preprocess(unsetIfEmpty, z.coerce.number().int().min(min).max(max)),
   number: (min = 0) => z.preprocess(unsetIfEmpty, z.coerce.number().min(min)),
   port: () => z.preprocess(unsetIfEmpty, z.coerce.number().int().min(0).max(65535)),
+  /** one of a few named values */
+  oneOf: <const T extends readonly [string, ...string[]]>(values: T) =>
+    z.preprocess(unsetIfEmpty, z.enum(values)),
   bool: () =>
     z.preprocess(
       unsetIfEmpty,

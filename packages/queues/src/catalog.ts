@@ -60,7 +60,8 @@ export const jobCatalog = {
   /** enqueued by the ingress when a notice is first accepted; the order itself is in the order store */
   'order.dispense': defineJob({
     queue: 'dispense',
-    description: 'Vend every unit of an accepted order, then finalise it and enqueue its callback.',
+    description:
+      'Vend every unit of an accepted order, then finalise it and deliver its callback once (its callback job carries on if owitho does not accept it).',
     internal: true,
     schema: z.object({ orderViewId: code, machineCode: code }),
     defaults: {
@@ -70,13 +71,26 @@ export const jobCatalog = {
       removeOnFail: keepWeek,
     },
   }),
-  /** enqueued in the step that finalises an order; the payload sent is read from the order store */
+  /**
+   * enqueued by the dispense job when its own first delivery was not accepted (or when it makes
+   * none); the payload sent is read from the order store
+   */
   'order.callback': defineJob({
     queue: 'callback',
     description: 'Deliver order/callback to owitho until it answers 200.',
     internal: true,
-    // replay: sent again even when already reported (pnpm cli callback:replay)
-    schema: z.object({ orderViewId: code, replay: z.literal(true).optional() }),
+    schema: z.object({
+      orderViewId: code,
+      // replay: sent again even when already reported (pnpm cli callback:replay)
+      replay: z.literal(true).optional(),
+      // deliveries made before this job existed (the dispense job's own): the schedule goes on after them
+      deliveriesBefore: z
+        .number()
+        .int()
+        .min(1)
+        .max(CALLBACK_MAX_ATTEMPTS - 1)
+        .optional(),
+    }),
     // the failed set keeps the dead letters (the callback worker dead-letters on its schedule)
     defaults: {
       attempts: CALLBACK_MAX_ATTEMPTS,

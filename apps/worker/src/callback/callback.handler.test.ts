@@ -14,25 +14,16 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { type CliDeps, runCliCommand } from '../cli/cli-commands.js';
-import { CallbackHandler, type CallbackOutcome, type CallbackSender } from './callback.handler.js';
+import { CallbackHandler } from './callback.handler.js';
+import { CallbackDelivery, type CallbackOutcome } from './callback-delivery.js';
 import { callbackBackoffStrategy, enqueueCallback } from './callback-jobs.js';
 import { callbackMetrics } from './callback-metrics.js';
+import { ScriptedOwitho } from './scripted-owitho.test-kit.js';
 
 const SCHEDULE = [200, 400, 800];
 /** two units of COLA at 2.00 on slot 01 */
 const COLA_2 = { skuCode: 'COLA', slotNum: '01', quantity: 2, originalPrice: '2.00', actualPrice: '2.00' };
 const logger = silentLogger('callback-test');
-
-/** owitho's side, scripted: answers the given outcomes in turn (the last one repeats). */
-class ScriptedOwitho implements CallbackSender {
-  readonly calls: { at: number; result: OrderResult }[] = [];
-  constructor(public script: CallbackOutcome[]) {}
-  async sendOrderCallback(result: OrderResult): Promise<CallbackOutcome> {
-    this.calls.push({ at: Date.now(), result: structuredClone(result) });
-    const next = this.script.length > 1 ? this.script.shift() : this.script[0];
-    return next ?? { kind: 'ok' };
-  }
-}
 
 interface Rig {
   store: OrderStore;
@@ -51,10 +42,13 @@ async function startRig(redisUrl: string, prefix: string, script: CallbackOutcom
   const registry = new Registry();
   const handler = new CallbackHandler({
     store,
-    owitho,
-    scheduleMs: SCHEDULE,
-    jitter: 0,
-    metrics: callbackMetrics(registry, store),
+    delivery: new CallbackDelivery({
+      store,
+      owitho,
+      scheduleMs: SCHEDULE,
+      jitter: 0,
+      metrics: callbackMetrics(registry, store),
+    }),
     logger,
   });
   const worker: Worker = createConsumer(

@@ -1,16 +1,30 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MachineGateway, VendAnswer, VendRequest } from '@owc/gateway';
 import { Registry } from '@owc/observability';
-import { OrderStore } from '@owc/order-store';
+import { OrderStore, OrderTimeline } from '@owc/order-store';
 import type { OrderNotice } from '@owc/protocol';
-import { createConsumer, createProducer, dispenseJobId, type Producer } from '@owc/queues';
+import {
+  CALLBACK_BACKOFF,
+  callbackJobId,
+  createConsumer,
+  createProducer,
+  dispenseJobId,
+  type Producer,
+} from '@owc/queues';
 import { redisTest, sampleNotice, silentLogger, waitFor } from '@owc/testing';
 import type { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
-import { DispenseHandler, type DispenseSettings } from './dispense.handler.js';
-import { dispenseMetrics } from './dispense-metrics.js';
+import { CallbackHandler } from '../callback/callback.handler.js';
+import { CallbackDelivery } from '../callback/callback-delivery.js';
+import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
+import { callbackMetrics } from '../callback/callback-metrics.js';
+import { ScriptedOwitho } from '../callback/scripted-owitho.test-kit.js';
+import { TimelineWriter } from '../timeline-writer.js';
+import { DispenseHandler, type DispenseOutcome, type DispenseSettings } from './dispense.handler.js';
+import { dispenseMetrics, stuckOrderMetrics } from './dispense-metrics.js';
 import { machineLeaseKey } from './machine-lease.js';
+import { StuckOrders } from './stuck-orders.js';
 
 interface Vend {
   machineCode: string;
@@ -73,8 +87,14 @@ const settings = (prefix: string): DispenseSettings => ({
   resolveGiveUpMs: 2000,
 });
 
+/** the callback schedule of the pods that call owitho (jitter 0) */
+const SCHEDULE = [300, 600];
+
 interface Pod {
   worker: Worker;
+  /** what each dispense job returned, by job id */
+  outcomes: Map<string, DispenseOutcome>;
+  timeline: OrderTimeline;
   stopping: AbortController;
   /** how many times the handler ran, per job id */
   runs: Map<string, number>;
@@ -89,14 +109,34 @@ function startPod(
   redisUrl: string,
   prefix: string,
   gateway: MachineGateway,
-  options: { concurrency: number; lockDurationMs?: number },
+  options: {
+    concurrency: number;
+    lockDurationMs?: number;
+    /** owitho, for the dispense job's first callback delivery (CALLBACK_FIRST_DELIVERY=inline) */
+    owitho?: ScriptedOwitho;
+    /** a callback consumer too (the callback role), sharing the delivery and its metrics */
+    callbackRole?: boolean;
+  },
 ): Pod {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const callbackConnection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 3600_000 });
   const producer = createProducer(redis, { keyPrefix: prefix });
   const registry = new Registry();
   const stopping = new AbortController();
+  const logger = silentLogger('dispense-handler-test');
+  const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 3600_000, maxEvents: 100 });
+  const timelineWriter = new TimelineWriter(timeline, logger);
+  const delivery = options.owitho
+    ? new CallbackDelivery({
+        store,
+        owitho: options.owitho,
+        scheduleMs: SCHEDULE,
+        jitter: 0,
+        metrics: callbackMetrics(registry, store),
+      })
+    : undefined;
   const handler = new DispenseHandler({
     redis,
     store,
@@ -104,16 +144,21 @@ function startPod(
     producer,
     settings: settings(prefix),
     metrics: dispenseMetrics(registry, { machineLabelsMax: 10 }),
-    logger: silentLogger('dispense-handler-test'),
+    logger,
+    timeline: timelineWriter,
     stopping: stopping.signal,
+    ...(delivery ? { firstDelivery: delivery } : {}),
   });
   const runs = new Map<string, number>();
+  const outcomes = new Map<string, DispenseOutcome>();
   const worker = createConsumer(
     'dispense',
     {
-      'order.dispense': (payload, job: Job, token?: string) => {
+      'order.dispense': async (payload, job: Job, token?: string) => {
         runs.set(String(job.id), (runs.get(String(job.id)) ?? 0) + 1);
-        return handler.handle(payload, job, token);
+        const outcome = await handler.handle(payload, job, token);
+        outcomes.set(String(job.id), outcome);
+        return outcome;
       },
     },
     {
@@ -127,8 +172,26 @@ function startPod(
   );
   const stalled: string[] = [];
   worker.on('stalled', (jobId) => stalled.push(jobId));
+  const callbackWorker =
+    delivery && options.callbackRole
+      ? createConsumer(
+          'callback',
+          {
+            'order.callback': new CallbackHandler({ store, delivery, logger, timeline: timelineWriter })
+              .handle,
+          },
+          {
+            connection: callbackConnection,
+            keyPrefix: prefix,
+            concurrency: 4,
+            settings: { backoffStrategy: callbackBackoffStrategy(SCHEDULE, 0) },
+          },
+        )
+      : undefined;
   return {
     worker,
+    outcomes,
+    timeline,
     stopping,
     runs,
     stalled,
@@ -137,9 +200,10 @@ function startPod(
     registry,
     async close() {
       stopping.abort();
-      await worker.close();
+      await Promise.all([worker.close(), callbackWorker?.close()]);
       await producer.close();
       connection.disconnect();
+      callbackConnection.disconnect();
       redis.disconnect();
     },
   };
@@ -277,6 +341,168 @@ describe('DispenseHandler: jobs of one pod for one machine', () => {
           expect((await pod.store.get(n.orderViewId))?.unitStates.size).toBe(0);
         }
       } finally {
+        await pod.close();
+      }
+    },
+  );
+});
+
+async function counter(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  const values = metric ? (await metric.get()).values : [];
+  return values
+    .filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe('DispenseHandler: the first callback delivery is the dispense job’s', () => {
+  redisTest(
+    'owitho accepts it: the order is reported, no callback job, the final and the callback in the timeline, counted once',
+    async ({ redisUrl, prefix }) => {
+      const owitho = new ScriptedOwitho([{ kind: 'ok' }]);
+      const pod = startPod(redisUrl, prefix, new SlowGateway(0), { concurrency: 8, owitho });
+      try {
+        await accept(pod, [notice('A1', 'M1', 2)]);
+        await waitFor(async () => (await pod.store.get('A1'))?.state === 'reported', { what: 'A1 reported' });
+        await waitFor(() => pod.outcomes.has(dispenseJobId('A1')), { what: 'the dispense job done' });
+
+        expect(pod.outcomes.get(dispenseJobId('A1'))).toEqual({
+          outcome: 'final',
+          outStatus: 200,
+          finalizedNow: true,
+          callback: 'delivered',
+        });
+        expect(await pod.producer.queue('callback').getJob(callbackJobId('A1'))).toBeUndefined();
+        expect(owitho.calls.map((c) => c.result)).toEqual([(await pod.store.get('A1'))?.result]);
+        const events = await pod.timeline.read('A1');
+        expect(events.slice(-2)).toEqual([
+          expect.objectContaining({ e: 'final', outStatus: 200 }),
+          expect.objectContaining({ e: 'callback', attempt: 1, answer: 'ok: owitho answered 200' }),
+        ]);
+        // the same series the callback role counts
+        expect(await counter(pod.registry, 'owc_callback_attempts_total', { outcome: 'ok' })).toBe(1);
+        expect(await counter(pod.registry, 'owc_callback_attempts_total')).toBe(1);
+        expect((await pod.store.get('A1'))?.callback.attempts).toBe(0);
+      } finally {
+        await pod.close();
+      }
+    },
+  );
+
+  redisTest(
+    'owitho does not accept it: the callback job exists, delayed by the schedule, and carries on from delivery 2',
+    async ({ redisUrl, prefix }) => {
+      const owitho = new ScriptedOwitho([{ kind: 'retryable', reason: 'HTTP 503' }, { kind: 'ok' }]);
+      const pod = startPod(redisUrl, prefix, new SlowGateway(0), {
+        concurrency: 8,
+        owitho,
+        callbackRole: true,
+      });
+      try {
+        await accept(pod, [notice('R1', 'M1', 1)]);
+        await waitFor(() => pod.outcomes.has(dispenseJobId('R1')), { what: 'the dispense job done' });
+        expect(pod.outcomes.get(dispenseJobId('R1'))).toMatchObject({ callback: 'enqueued' });
+        // the failed delivery is counted in the store; the job waits the schedule's first delay
+        expect((await pod.store.get('R1'))?.callback.attempts).toBe(1);
+        const job = await pod.producer.queue('callback').getJob(callbackJobId('R1'));
+        expect(job?.data).toEqual({ orderViewId: 'R1', deliveriesBefore: 1 });
+        expect(job?.opts).toMatchObject({ delay: SCHEDULE[0], backoff: { type: CALLBACK_BACKOFF } });
+
+        await waitFor(async () => (await pod.store.get('R1'))?.state === 'reported', { what: 'R1 reported' });
+        const done = await pod.producer.queue('callback').getJob(callbackJobId('R1'));
+        await waitFor(async () => (await done?.getState()) === 'completed', {
+          what: 'the callback job done',
+        });
+        expect((await pod.producer.queue('callback').getJob(callbackJobId('R1')))?.returnvalue).toEqual({
+          outcome: 'reported',
+          attempt: 2,
+        });
+        expect(owitho.calls).toHaveLength(2);
+        const [first, second] = owitho.calls;
+        expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(SCHEDULE[0] ?? 0);
+        expect(second?.result).toEqual(first?.result);
+        const callbacks = (await pod.timeline.read('R1')).filter((e) => e.e === 'callback');
+        expect(callbacks).toEqual([
+          expect.objectContaining({ attempt: 1, answer: 'retryable: HTTP 503' }),
+          expect.objectContaining({ attempt: 2, answer: 'ok: owitho answered 200' }),
+        ]);
+        expect(await counter(pod.registry, 'owc_callback_attempts_total', { outcome: 'retryable' })).toBe(1);
+        expect(await counter(pod.registry, 'owc_callback_attempts_total', { outcome: 'ok' })).toBe(1);
+      } finally {
+        await pod.close();
+      }
+    },
+  );
+
+  redisTest(
+    'owitho refuses it for good: the order is dead and counted as a dead letter, the dispense job completes',
+    async ({ redisUrl, prefix }) => {
+      const owitho = new ScriptedOwitho([{ kind: 'permanent', reason: '50002 order callback failed' }]);
+      const pod = startPod(redisUrl, prefix, new SlowGateway(0), { concurrency: 8, owitho });
+      try {
+        await accept(pod, [notice('P1', 'M1', 1)]);
+        await waitFor(() => pod.outcomes.has(dispenseJobId('P1')), { what: 'the dispense job done' });
+        expect(pod.outcomes.get(dispenseJobId('P1'))).toMatchObject({ callback: 'dead' });
+        const record = await pod.store.get('P1');
+        expect(record?.state).toBe('dead');
+        expect(record?.callback.lastError).toMatch(/permanent: 50002/);
+        expect(await pod.store.deadOrders()).toEqual(['P1']);
+        expect(await counter(pod.registry, 'owc_callbacks_dead_total', { why: 'permanent' })).toBe(1);
+        expect(await pod.producer.queue('callback').getJob(callbackJobId('P1'))).toBeUndefined();
+        const job = await pod.producer.queue('dispense').getJob(dispenseJobId('P1'));
+        await waitFor(async () => (await job?.getState()) === 'completed', {
+          what: 'the dispense job completed',
+        });
+        expect(owitho.calls).toHaveLength(1);
+      } finally {
+        await pod.close();
+      }
+    },
+  );
+
+  redisTest(
+    'owitho holds it: the sweep leaves the order to its dispense job; a SIGTERM hands it to the callback job at once',
+    async ({ redisUrl, prefix }) => {
+      const owitho = new ScriptedOwitho([{ kind: 'ok' }]);
+      const release = owitho.hold();
+      const pod = startPod(redisUrl, prefix, new SlowGateway(0), { concurrency: 8, owitho });
+      try {
+        await accept(pod, [notice('H1', 'M1', 1)]);
+        await pod.store.indexAccepted('H1', Date.now() - 1000);
+        await waitFor(() => owitho.calls.length === 1, { what: 'the delivery held by owitho' });
+        expect((await pod.store.get('H1'))?.state).toBe('final');
+
+        // final, unreported and past the threshold, but its dispense job is still delivering
+        const stuck = new StuckOrders({
+          store: pod.store,
+          producer: pod.producer,
+          stuckAfterMs: 0,
+          logger: silentLogger('stuck-test'),
+          metrics: stuckOrderMetrics(pod.registry),
+        });
+        const listed = await stuck.list(0);
+        expect(listed.map((o) => [o.orderViewId, o.kind, o.job])).toEqual([
+          ['H1', 'unreported', { queue: 'dispense', id: dispenseJobId('H1'), state: 'active' }],
+        ]);
+        expect((await stuck.sweep()).actions).toEqual([]);
+        expect(await pod.producer.queue('callback').getJob(callbackJobId('H1'))).toBeUndefined();
+
+        // the shutdown does not wait for owitho: the callback job takes the delivery over
+        pod.stopping.abort();
+        await pod.worker.close();
+        expect(pod.outcomes.get(dispenseJobId('H1'))).toMatchObject({ callback: 'enqueued' });
+        const job = await pod.producer.queue('callback').getJob(callbackJobId('H1'));
+        expect(job?.data).toEqual({ orderViewId: 'H1' });
+        expect(await job?.getState()).toBe('waiting');
+        // the held delivery, answered at last, still reports the order
+        release();
+        await waitFor(async () => (await pod.store.get('H1'))?.state === 'reported', { what: 'H1 reported' });
+      } finally {
+        release();
         await pod.close();
       }
     },

@@ -1,12 +1,14 @@
 import type { MachineGateway } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
-import type { OrderRecord, OrderState, OrderStore } from '@owc/order-store';
+import type { OrderRecord, OrderStore, StoredOrder } from '@owc/order-store';
 import { noticeContainer, type OrderNotice, type OrderResult } from '@owc/protocol';
-import { type JobPayload, type Producer, stepBack } from '@owc/queues';
+import { callbackJobId, type JobPayload, type Producer, stepBack } from '@owc/queues';
 import type { LeaseHold, RedisClient } from '@owc/redis';
 import { type Job, UnrecoverableError } from 'bullmq';
+import type { CallbackDelivery, DeliveryEnd } from '../callback/callback-delivery.js';
 import { enqueueCallback } from '../callback/callback-jobs.js';
 import { lazyChild } from '../lazy-child.js';
+import { StopRace } from '../stop-race.js';
 import type { TimelineRun, TimelineWriter } from '../timeline-writer.js';
 import type { DispenseMetrics } from './dispense-metrics.js';
 import { MachineLease } from './machine-lease.js';
@@ -22,7 +24,6 @@ export interface DispenseSettings extends UnitVenderSettings {
    * that lets go of the machine wakes the oldest waiter at once, so this is only the safety net
    */
   leaseWaitMs: number;
-  /** the callback schedule, for the attempts of the callback job this handler enqueues */
 }
 
 export interface DispenseDeps {
@@ -36,14 +37,34 @@ export interface DispenseDeps {
   /** the order's timeline and the job's log (optional: tests may leave it out) */
   timeline?: TimelineWriter;
   /**
-   * aborted on SIGTERM: no new unit starts after it, and jobs waiting in this pod for a machine
-   * stop waiting (each steps back for the next pod)
+   * the order's first callback delivery, made by this job once the order is final
+   * (CALLBACK_FIRST_DELIVERY=inline); without it the callback job makes every delivery
+   */
+  firstDelivery?: CallbackDelivery;
+  /**
+   * aborted on SIGTERM: no new unit starts after it, jobs waiting in this pod for a machine stop
+   * waiting (each steps back for the next pod), and a first callback delivery in flight is left
+   * to the callback job
    */
   stopping?: AbortSignal;
 }
 
+/** What finishing an order reads of it (read once, when the job started). */
+type FinalizingOrder = Pick<StoredOrder, 'orderViewId' | 'state' | 'acceptedAt' | 'callback'>;
+
+/** What became of the order's callback in this run. */
+export type CallbackStep =
+  /** owitho accepted this job's delivery: the order is reported */
+  | 'delivered'
+  /** the callback job exists and carries on (after this job's delivery, or makes the first) */
+  | 'enqueued'
+  /** this job's delivery was refused for good: the order is dead (a dead letter, for a person) */
+  | 'dead'
+  /** nothing to do: the order was already dead */
+  | 'none';
+
 export type DispenseOutcome =
-  | { outcome: 'final'; outStatus: number; finalizedNow: boolean }
+  | { outcome: 'final'; outStatus: number; finalizedNow: boolean; callback: CallbackStep }
   | { outcome: 'already-reported' };
 
 /** A unit's vend round in a few words, for the timeline. */
@@ -82,9 +103,11 @@ export class DispenseHandler {
   private readonly vender: UnitVender;
   /** machine leases held right now (a vend in flight), so a shutdown can let go of them */
   private readonly held = new Set<LeaseHold>();
+  private readonly stop: StopRace;
 
   constructor(private readonly deps: DispenseDeps) {
     this.turns = new MachineTurns(deps.stopping);
+    this.stop = new StopRace(deps.stopping);
     this.leases = new MachineLease({
       redis: deps.redis,
       keyPrefix: deps.settings.keyPrefix,
@@ -122,9 +145,7 @@ export class DispenseHandler {
       if (!record) throw new UnrecoverableError(`order ${orderViewId} is not in the order store`);
       if (record.state === 'reported') return { outcome: 'already-reported' };
       if (record.result)
-        return await this.finish(record.orderViewId, record.state, log, events, () =>
-          this.deps.store.finalize(orderViewId, record),
-        );
+        return await this.finish(record, log, events, () => this.deps.store.finalize(orderViewId, record));
 
       const skip = notDispensableReason(record.notice) ?? (await this.containerNotNamed(record, machineCode));
       if (skip) {
@@ -142,9 +163,7 @@ export class DispenseHandler {
           const state = record.unitStates.get(unit.index);
           return state?.s === 'success' ? 'success' : 'failed';
         });
-        return await this.finish(orderViewId, record.state, log, events, () =>
-          run.finalize(record.units, results),
-        );
+        return await this.finish(record, log, events, () => run.finalize(record.units, results));
       }
 
       if (record.machineCode !== machineCode) {
@@ -195,7 +214,7 @@ export class DispenseHandler {
       const held = lease;
       lease = undefined;
       const [final] = await Promise.all([
-        this.finish(orderViewId, record.state, log, events, () => run.finalize(record.units, results)),
+        this.finish(record, log, events, () => run.finalize(record.units, results)),
         this.letGo(held, machineCode, log),
       ]);
       return final;
@@ -205,11 +224,6 @@ export class DispenseHandler {
     }
   };
 
-  /**
-   * Finalises (once, in the store) and makes sure the callback job exists before the dispense
-   * job may complete. A crash between the two leaves this job unfinished, so its retry (or
-   * stalled-job recovery) comes back here and adds the callback job under the same id.
-   */
   /**
    * An order that names no container vends from the machine's only container; when the machine
    * has several we never guess which one owitho meant: every unit fails (400) with this reason.
@@ -224,26 +238,86 @@ export class DispenseHandler {
       .join(', ')}) and the order names none`;
   }
 
+  /**
+   * Finalises (once, in the store), then sees to the callback before the job may complete
+   * (invariant 5): the order reported by this job's own delivery, or its callback job in
+   * existence. A crash in between leaves this job unfinished, so its retry (or stalled-job
+   * recovery) comes back here, finds the order final and goes to the callback again.
+   */
   private async finish(
-    orderViewId: string,
-    state: OrderState,
+    record: FinalizingOrder,
     log: Logger,
     events: TimelineRun | undefined,
     finalize: () => Promise<{ result: OrderResult; finalizedNow: boolean } | undefined>,
   ): Promise<DispenseOutcome> {
-    const { producer, metrics } = this.deps;
+    const { orderViewId } = record;
     const final = await finalize();
     if (!final) throw new Error(`order ${orderViewId} still has units without a result`);
-    if (final.finalizedNow) events?.add({ e: 'final', at: Date.now(), outStatus: final.result.outStatus });
+    const { result, finalizedNow } = final;
+    if (finalizedNow) {
+      events?.add({ e: 'final', at: Date.now(), outStatus: result.outStatus });
+      this.deps.metrics.orders.inc({ outStatus: String(result.outStatus) });
+      log.info({ outStatus: result.outStatus }, 'order final');
+    }
+    const callback = await this.callBack(record, result, log, events);
+    return { outcome: 'final', outStatus: result.outStatus, finalizedNow, callback };
+  }
+
+  /**
+   * The final order's first callback delivery, made here with the result in hand (the machine is
+   * already the next order's), unless this pod makes none (no `firstDelivery`) or is stopping: then
+   * the callback job makes it. A delivery owitho does not accept leaves the callback job to carry
+   * on the schedule (`deliveriesBefore`), after the schedule's delay; one refused for good leaves
+   * the order dead, like the callback job would. A SIGTERM while owitho holds the delivery hands it
+   * to the callback job at once (a second delivery is harmless: each says the same thing).
+   */
+  private async callBack(
+    record: FinalizingOrder,
+    result: OrderResult,
+    log: Logger,
+    events: TimelineRun | undefined,
+  ): Promise<CallbackStep> {
+    const { orderViewId } = record;
+    // a dead letter waits for a person (callback:replay); a reported order returned earlier
+    if (record.state === 'dead') return 'none';
+    const delivery = this.deps.firstDelivery;
+    if (delivery && !this.stop.stopping) {
+      // the deliveries counted so far (more than none only when resuming after a crash)
+      const attempt = record.callback.attempts + 1;
+      const end: DeliveryEnd | undefined = await this.stop.race(
+        delivery.deliver(
+          { orderViewId, result, acceptedAt: record.acceptedAt },
+          attempt,
+          delivery.isLast(attempt),
+          // the run's lines and the delivery's go out in one write, before the store hears of it
+          (event) => {
+            events?.add(event);
+            return events?.flush();
+          },
+          log,
+        ),
+      );
+      if (end?.end === 'reported') return 'delivered';
+      if (end?.end === 'dead') return 'dead';
+      if (end) {
+        const delayMs = delivery.delayAfter(attempt);
+        await enqueueCallback(this.deps.producer, orderViewId, callbackJobId(orderViewId), {
+          deliveriesBefore: attempt,
+          delayMs,
+        });
+        log.warn(
+          { attempt, delayMs, error: end.error },
+          'callback not delivered: its callback job carries on',
+        );
+        return 'enqueued';
+      }
+      log.info('shutting down during the callback delivery: the callback job takes over');
+    }
     // the run's lines leave before the callback job exists, so the callback's own line follows them
     const written = events?.flush();
-    if (state !== 'reported') await enqueueCallback(producer, orderViewId);
+    await enqueueCallback(this.deps.producer, orderViewId);
     await written;
-    if (final.finalizedNow) {
-      metrics.orders.inc({ outStatus: String(final.result.outStatus) });
-      log.info({ outStatus: final.result.outStatus }, 'order final; callback enqueued');
-    }
-    return { outcome: 'final', outStatus: final.result.outStatus, finalizedNow: final.finalizedNow };
+    return 'enqueued';
   }
 
   /**

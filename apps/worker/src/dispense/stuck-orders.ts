@@ -35,6 +35,15 @@ export interface StuckOrdersOptions {
 
 const KINDS: readonly StuckKind[] = ['dispensing', 'unreported', 'dead'];
 
+/** BullMQ states of a job that has not finished: it will run (again) */
+const UNFINISHED: ReadonlySet<string> = new Set([
+  'active',
+  'waiting',
+  'waiting-children',
+  'delayed',
+  'prioritized',
+]);
+
 function kindOf(state: OrderState): StuckKind | undefined {
   if (state === 'accepted' || state === 'dispensing') return 'dispensing';
   if (state === 'final') return 'unreported';
@@ -64,6 +73,15 @@ export class StuckOrders {
       const queue: QueueName = kind === 'dispensing' ? 'dispense' : 'callback';
       const id = kind === 'dispensing' ? dispenseJobId(orderViewId) : callbackJobId(orderViewId);
       const job = await producer.queue(queue).getJob(id);
+      let moving = { queue, id, state: job ? await job.getState() : 'missing' };
+      if (kind === 'unreported' && !job) {
+        // a final order is its dispense job's until that job completes: it is delivering the
+        // first callback itself (or will, once retried), and adds the callback job if owitho
+        // does not accept it; a callback job added now would only deliver a second time
+        const dispenseId = dispenseJobId(orderViewId);
+        const state = await (await producer.queue('dispense').getJob(dispenseId))?.getState();
+        if (state && UNFINISHED.has(state)) moving = { queue: 'dispense', id: dispenseId, state };
+      }
       stuck.push({
         orderViewId,
         state: record.state,
@@ -71,7 +89,7 @@ export class StuckOrders {
         machineCode: record.machineCode,
         acceptedAt: record.acceptedAt,
         ageMs: now - record.acceptedAt,
-        job: { queue, id, state: job ? await job.getState() : 'missing' },
+        job: moving,
       });
     }
     return stuck;
@@ -89,6 +107,16 @@ export class StuckOrders {
     const actions: RepairAction[] = [];
     for (const order of orders) {
       if (order.kind === 'dead' && !options.includeDead) continue;
+      if (order.kind === 'unreported' && order.job.queue === 'dispense') {
+        // its dispense job, unfinished when listed, carries the callback: the next sweep looks again
+        actions.push({
+          orderViewId: order.orderViewId,
+          kind: order.kind,
+          action: 'none',
+          jobId: order.job.id,
+        });
+        continue;
+      }
       if (order.kind === 'dead') await store.revive(order.orderViewId);
       const queue = producer.queue(order.job.queue);
       const enqueue = async (): Promise<void> => {

@@ -1,14 +1,14 @@
 import { CALLBACK_BACKOFF, createConsumer } from '@owc/queues';
 import { CallbackHandler } from '../callback/callback.handler.js';
 import { callbackBackoffStrategy } from '../callback/callback-jobs.js';
-import { callbackMetrics } from '../callback/callback-metrics.js';
 import { watchWorker } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
-import { consumerOptions, type RoleStarter } from '../worker-context.js';
+import { callbackDelivery, consumerOptions, type RoleStarter } from '../worker-context.js';
 
 /**
  * Consumes `order.callback` jobs. The Worker's custom backoff strategy follows
- * CALLBACK_SCHEDULE_MS (delay before delivery k+1 = entry k, ±CALLBACK_JITTER).
+ * CALLBACK_SCHEDULE_MS (delay before delivery k+1 = entry k, ±CALLBACK_JITTER), counting the
+ * deliveries the dispense job made before the callback job existed.
  */
 export const startCallbackRole: RoleStarter = async (ctx) => {
   const { config } = ctx;
@@ -17,10 +17,7 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
   const handler = new CallbackHandler({
     store: ctx.store,
     timeline: ctx.timeline,
-    owitho: ctx.owitho,
-    scheduleMs: config.CALLBACK_SCHEDULE_MS,
-    jitter: config.CALLBACK_JITTER,
-    metrics: callbackMetrics(ctx.metrics, ctx.store),
+    delivery: callbackDelivery(ctx),
     logger,
   });
   const worker = createConsumer(
@@ -30,9 +27,9 @@ export const startCallbackRole: RoleStarter = async (ctx) => {
       ...consumerOptions(ctx, config.CALLBACK_CONCURRENCY),
       maxStalledCount: 1000,
       settings: {
-        backoffStrategy: (attemptsMade, type) => {
+        backoffStrategy: (attemptsMade, type, error, job) => {
           if (type !== CALLBACK_BACKOFF) logger.warn({ type }, 'unknown backoff type: using the schedule');
-          return schedule(attemptsMade);
+          return schedule(attemptsMade, type, error, job);
         },
       },
     },

@@ -5,7 +5,7 @@ import { machinesWithWorkGauge } from '../dispense/machines-with-work.js';
 import { StuckOrders } from '../dispense/stuck-orders.js';
 import { watchWorker } from '../queues/worker-errors.js';
 import { bullWorkerCheck } from '../readiness.js';
-import { consumerOptions, type RoleStarter } from '../worker-context.js';
+import { callbackDelivery, consumerOptions, type RoleStarter } from '../worker-context.js';
 
 /** How often the stuck-order sweep runs: a quarter of the threshold, between 1 s and 1 min. */
 export function sweepIntervalMs(stuckAfterMs: number): number {
@@ -28,6 +28,8 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     timeline: ctx.timeline,
     gateway: ctx.gateway,
     producer: ctx.producer,
+    // the order's first callback delivery, here as soon as it is final (CALLBACK_FIRST_DELIVERY)
+    ...(config.CALLBACK_FIRST_DELIVERY === 'inline' ? { firstDelivery: callbackDelivery(ctx) } : {}),
     metrics: dispenseMetrics(ctx.metrics, { machineLabelsMax: config.METRICS_MACHINE_LABELS_MAX }),
     logger,
     settings: {
