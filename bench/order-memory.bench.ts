@@ -1,7 +1,8 @@
 // Redis memory per finished order (issue 13): ORDERS orders go through the order store's whole
 // life, with the writes the ingress and the worker make (accept and its bookkeeping, the search
 // index and timeline, `attempted` and the result of every unit, the final result, the callback's
-// delivery and `reported`), on a private redis-server. Reported: INFO used_memory after the run
+// delivery and `reported`; each order on its own clock, as slow as a real one), on a private
+// redis-server. Reported: INFO used_memory after the run
 // and its growth per order, MEMORY USAGE of each kind of per-order key (sampled), and the sizing
 // per million finished orders. BullMQ's jobs are left out here: completed jobs are trimmed by
 // count (10,000 per queue, the catalog's removeOnComplete), so they are a constant, not a cost per

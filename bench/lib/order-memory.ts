@@ -8,24 +8,36 @@ import { round } from './report.js';
 
 const DAY = 24 * 3600 * 1000;
 
+/**
+ * How long an order's steps take, as with a real machine and owitho: each vend, and from the final
+ * result to owitho's 200. The life does not wait: each order keeps its own clock, which the store
+ * and the timeline events read, so the times it stores (as differences, in the packed record) are
+ * as long as real ones.
+ */
+const VEND_MS = 3_000;
+const CALLBACK_MS = 800;
+
 /** Returns a function that takes one order through its whole life (accepted … reported). */
 export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotice) => Promise<void> {
-  const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY });
   const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: 30 * DAY, maxEvents: 100 });
   return async (notice) => {
+    let clock = Date.now();
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: 30 * DAY, now: () => clock });
     const id = notice.orderViewId;
     // the ingress
     const accepted = await store.accept(notice);
     if (accepted.outcome !== 'created') throw new Error(`${id}: ${accepted.outcome}`);
     await store.bookAccepted(notice, accepted.outcome, true);
     // the dispense job
+    clock += 40;
     const units = flattenOrder(notice);
     // the run's events are written together when the order is final (TimelineWriter.run)
     const events: TimelineEvent[] = [];
     let last: { index: number; result: { status: 'success' } } | undefined;
     for (const unit of units) {
       await store.step(id, last, unit.index);
-      events.push({ e: 'vend', at: Date.now(), unit: unit.index, vendId: unit.vendId, answer: 'success' });
+      clock += VEND_MS;
+      events.push({ e: 'vend', at: clock, unit: unit.index, vendId: unit.vendId, answer: 'success' });
       last = { index: unit.index, result: { status: 'success' } };
     }
     const final = await store.finalizeWith(
@@ -35,13 +47,15 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
       last,
     );
     if (!final) throw new Error(`${id}: not final`);
-    events.push({ e: 'final', at: Date.now(), outStatus: final.result.outStatus });
+    events.push({ e: 'final', at: clock, outStatus: final.result.outStatus });
     await timeline.append(id, ...events);
     // the callback job
+    clock += 20;
     await store.finalResult(id);
+    clock += CALLBACK_MS;
     await timeline.append(id, {
       e: 'callback',
-      at: Date.now(),
+      at: clock,
       attempt: 1,
       answer: 'ok: owitho answered 200',
     });

@@ -24,7 +24,7 @@ if packedOrder then
   local packed = redis.call('GET', KEYS[1])
   local outcome = 'conflict'
   if string.sub(packed, 2, 13) == fingerprint72(ARGV[2]) then outcome = 'duplicate' end
-  redis.call('SET', KEYS[1], withCount(packed, outcome == 'duplicate' and 12 or 13), 'KEEPTTL')
+  redis.call('SET', KEYS[1], withCount(packed, outcome == 'duplicate' and 'duplicates' or 'conflicts'), 'KEEPTTL')
   return {outcome, 'reported'}
 end
 if fp then

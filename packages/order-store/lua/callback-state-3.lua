@@ -94,8 +94,12 @@ if ARGV[3] == 'reported' then
     if not value or value == '' or value == '0' then return '' end
     return value
   end
-  local header = joined({b36(acceptedAt), clean(f[4]), actual, origin, discount, payField, delta(f[5]),
-    delta(ARGV[1]), count(f[6]), delta(f[9]), clean(f[10], 60), count(f[7]), count(f[8])})
+  -- reported after final: its time as a difference from finalAt (shorter)
+  local reportedAt = delta(ARGV[1])
+  if f[5] and f[5] ~= '' then reportedAt = b36(tonumber(ARGV[1]) - tonumber(f[5])) end
+  -- the usual empty fields last, where they take no byte
+  local header = joined({b36(acceptedAt), clean(f[4]), actual, payField, delta(f[5]), reportedAt,
+    count(f[6]), delta(f[9]), clean(f[10], 60), count(f[7]), count(f[8]), origin, discount})
   -- the timeline's events, the usual answers left out
   local events = {}
   for _, line in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
@@ -104,7 +108,7 @@ if ARGV[3] == 'reported' then
   end
   local packedEvents = packEvents(events, acceptedAt,
     {orderViewId = ARGV[4], reasons = reasons, outStatus = result.outStatus})
-  local packed = '1' .. fingerprint72(f[2]) .. US .. header .. table.concat(lines) .. packedEvents
+  local packed = '2' .. fingerprint72(f[2]) .. US .. header .. table.concat(lines) .. packedEvents
   local ttl = redis.call('PTTL', KEYS[1])
   redis.call('DEL', KEYS[2], KEYS[3])
   if ttl > 0 then

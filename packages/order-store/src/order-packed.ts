@@ -6,16 +6,18 @@ import type { TimelineEvent } from './order-timeline.js';
  * when the order is reported; written by lua/callback-state-3.lua, events after that by
  * lua/timeline-append-2.lua, both with lua/includes/packed.lua):
  *
- *     '1' <fingerprint: 12 chars> US <header fields, US-separated, trailing empty ones left out>
+ *     '2' <fingerprint: 12 chars> US <header fields, US-separated, trailing empty ones left out>
  *     per run of units with the same slot, SKU and failure reason: RS slotNum US skuCode US letters [US reason]
  *     per timeline event: GS <kind><time, base 36, from the previous event (the first from acceptedAt)> [US field]…
  *
  * US, RS, GS are the control characters 0x1f, 0x1e, 0x1d, which no identifier may hold; free texts
  * had theirs turned into spaces. Header: acceptedAt (base 36), machineCode, actualAmount,
- * originAmount ('' = actualAmount), discountMoney ('' = 0.00), payMethod/payStatus/refundStatus
- * (three digits, or comma-separated), then as base-36 differences from acceptedAt finalAt and
- * reportedAt, callback attempts, the last failed delivery's time (difference) and error,
- * duplicates, conflicts ('' = none). Events: `v` vend [unit ('' = the last vend's + 1, the first 0),
+ * payMethod/payStatus/refundStatus (three digits, or comma-separated), finalAt (base-36 difference
+ * from acceptedAt), reportedAt (from finalAt; from acceptedAt without one), callback attempts, the
+ * last failed delivery's time (from acceptedAt) and error, duplicates, conflicts ('' = none),
+ * originAmount ('' = actualAmount), discountMoney ('' = 0.00): the usually empty ones last, where
+ * they take no byte. (The first form, '1', had both amounts after actualAmount and reportedAt from
+ * acceptedAt; it is still read.) Events: `v` vend [unit ('' = the last vend's + 1, the first 0),
  * answer ('' = success, '!' = failed: the unit's reason), vendId ('' = the unit's own)]; `f` final
  * [outStatus ('' = the result's)]; `c` callback [attempt ('' = the last one's + 1), answer ('' = ok:
  * owitho answered 200)]; `r` callback replay [jobId]; `a` accepted. An answer that is itself empty
@@ -98,8 +100,43 @@ export function isWrongType(error: unknown): boolean {
 
 /** True when a stored record value is a packed reported order. */
 export function isPacked(value: string): boolean {
-  return value.startsWith('1') && value.charAt(13) === US;
+  return (value.startsWith('1') || value.startsWith('2')) && value.charAt(13) === US;
 }
+
+/** The header's fields, in the order of each version of the form. */
+const HEADERS = {
+  '1': [
+    'acc',
+    'machine',
+    'actual',
+    'origin',
+    'discount',
+    'pay',
+    'fin',
+    'rep',
+    'attempts',
+    'lastAt',
+    'lastError',
+    'dups',
+    'confl',
+  ],
+  '2': [
+    'acc',
+    'machine',
+    'actual',
+    'pay',
+    'fin',
+    'rep',
+    'attempts',
+    'lastAt',
+    'lastError',
+    'dups',
+    'confl',
+    'origin',
+    'discount',
+  ],
+} as const;
+type HeaderField = (typeof HEADERS)['1'][number];
 
 /** The header, then each RS or GS section with its separator first. */
 function sectionsOf(text: string): string[] {
@@ -128,22 +165,26 @@ export function unpackOrder(orderViewId: string, value: string): PackedOrder {
 function unpack(orderViewId: string, value: string): PackedOrder {
   if (!isPacked(value)) throw new Error(`unknown format ${JSON.stringify(value.slice(0, 1))}`);
   const sections = sectionsOf(value.slice(14));
-  const header = (sections.shift() ?? '').split(US);
-  const [
-    acc,
-    machineCode,
-    actual,
-    origin,
-    discount,
-    pay,
-    fin,
-    rep,
-    attempts,
-    lastAt,
-    lastError,
-    dups,
-    confl,
-  ] = header;
+  const version = value.charAt(0) === '1' ? '1' : '2';
+  const fields = (sections.shift() ?? '').split(US);
+  const field = (name: HeaderField) => fields[HEADERS[version].indexOf(name as never)];
+  const [acc, machineCode, actual, origin, discount, pay] = [
+    field('acc'),
+    field('machine'),
+    field('actual'),
+    field('origin'),
+    field('discount'),
+    field('pay'),
+  ];
+  const [fin, rep, attempts, lastAt, lastError, dups, confl] = [
+    field('fin'),
+    field('rep'),
+    field('attempts'),
+    field('lastAt'),
+    field('lastError'),
+    field('dups'),
+    field('confl'),
+  ];
   if (!acc || !machineCode || actual === undefined || !pay) throw new Error('its header is incomplete');
   const acceptedAt = fromBase36(acc);
   const at = (field: string | undefined) => (field ? acceptedAt + fromBase36(field) : undefined);
@@ -174,7 +215,8 @@ function unpack(orderViewId: string, value: string): PackedOrder {
       refundStatus,
     },
     finalAt: at(fin),
-    reportedAt: at(rep),
+    // the second form counts reportedAt from finalAt
+    reportedAt: version === '2' && fin && rep ? acceptedAt + fromBase36(fin) + fromBase36(rep) : at(rep),
     callbackAttempts: count(attempts),
     callbackLastAttemptAt: at(lastAt),
     callbackLastError: lastError || undefined,

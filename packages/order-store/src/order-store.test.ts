@@ -183,7 +183,9 @@ describe('a reported order', () => {
         ['S1-2', '01', 'COLA'],
         ['S1-3', '02', 'CHIPS'],
       ]);
-      expect(record?.callback.reportedAt).toBeGreaterThan(0);
+      // reported after final (the packed form counts it from finalAt), and not in the future
+      expect(record?.callback.reportedAt).toBeGreaterThanOrEqual(record?.finalAt ?? Number.POSITIVE_INFINITY);
+      expect(record?.callback.reportedAt).toBeLessThanOrEqual(Date.now());
       expect(await store.queryResult('S1')).toEqual(final?.result);
       expect((await store.finalResult('S1'))?.result).toEqual(final?.result);
       expect(await store.finalize('S1')).toEqual({ result: final?.result, finalizedNow: false });
@@ -291,6 +293,37 @@ describe('a reported order', () => {
       { e: 'vend', at: 2100, unit: 0, vendId: 'O2-0', answer: 'failed: jammed' },
       { e: 'callback', at: 2200, attempt: 1, answer: 'ok' },
     ]);
+  });
+
+  redisTest('a record packed in the first form is still read and counted', async ({ redis, prefix }) => {
+    const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+    const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 10 });
+    const n = notice('V1', { orderDetailList: [notice('x').orderDetailList[1] as never] });
+    const fp = Buffer.from(fingerprint(n).slice(0, 18), 'hex').toString('base64url');
+    const [US, RS, GS] = ['\u001f', '\u001e', '\u001d'];
+    // acceptedAt 1000, amounts, payment codes, finalAt +10, reportedAt +40 (from acceptedAt), 1 duplicate
+    const header = ['rs', 'M001', '1.99', '2.00', '0.01', '110', 'a', '14', '', '', '', '1'].join(US);
+    await redis.set(
+      orderKeys(prefix, 'V1').record,
+      `1${fp}${US}${header}${RS}02${US}CHIPS${US}S${GS}v5${GS}f1${GS}c2`,
+    );
+    expect(await store.get('V1')).toMatchObject({
+      acceptedAt: 1000,
+      finalAt: 1010,
+      duplicates: 1,
+      notice: { actualAmount: '1.99', originAmount: '2.00', discountMoney: '0.01', payMethod: 1 },
+      callback: { reportedAt: 1040 },
+      result: { outStatus: 200, outDetailList: [{ slotNum: '02', skuCode: 'CHIPS', status: 200 }] },
+    });
+    expect(await timeline.read('V1')).toEqual([
+      { e: 'accepted', at: 1000 },
+      { e: 'vend', at: 1005, unit: 0, vendId: 'V1-0', answer: 'success' },
+      { e: 'final', at: 1006, outStatus: 200 },
+      { e: 'callback', at: 1008, attempt: 1, answer: 'ok: owitho answered 200' },
+    ]);
+    expect(await store.accept(n)).toEqual({ outcome: 'duplicate', state: 'reported' });
+    expect((await store.accept({ ...n, actualAmount: '9.99' })).outcome).toBe('conflict');
+    expect(await store.get('V1')).toMatchObject({ duplicates: 2, conflicts: 1, finalAt: 1010 });
   });
 
   redisTest('a packed record that cannot be read is named, not misread', async ({ redis, prefix }) => {

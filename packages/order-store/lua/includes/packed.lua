@@ -1,7 +1,7 @@
 --[[
   The packed form of a reported order (one string value, see order-packed.ts, which reads it):
 
-    '1' <fingerprint: 12 chars> US <header fields, US-separated, trailing empty ones left out>
+    '2' <fingerprint: 12 chars> US <header fields, US-separated, trailing empty ones left out>
     then per run of units with the same slot, SKU and failure reason: RS slotNum US skuCode US letters [US reason]
     then per timeline event: GS <kind letter><time: base 36, from the previous event (the first from
     acceptedAt), '-' when earlier> [US field]...
@@ -147,7 +147,7 @@ end
 
 -- the time of a packed order's last event (acceptedAt when it has none)
 local function lastEventTime(packed)
-  local header = string.match(packed, '^1' .. string.rep('.', 12) .. US .. '([^' .. RS .. GS .. ']*)')
+  local header = string.match(packed, '^[12]' .. string.rep('.', 12) .. US .. '([^' .. RS .. GS .. ']*)')
   local at = fromB36(string.match(header or '', '^([^' .. US .. ']*)'))
   for event in string.gmatch(packed, GS .. '([^' .. GS .. ']*)') do
     at = at + fromB36(string.match(event, '^.(%-?[0-9a-z]*)'))
@@ -155,10 +155,14 @@ local function lastEventTime(packed)
   return at
 end
 
--- the packed order with 1 added to a count of its header (12 duplicates, 13 conflicts)
-local function withCount(packed, field)
-  local head, header, rest = string.match(packed, '^(1' .. string.rep('.', 12) .. US .. ')([^' .. RS .. GS .. ']*)(.*)$')
+-- where the counts are in the header, by the form's version (order-packed.ts)
+local COUNT_FIELDS = {['1'] = {duplicates = 12, conflicts = 13}, ['2'] = {duplicates = 10, conflicts = 11}}
+
+-- the packed order with 1 added to one of its counts ('duplicates' | 'conflicts')
+local function withCount(packed, name)
+  local head, header, rest = string.match(packed, '^([12]' .. string.rep('.', 12) .. US .. ')([^' .. RS .. GS .. ']*)(.*)$')
   if not head then return packed end
+  local field = COUNT_FIELDS[string.sub(packed, 1, 1)][name]
   local fields = {}
   for value in string.gmatch(header .. US, '([^' .. US .. ']*)' .. US) do fields[#fields + 1] = value end
   fields[field] = tostring((tonumber(fields[field] or '') or 0) + 1)
