@@ -31,7 +31,9 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
     // the dispense job
     clock += 40;
     const units = flattenOrder(notice);
-    // the run's events are written together when the order is final (TimelineWriter.run)
+    // the run's events are written together (TimelineWriter.run) with the first callback
+    // delivery's, which the dispense job makes itself once the order is final
+    // (CALLBACK_FIRST_DELIVERY=inline, the default), before it marks the order reported
     const events: TimelineEvent[] = [];
     let last: { index: number; result: { status: 'success' } } | undefined;
     for (const unit of units) {
@@ -48,17 +50,9 @@ export function lifeOfAnOrder(redis: Redis, prefix: string): (notice: OrderNotic
     );
     if (!final) throw new Error(`${id}: not final`);
     events.push({ e: 'final', at: clock, outStatus: final.result.outStatus });
-    await timeline.append(id, ...events);
-    // the callback job
-    clock += 20;
-    await store.finalResult(id);
     clock += CALLBACK_MS;
-    await timeline.append(id, {
-      e: 'callback',
-      at: clock,
-      attempt: 1,
-      answer: 'ok: owitho answered 200',
-    });
+    events.push({ e: 'callback', at: clock, attempt: 1, answer: 'ok: owitho answered 200' });
+    await timeline.append(id, ...events);
     await store.markReported(id);
   };
 }
