@@ -146,8 +146,12 @@ export interface OrderSearch {
   limit: number;
 }
 
-/** How many search logs one search reads per round trip. */
-const SEARCH_LOGS_PER_READ = 24;
+/**
+ * How many search logs one search reads per round trip: 2 at first (an hour's log of a busy
+ * connector is megabytes, and the newest often suffice), doubling up to 32 while more are needed.
+ */
+const SEARCH_LOGS_FIRST_READ = 2;
+const SEARCH_LOGS_MAX_READ = 32;
 
 /** The most bytes an hour log's entry takes (offset, an id of 128 UTF-16 units in UTF-8, end). */
 const ENTRY_MAX_BYTES = SEARCH_LOGS.hour.offsetWidth + 3 * 128 + 1;
@@ -260,7 +264,8 @@ export class OrderTimeline {
 
   /**
    * The logs of a range's buckets, newest first (a bucket ahead of now too: another pod's clock
-   * may run ahead), each a promise, read SEARCH_LOGS_PER_READ per round trip as they are reached.
+   * may run ahead), each a promise, read a few per round trip as they are reached (2, then twice as
+   * many each time, up to 32).
    */
   private *logsNewestFirst(
     range: { since: number; until: number },
@@ -270,9 +275,14 @@ export class OrderTimeline {
     const now = this.now();
     const newest = Math.floor(Math.min(range.until, now + bucketMs) / bucketMs);
     const oldest = Math.floor(Math.max(range.since, now - this.options.ttlMs - bucketMs) / bucketMs);
-    for (let first = newest; first >= oldest; first -= SEARCH_LOGS_PER_READ) {
+    let size = SEARCH_LOGS_FIRST_READ;
+    for (
+      let first = newest;
+      first >= oldest;
+      first -= size, size = Math.min(2 * size, SEARCH_LOGS_MAX_READ)
+    ) {
       const numbers: number[] = [];
-      for (let n = first; n > first - SEARCH_LOGS_PER_READ && n >= oldest; n--) numbers.push(n);
+      for (let n = first; n > first - size && n >= oldest; n--) numbers.push(n);
       const pipeline = this.options.redis.pipeline();
       for (const n of numbers) pipeline.get(keyOf(n));
       const replies = pipeline.exec();
