@@ -82,6 +82,11 @@ export const workerSettingsSchema = z
      * callback job (for dispense pods that must not call owitho)
      */
     CALLBACK_FIRST_DELIVERY: setting.oneOf(['inline', 'job']).default('inline'),
+    /**
+     * first deliveries a dispense pod waits on owitho for at once; a final order past that goes
+     * to its callback job at once (a slow or hung owitho holds at most this many dispense jobs)
+     */
+    CALLBACK_FIRST_DELIVERIES_IN_FLIGHT: setting.int(1).default(512),
     // sync role
     SKU_BATCH_SIZE: setting.int(1, 10_000).default(100),
     SKU_BATCH_MAX_WAIT_MS: setting.int(0).default(1000),

@@ -49,7 +49,14 @@ export type DeliveryEnd =
  * schedule, or a BullMQ retry) is the caller's.
  */
 export class CallbackDelivery {
+  private sending = 0;
+
   constructor(private readonly deps: CallbackDeliveryDeps) {}
+
+  /** Deliveries of this instance waiting for owitho's answer right now. */
+  get inFlight(): number {
+    return this.sending;
+  }
 
   /** Whether delivery `delivery` (1 = the first) is the schedule's last. */
   isLast(delivery: number): boolean {
@@ -76,10 +83,13 @@ export class CallbackDelivery {
     const { store, metrics } = this.deps;
     const { orderViewId, result } = order;
     let outcome: CallbackOutcome;
+    this.sending++;
     try {
       outcome = await this.deps.owitho.sendOrderCallback(result);
     } catch (error) {
       outcome = { kind: 'retryable', reason: error instanceof Error ? error.message : String(error) };
+    } finally {
+      this.sending--;
     }
     metrics.attempts.inc({ outcome: outcome.kind });
     await note({

@@ -114,6 +114,8 @@ function startPod(
     lockDurationMs?: number;
     /** owitho, for the dispense job's first callback delivery (CALLBACK_FIRST_DELIVERY=inline) */
     owitho?: ScriptedOwitho;
+    /** first deliveries in flight at most (default 16) */
+    maxInFlight?: number;
     /** a callback consumer too (the callback role), sharing the delivery and its metrics */
     callbackRole?: boolean;
   },
@@ -147,7 +149,7 @@ function startPod(
     logger,
     timeline: timelineWriter,
     stopping: stopping.signal,
-    ...(delivery ? { firstDelivery: delivery } : {}),
+    ...(delivery ? { firstDelivery: { delivery, maxInFlight: options.maxInFlight ?? 16 } } : {}),
   });
   const runs = new Map<string, number>();
   const outcomes = new Map<string, DispenseOutcome>();
@@ -465,16 +467,25 @@ describe('DispenseHandler: the first callback delivery is the dispense job’s',
   );
 
   redisTest(
-    'owitho holds it: the sweep leaves the order to its dispense job; a SIGTERM hands it to the callback job at once',
+    'owitho holds it: orders past the most in flight go to their callback job; the sweep leaves the held one to its dispense job; a SIGTERM hands it to the callback job at once',
     async ({ redisUrl, prefix }) => {
       const owitho = new ScriptedOwitho([{ kind: 'ok' }]);
       const release = owitho.hold();
-      const pod = startPod(redisUrl, prefix, new SlowGateway(0), { concurrency: 8, owitho });
+      const pod = startPod(redisUrl, prefix, new SlowGateway(0), { concurrency: 8, owitho, maxInFlight: 1 });
       try {
         await accept(pod, [notice('H1', 'M1', 1)]);
         await pod.store.indexAccepted('H1', Date.now() - 1000);
         await waitFor(() => owitho.calls.length === 1, { what: 'the delivery held by owitho' });
         expect((await pod.store.get('H1'))?.state).toBe('final');
+
+        // one delivery in flight is this pod's most: the next final order's job does not wait behind it
+        await accept(pod, [notice('H2', 'M2', 1)]);
+        await waitFor(() => pod.outcomes.has(dispenseJobId('H2')), { what: "H2's dispense job done" });
+        expect(pod.outcomes.get(dispenseJobId('H2'))).toMatchObject({ callback: 'enqueued' });
+        expect((await pod.producer.queue('callback').getJob(callbackJobId('H2')))?.data).toEqual({
+          orderViewId: 'H2',
+        });
+        expect(owitho.calls).toHaveLength(1);
 
         // final, unreported and past the threshold, but its dispense job is still delivering
         const stuck = new StuckOrders({
@@ -485,8 +496,8 @@ describe('DispenseHandler: the first callback delivery is the dispense job’s',
           metrics: stuckOrderMetrics(pod.registry),
         });
         const listed = await stuck.list(0);
-        expect(listed.map((o) => [o.orderViewId, o.kind, o.job])).toEqual([
-          ['H1', 'unreported', { queue: 'dispense', id: dispenseJobId('H1'), state: 'active' }],
+        expect(listed.filter((o) => o.orderViewId === 'H1').map((o) => [o.kind, o.job])).toEqual([
+          ['unreported', { queue: 'dispense', id: dispenseJobId('H1'), state: 'active' }],
         ]);
         expect((await stuck.sweep()).actions).toEqual([]);
         expect(await pod.producer.queue('callback').getJob(callbackJobId('H1'))).toBeUndefined();

@@ -38,9 +38,11 @@ export interface DispenseDeps {
   timeline?: TimelineWriter;
   /**
    * the order's first callback delivery, made by this job once the order is final
-   * (CALLBACK_FIRST_DELIVERY=inline); without it the callback job makes every delivery
+   * (CALLBACK_FIRST_DELIVERY=inline), at most `maxInFlight` waiting for owitho at once in this
+   * pod (so a slow or hung owitho holds that many jobs); beyond that, and without it, the callback
+   * job makes the delivery
    */
-  firstDelivery?: CallbackDelivery;
+  firstDelivery?: { delivery: CallbackDelivery; maxInFlight: number };
   /**
    * aborted on SIGTERM: no new unit starts after it, jobs waiting in this pod for a machine stop
    * waiting (each steps back for the next pod), and a first callback delivery in flight is left
@@ -265,8 +267,9 @@ export class DispenseHandler {
 
   /**
    * The final order's first callback delivery, made here with the result in hand (the machine is
-   * already the next order's), unless this pod makes none (no `firstDelivery`) or is stopping: then
-   * the callback job makes it. A delivery owitho does not accept leaves the callback job to carry
+   * already the next order's), unless this pod makes none (no `firstDelivery`), has its most in
+   * flight already (a slow or hung owitho then holds that many jobs, never the pod's every slot),
+   * or is stopping: then the callback job makes it. A delivery owitho does not accept leaves the callback job to carry
    * on the schedule (`deliveriesBefore`), after the schedule's delay; one refused for good leaves
    * the order dead, like the callback job would. A SIGTERM while owitho holds the delivery hands it
    * to the callback job at once (a second delivery is harmless: each says the same thing).
@@ -280,23 +283,23 @@ export class DispenseHandler {
     const { orderViewId } = record;
     // a dead letter waits for a person (callback:replay); a reported order returned earlier
     if (record.state === 'dead') return 'none';
-    const delivery = this.deps.firstDelivery;
-    if (delivery && !this.stop.stopping) {
+    const first = this.deps.firstDelivery;
+    if (first && !this.stop.stopping && first.delivery.inFlight < first.maxInFlight) {
+      const { delivery } = first;
       // the deliveries counted so far (more than none only when resuming after a crash)
       const attempt = record.callback.attempts + 1;
-      const end: DeliveryEnd | undefined = await this.stop.race(
-        delivery.deliver(
-          { orderViewId, result, acceptedAt: record.acceptedAt },
-          attempt,
-          delivery.isLast(attempt),
-          // the run's lines and the delivery's go out in one write, before the store hears of it
-          (event) => {
-            events?.add(event);
-            return events?.flush();
-          },
-          log,
-        ),
+      const sending = delivery.deliver(
+        { orderViewId, result, acceptedAt: record.acceptedAt },
+        attempt,
+        delivery.isLast(attempt),
+        // the run's lines and the delivery's go out in one write, before the store hears of it
+        (event) => {
+          events?.add(event);
+          return events?.flush();
+        },
+        log,
       );
+      const end: DeliveryEnd | undefined = await this.stop.race(sending);
       if (end?.end === 'reported') return 'delivered';
       if (end?.end === 'dead') return 'dead';
       if (end) {

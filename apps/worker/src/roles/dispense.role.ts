@@ -29,7 +29,14 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
     gateway: ctx.gateway,
     producer: ctx.producer,
     // the order's first callback delivery, here as soon as it is final (CALLBACK_FIRST_DELIVERY)
-    ...(config.CALLBACK_FIRST_DELIVERY === 'inline' ? { firstDelivery: callbackDelivery(ctx) } : {}),
+    ...(config.CALLBACK_FIRST_DELIVERY === 'inline'
+      ? {
+          firstDelivery: {
+            delivery: callbackDelivery(ctx),
+            maxInFlight: config.CALLBACK_FIRST_DELIVERIES_IN_FLIGHT,
+          },
+        }
+      : {}),
     metrics: dispenseMetrics(ctx.metrics, { machineLabelsMax: config.METRICS_MACHINE_LABELS_MAX }),
     logger,
     settings: {
