@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RedisClient } from './connection.js';
 import type { LeaseScripts } from './redis-lease.js';
 
@@ -10,6 +11,11 @@ export class LeaseHold {
   private timer: NodeJS.Timeout | undefined;
   private lost = false;
   private released = false;
+  /**
+   * when (performance.now()) the last take or renewal that found the lease ours was sent: Redis
+   * set the TTL after that, so the lease is ours at least until this + ttlMs
+   */
+  private confirmedAt: number;
 
   constructor(
     private readonly scripts: LeaseScripts,
@@ -19,7 +25,10 @@ export class LeaseHold {
     readonly token: string,
     private readonly ttlMs: number,
     renewEveryMs: number,
+    /** when the command that took the lease was sent (performance.now()) */
+    takenAt: number,
   ) {
+    this.confirmedAt = takenAt;
     if (renewEveryMs > 0) {
       this.timer = setInterval(() => {
         this.renew().catch(() => {
@@ -38,9 +47,22 @@ export class LeaseHold {
   /** Extends the lease by its TTL now; false (and lost for good) when it is no longer ours. */
   async renew(): Promise<boolean> {
     if (!this.held) return false;
+    const sentAt = performance.now();
     const ok = (await this.scripts.owcLeaseRenew(this.key, this.token, this.ttlMs)) === 1;
     if (!ok) this.markLost();
+    else if (sentAt > this.confirmedAt) this.confirmedAt = sentAt;
     return ok;
+  }
+
+  /**
+   * Makes sure the lease stays ours for at least `ms` more: true without a round trip when the
+   * last take or renewal that found it ours was sent less than `ttlMs - ms` ago (nobody else can
+   * have taken it before it expires), else renews (`renew`). False when it is no longer ours.
+   */
+  async ensure(ms: number): Promise<boolean> {
+    if (!this.held) return false;
+    if (performance.now() - this.confirmedAt < this.ttlMs - ms) return true;
+    return this.renew();
   }
 
   /** Whether Redis still holds our token, without extending it. */

@@ -42,6 +42,27 @@ describe('RedisLease', () => {
     expect(await redis.pttl(key)).toBeLessThanOrEqual(5000);
   });
 
+  redisTest(
+    'ensure: no round trip while the last take or renewal keeps the lease ours long enough, else a renewal',
+    async ({ redis, prefix }) => {
+      const lease = new RedisLease(redis, { ttlMs: 60_000, renewEveryMs: 0 });
+      const key = `${prefix}:lease`;
+      const held = await lease.acquire(key);
+      // taken just now: ours for nearly 60 s, so 10 s more needs no renewal (the TTL is not touched)
+      await redis.pexpire(key, 20_000);
+      expect(await held?.ensure(10_000)).toBe(true);
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(20_000);
+      // the whole TTL cannot be vouched for by an earlier take: renewed, found still ours
+      expect(await held?.ensure(60_000)).toBe(true);
+      expect(await redis.pttl(key)).toBeGreaterThan(50_000);
+      // a renewal that finds the lease gone says so, and the hold is lost for good
+      await redis.del(key);
+      expect(await held?.ensure(60_000)).toBe(false);
+      expect(held?.held).toBe(false);
+      expect(await held?.ensure(0)).toBe(false);
+    },
+  );
+
   redisTest('a renewal that finds the lease taken marks the hold lost', async ({ redis, prefix }) => {
     const lease = new RedisLease(redis, { ttlMs: 5000, renewEveryMs: 0 });
     const key = `${prefix}:lease`;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { RedisClient } from './connection.js';
 import { LeaseHold } from './lease-hold.js';
 import { luaScript } from './lua-script.js';
@@ -47,9 +48,10 @@ export class RedisLease {
   /** Takes the lease at `key` when it is free; undefined while someone else holds it. */
   async acquire(key: string): Promise<LeaseHold | undefined> {
     const token = randomBytes(16).toString('hex');
+    const takenAt = performance.now();
     const ok = await this.redis.set(key, token, 'PX', this.ttlMs, 'NX');
     if (ok !== 'OK') return undefined;
-    return new LeaseHold(this.scripts, this.redis, key, token, this.ttlMs, this.renewEveryMs);
+    return new LeaseHold(this.scripts, this.redis, key, token, this.ttlMs, this.renewEveryMs, takenAt);
   }
 
   /** The token of whoever holds the lease at `key` right now (null: free), for inspection. */

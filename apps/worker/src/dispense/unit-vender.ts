@@ -27,6 +27,12 @@ export interface UnitVenderSettings {
   retryDelayMs: number;
   /** how long the gateway may stay unanswerable while we ask, before the job steps back */
   resolveGiveUpMs: number;
+  /**
+   * how long the machine's lease must stay ours once a vend leaves (longer than the vend
+   * timeout): a lease taken or renewed recently enough is not renewed again before the vend (no
+   * round trip); undefined: renewed before every vend
+   */
+  leaseKeptMs?: number;
 }
 
 export interface VendTarget {
@@ -116,9 +122,13 @@ export class UnitVender {
           );
         }
         // attempted is written and the lease renewed (checked to be ours) in the same round trip,
-        // both before the request leaves; a failed renewal leaves the unit attempted, unsent,
+        // both before the request leaves (a lease taken or renewed within the last
+        // ttl - leaseKeptMs is ours for longer than the vend can take: no renewal); a failed renewal leaves the unit attempted, unsent,
         // which the next run resolves by asking (the gateway says it never got it)
-        const [marked, renewed] = await Promise.all([ledger.markAttempted(unit.index), lease.renew()]);
+        const [marked, renewed] = await Promise.all([
+          ledger.markAttempted(unit.index),
+          settings.leaseKeptMs === undefined ? lease.renew() : lease.ensure(settings.leaseKeptMs),
+        ]);
         if (marked.s !== 'attempted') return { kind: 'done', result: marked };
         attempts = marked.n;
         if (!renewed) return { kind: 'lease-lost' };

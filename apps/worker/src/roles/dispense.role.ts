@@ -47,6 +47,10 @@ export const startDispenseRole: RoleStarter = async (ctx) => {
       resolveBackoffMs: config.VEND_RESOLVE_BACKOFF_MS,
       retryDelayMs: config.VEND_RETRY_DELAY_MS,
       resolveGiveUpMs: Math.max(config.GATEWAY_VEND_TIMEOUT_MS, config.MACHINE_LEASE_TTL_MS / 2),
+      // a vend leaves with the lease ours for its timeout and half the rest of the TTL to spare:
+      // a lease taken or renewed within that other half is not renewed again first
+      leaseKeptMs:
+        config.GATEWAY_VEND_TIMEOUT_MS + (config.MACHINE_LEASE_TTL_MS - config.GATEWAY_VEND_TIMEOUT_MS) / 2,
     },
   });
   const worker = createConsumer(
