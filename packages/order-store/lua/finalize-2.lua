@@ -5,7 +5,7 @@
   KEYS[1] the order's record hash
   KEYS[2] the order's units hash
   ARGV[1] now (ms epoch)
-  ARGV[2] how long the units are kept (ms)
+  ARGV[2] how long the units are kept (ms; set when the units hash is created)
   ARGV[3] index of a unit whose result is recorded first, or '' for none
   ARGV[4] that result as JSON
   ARGV[5] the final result as JSON (the callback payload and the order/query answer)
@@ -23,7 +23,7 @@
 ]]
 --- @include "includes/packed"
 
-local existing, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'lines', 'unitCount')
+local existing, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'lines', 'unitCount', 'state')
 -- a reported order (packed: one string): the caller reads its result
 if packedOrder then return {'reported', ''} end
 if existing[1] then return {'already', existing[1]} end
@@ -34,7 +34,8 @@ if ARGV[3] ~= '' then
   local raw = redis.call('HGET', KEYS[2], ARGV[3])
   if not raw or cjson.decode(raw).s == 'attempted' then
     redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
+    -- the units hash gets its expiry when it is created (an order still `accepted`: no vend marked)
+    if existing[4] == 'accepted' then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
   end
 end
 local expected = ARGV[7]

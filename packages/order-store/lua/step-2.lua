@@ -7,7 +7,7 @@
   KEYS[1] the order's record hash
   KEYS[2] the order's units hash
   ARGV[1] now (ms epoch)
-  ARGV[2] how long the units are kept (ms)
+  ARGV[2] how long the units are kept (ms; set when the units hash is created)
   ARGV[3] index of the unit whose result is recorded, or '' for none
   ARGV[4] that result as JSON ({"s":"success","at":…} or {"s":"failed","reason":…,"at":…})
   ARGV[5] index of the unit to mark attempted, or '' for none
@@ -51,5 +51,7 @@ if ARGV[5] ~= '' then
     end
   end
 end
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
+-- the units hash gets its expiry when it is created: by the first write of an order still
+-- `accepted` (its first vend's mark, or a result recorded without a vend)
+if state == 'accepted' and (recorded ~= '' or marked ~= '') then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return {recorded, marked}

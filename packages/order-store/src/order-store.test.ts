@@ -80,6 +80,38 @@ describe('OrderStore', () => {
     },
   );
 
+  redisTest(
+    'the units hash gets its expiry once, when it is created (a vend marked, or a result without one)',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      await store.accept(notice('T1'));
+      const units = orderKeys(prefix, 'T1').units;
+      await store.markAttempted('T1', 0);
+      expect(await redis.pttl(units)).toBeGreaterThan(DAY - 60_000);
+      // later writes leave the expiry as it is
+      await redis.pexpire(units, 5 * 60_000);
+      await store.step('T1', { index: 0, result: { status: 'success' } }, 1);
+      await store.finalizeWith(
+        'T1',
+        notice('T1').orderDetailList.flatMap((l) => Array.from({ length: l.quantity }, () => l)),
+        ['success', 'success', 'failed', 'failed'],
+        { index: 1, result: { status: 'success' } },
+      );
+      expect(await redis.pttl(units)).toBeLessThanOrEqual(5 * 60_000);
+      // an order settled without a vend (not paid): its first result creates the hash, with its expiry
+      await store.accept(notice('T2', { payStatus: 0 }));
+      await store.recordUnitResult('T2', 0, { status: 'failed', reason: 'not_paid' });
+      expect(await redis.pttl(orderKeys(prefix, 'T2').units)).toBeGreaterThan(DAY - 60_000);
+      await store.accept(notice('T3', { payStatus: 0 }));
+      const one = [{ slotNum: '01', skuCode: 'COLA' }];
+      await store.finalizeWith('T3', one, ['failed'], {
+        index: 0,
+        result: { status: 'failed', reason: 'x' },
+      });
+      expect(await redis.pttl(orderKeys(prefix, 'T3').units)).toBeGreaterThan(DAY - 60_000);
+    },
+  );
+
   redisTest('finalises once, with outStatus from the unit results', async ({ redis, prefix }) => {
     const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
     await store.accept(notice('F1'));
