@@ -30,20 +30,22 @@ if existing[1] then return {'already', existing[1]} end
 if existing[2] then return {'reported', existing[2]} end
 -- every record of an order on its way has its unit count: none means it is not in the store
 if not existing[3] then return {'missing', ''} end
+local expected = ARGV[7]
+local unitCount = tonumber(existing[3])
+-- every unit's state in one read; the last result, when given, is written unless one is stored
+local stored = redis.call('HGETALL', KEYS[2])
+local states = {}
+for i = 1, #stored, 2 do states[stored[i]] = cjson.decode(stored[i + 1]).s end
 if ARGV[3] ~= '' then
-  local raw = redis.call('HGET', KEYS[2], ARGV[3])
-  if not raw or cjson.decode(raw).s == 'attempted' then
+  local s = states[ARGV[3]]
+  if not s or s == 'attempted' then
     redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+    states[ARGV[3]] = cjson.decode(ARGV[4]).s
     -- the units hash gets its expiry when it is created (an order still `accepted`: no vend marked)
     if existing[4] == 'accepted' then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
   end
 end
-local expected = ARGV[7]
-local unitCount = tonumber(existing[3])
 if string.len(expected) ~= unitCount then return {'mismatch', ''} end
-local stored = redis.call('HGETALL', KEYS[2])
-local states = {}
-for i = 1, #stored, 2 do states[stored[i]] = cjson.decode(stored[i + 1]).s end
 for i = 1, unitCount do
   local s = states[tostring(i - 1)]
   if not s or s == 'attempted' then return {'incomplete', ''} end

@@ -26,17 +26,24 @@ if packedOrder then return {'reported', 'reported'} end
 if not state then return false end
 local recorded = ''
 local marked = ''
+-- both units read in one call, written in one call
+if ARGV[3] == '' and ARGV[5] == '' then return {recorded, marked} end
+local raws = redis.call('HMGET', KEYS[2], ARGV[3] ~= '' and ARGV[3] or ARGV[5], ARGV[5] ~= '' and ARGV[5] or ARGV[3])
+local writes = {}
 if ARGV[3] ~= '' then
-  local raw = redis.call('HGET', KEYS[2], ARGV[3])
+  local raw = raws[1]
   if raw and cjson.decode(raw).s ~= 'attempted' then
     recorded = raw
   else
-    redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+    writes[#writes + 1] = ARGV[3]
+    writes[#writes + 1] = ARGV[4]
     recorded = ARGV[4]
   end
 end
 if ARGV[5] ~= '' then
-  local raw = redis.call('HGET', KEYS[2], ARGV[5])
+  local raw = raws[2]
+  -- the same unit recorded and marked: the mark sees the result just recorded
+  if ARGV[5] == ARGV[3] then raw = recorded end
   local unit
   if raw then unit = cjson.decode(raw) end
   if unit and unit.s ~= 'attempted' then
@@ -45,12 +52,14 @@ if ARGV[5] ~= '' then
     local n = 1
     if unit then n = unit.n + 1 end
     marked = cjson.encode({ s = 'attempted', n = n, at = tonumber(ARGV[1]) })
-    redis.call('HSET', KEYS[2], ARGV[5], marked)
+    writes[#writes + 1] = ARGV[5]
+    writes[#writes + 1] = marked
     if state == 'accepted' then
       redis.call('HSET', KEYS[1], 'state', 'dispensing')
     end
   end
 end
+if #writes > 0 then redis.call('HSET', KEYS[2], unpack(writes)) end
 -- the units hash gets its expiry when it is created: by the first write of an order still
 -- `accepted` (its first vend's mark, or a result recorded without a vend)
 if state == 'accepted' and (recorded ~= '' or marked ~= '') then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
