@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { IngressDeps } from './ingress-deps.js';
 import { docsRoutes, registerAdminOpenapi, registerOpenapi } from './openapi.js';
@@ -120,7 +120,7 @@ export async function adminApp(
 function newFastify(deps: IngressDeps, requestLogging = true): FastifyInstance {
   return Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: !requestLogging,
+    logController: new LogController({ disableRequestLogging: !requestLogging }),
     bodyLimit: deps.config.BODY_LIMIT_BYTES,
     requestIdHeader: false,
     genReqId: (req) => {
