@@ -24,13 +24,14 @@
 --- @include "includes/packed"
 
 -- every record has a state: none means the order is not in the store
-local state, packedOrder = onRecord('HGET', KEYS[1], 'state')
+-- (the fields a report packs, read in the same call: one read whatever the outcome)
+local f, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'fingerprint', 'acceptedAt', 'machineCode', 'finalAt',
+  'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt', 'callbackLastError', 'notice', 'state')
 if packedOrder then return {'reported', 'reported'} end
+local state = f[12]
 if not state then return false end
 if ARGV[3] == 'reported' then
   if state == 'reported' then return {state, 'reported'} end
-  local f = redis.call('HMGET', KEYS[1], 'result', 'fingerprint', 'acceptedAt', 'machineCode', 'finalAt',
-    'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt', 'callbackLastError', 'notice')
   if not f[1] then
     -- not final (cannot happen through the callback job): only the state changes
     redis.call('HSET', KEYS[1], 'state', 'reported', 'reportedAt', ARGV[1])
@@ -109,13 +110,8 @@ if ARGV[3] == 'reported' then
   local packedEvents = packEvents(events, acceptedAt,
     {orderViewId = ARGV[4], reasons = reasons, outStatus = result.outStatus})
   local packed = '2' .. fingerprint72(f[2]) .. US .. header .. table.concat(lines) .. packedEvents
-  local ttl = redis.call('PTTL', KEYS[1])
   redis.call('DEL', KEYS[2], KEYS[3])
-  if ttl > 0 then
-    redis.call('SET', KEYS[1], packed, 'PX', ttl)
-  else
-    redis.call('SET', KEYS[1], packed)
-  end
+  redis.call('SET', KEYS[1], packed, 'KEEPTTL')
   return {state, 'reported'}
 end
 redis.call('HINCRBY', KEYS[1], 'callbackAttempts', 1)
