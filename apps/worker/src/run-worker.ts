@@ -4,8 +4,9 @@ import { createMetricsRegistry, type Logger, type Tracing } from '@owc/observabi
 import { OrderStore, OrderTimeline } from '@owc/order-store';
 import { OwithoClient, tokenMisconfiguration } from '@owc/owitho-client';
 import { createProducer } from '@owc/queues';
-import { closeRedis, createRedis, type RedisClient } from '@owc/redis';
+import { closeRedis, coalesceWrites, createRedis, type RedisClient } from '@owc/redis';
 import { credentialsFingerprint, TokenKeeper, tokenMetrics } from '@owc/token';
+import { Redis } from 'ioredis';
 import type { WorkerConfig } from './config.js';
 import { startMetricsServer } from './metrics-server.js';
 import { queueMetrics } from './queues/queue-metrics.js';
@@ -50,6 +51,9 @@ export async function runWorker(
   const connections: RedisClient[] = [];
   const newConnection = (): RedisClient => {
     const connection = createRedis(redisSettings, 'worker');
+    // the commands of one turn of the event loop (many jobs' steps, BullMQ's moves and lock
+    // renewals) leave in one socket write: socket writes were a quarter of the worker's busy time
+    if (connection instanceof Redis) coalesceWrites(connection);
     connection.on('error', (error: Error) => logger.warn({ err: error }, 'redis connection error'));
     connections.push(connection);
     return connection;

@@ -72,7 +72,7 @@ export function createRedis(settings: RedisConnectionSettings, purpose: Connecti
  * the commands of every request and reply handled in one poll phase leave together, as ioredis's
  * auto-pipelining would batch them, without the Pipeline object it builds per batch.
  */
-function coalesceWrites(redis: Redis): void {
+export function coalesceWrites(redis: Redis): void {
   const send = redis.sendCommand;
   let corked = false;
   redis.sendCommand = function (this: Redis, ...args: Parameters<Redis['sendCommand']>) {
