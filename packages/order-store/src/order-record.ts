@@ -12,6 +12,8 @@ import { z } from 'zod';
 import { unpackOrder } from './order-packed.js';
 
 export const ORDER_STATES = ['accepted', 'dispensing', 'final', 'reported', 'dead'] as const;
+/** built once: a zod schema built per call costs more than the check it makes */
+export const orderStateSchema = z.enum(ORDER_STATES);
 export type OrderState = (typeof ORDER_STATES)[number];
 
 /** A unit's recorded state: `attempted` is written before the vend request leaves. */
@@ -216,7 +218,7 @@ export function readRecord(
   for (const [index, raw] of Object.entries(units))
     unitStates.set(Number(index), unitStateSchema.parse(JSON.parse(raw)));
   const result = record.result ? orderResultSchema.parse(JSON.parse(record.result)) : undefined;
-  const state = z.enum(ORDER_STATES).parse(record.state);
+  const state = orderStateSchema.parse(record.state);
   const base = {
     orderViewId,
     acceptedAt: Number(record.acceptedAt),

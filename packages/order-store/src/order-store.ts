@@ -1,6 +1,5 @@
 import { type OrderNotice, type OrderResult, orderResultSchema } from '@owc/protocol';
 import { defineScripts, type RedisClient, type ScriptCalls } from '@owc/redis';
-import { z } from 'zod';
 import { fingerprint } from './fingerprint.js';
 import {
   hourLogKey,
@@ -15,8 +14,8 @@ import { isWrongType } from './order-packed.js';
 import {
   finalResult,
   finalResultOf,
-  ORDER_STATES,
   type OrderState,
+  orderStateSchema,
   type ReportedOrder,
   readPacked,
   readRecord,
@@ -28,9 +27,6 @@ import {
   unitStateSchema,
 } from './order-record.js';
 import { ORDER_SCRIPTS } from './order-scripts.js';
-
-/** built once: a zod schema built per call costs more than the check it makes */
-const orderStateSchema = z.enum(ORDER_STATES);
 
 export interface OrderStoreOptions {
   redis: RedisClient;
@@ -226,7 +222,7 @@ export class OrderStore {
     const [state, result, attempts, acceptedAt, lines] = fields;
     if (!state) return undefined;
     return {
-      state: z.enum(ORDER_STATES).parse(state),
+      state: orderStateSchema.parse(state),
       acceptedAt: Number(acceptedAt),
       result: result
         ? orderResultSchema.parse(JSON.parse(result))
@@ -376,7 +372,11 @@ export class OrderStore {
       const bucket = result.outStatus === 200 ? 'succeeded' : result.outStatus === 300 ? 'partial' : 'failed';
       await this.bookkeeping('count', '', 0, 'final', bucket);
     }
-    return { result: orderResultSchema.parse(JSON.parse(answer.result)), finalizedNow };
+    // written now: the result this call sent (not parsed back); written earlier: the stored one
+    return {
+      result: finalizedNow ? result : orderResultSchema.parse(JSON.parse(answer.result)),
+      finalizedNow,
+    };
   }
 
   async recordCallbackAttempt(orderViewId: string, error: string): Promise<void> {
