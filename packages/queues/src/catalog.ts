@@ -34,7 +34,11 @@ function defineJob<S extends z.ZodType, const I extends boolean>(
   return definition;
 }
 
-const keepDay = { age: 24 * 3600, count: 10_000 };
+/**
+ * an order's finished jobs: the last 10,000 per queue (by count alone: an age as well cost every
+ * completed job one more Redis command, and the count bounds the memory either way)
+ */
+const keepLast = { count: 10_000 };
 
 /**
  * The named backoff strategy of `order.callback` jobs: the callback Worker registers it and
@@ -67,7 +71,7 @@ export const jobCatalog = {
     defaults: {
       attempts: 50,
       backoff: { type: 'exponential', delay: 1000 },
-      removeOnComplete: keepDay,
+      removeOnComplete: keepLast,
       removeOnFail: keepWeek,
     },
   }),
@@ -95,7 +99,7 @@ export const jobCatalog = {
     defaults: {
       attempts: CALLBACK_MAX_ATTEMPTS,
       backoff: { type: CALLBACK_BACKOFF },
-      removeOnComplete: keepDay,
+      removeOnComplete: keepLast,
       removeOnFail: false,
     },
   }),
