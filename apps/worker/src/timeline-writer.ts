@@ -23,11 +23,46 @@ export class TimelineWriter {
         job?.log(events.map(describeEvent).join('\n')),
       ]);
     } catch (error) {
-      // the job's own end reports a job whose hash vanished, once (queues/worker-errors.ts)
-      const level = vanishedJobOf(error) ? 'debug' : 'warn';
-      const kinds = events.map((event) => event.e).join(',');
-      this.logger[level]({ err: error, orderViewId, events: kinds }, 'timeline: events not written');
+      this.notWritten(error, orderViewId, events);
     }
+  }
+
+  private notWritten(error: unknown, orderViewId: string, events: readonly TimelineEvent[]): void {
+    // the job's own end reports a job whose hash vanished, once (queues/worker-errors.ts)
+    const level = vanishedJobOf(error) ? 'debug' : 'warn';
+    const kinds = events.map((event) => event.e).join(',');
+    this.logger[level]({ err: error, orderViewId, events: kinds }, 'timeline: events not written');
+  }
+
+  /**
+   * The events go to the order with its report (`report` packs them with the list's own, and
+   * answers whether it took them: otherwise they are appended like any others); the job's log
+   * gets its row as always. If the report fails, the events are appended before its error goes on.
+   */
+  private async withReport(
+    job: Job,
+    orderViewId: string,
+    events: TimelineEvent[],
+    report: (encoded: string[], maxEvents: number) => Promise<boolean>,
+  ): Promise<void> {
+    if (events.length === 0) {
+      await report([], this.timeline.maxEvents);
+      return;
+    }
+    const logged = job.log(events.map(describeEvent).join('\n')).then(
+      () => undefined,
+      (error: unknown) => this.notWritten(error, orderViewId, events),
+    );
+    let taken: boolean;
+    try {
+      taken = await report(this.timeline.encode(orderViewId, events), this.timeline.maxEvents);
+    } catch (error) {
+      await this.record(undefined, orderViewId, ...events);
+      await logged;
+      throw error;
+    }
+    if (!taken) await this.record(undefined, orderViewId, ...events);
+    await logged;
   }
 
   /**
@@ -42,6 +77,7 @@ export class TimelineWriter {
         events.push(event);
       },
       flush: () => this.record(job, orderViewId, ...events.splice(0)),
+      report: (report) => this.withReport(job, orderViewId, events.splice(0), report),
     };
   }
 }
@@ -50,4 +86,10 @@ export interface TimelineRun {
   add(event: TimelineEvent): void;
   /** writes what was added since the last flush; never throws */
   flush(): Promise<void>;
+  /**
+   * Writes what was added since the last flush with the order's report, in one step (no list
+   * written and read back): `report` marks the order reported with the events given (encoded)
+   * and answers whether it took them. Throws what `report` throws.
+   */
+  report(report: (encoded: string[], maxEvents: number) => Promise<boolean>): Promise<void>;
 }

@@ -9,9 +9,13 @@
   ARGV[3] outcome: 'attempt' (failed, will be retried), 'dead' (given up on), 'reported'
           (owitho answered 200)
   ARGV[4] the orderViewId (a vend event's own vendId is left out of the packed timeline)
+  ARGV[5] on 'reported': the most timeline events kept ('' or 0: no cap)
+  ARGV[6..] on 'reported': timeline events not written yet (compact JSON arrays, as the list holds
+          them), packed after the list's own: the run that delivered the callback hands its
+          events to the report instead of writing the list first
 
   Output: {before, after}: the order's state before and after the call; false when the order is
-  not in the store.
+  not in the store. ARGV[6..] are taken unless before is 'reported' (the caller appends them).
 
   Once reported, the order shrinks to what deduplication, order/query and the order pages need
   (see order-packed.ts, ReportedOrder): the record becomes one string (includes/packed.lua): the first
@@ -33,8 +37,14 @@ if not state then return false end
 if ARGV[3] == 'reported' then
   if state == 'reported' then return {state, 'reported'} end
   if not f[1] then
-    -- not final (cannot happen through the callback job): only the state changes
+    -- not final (cannot happen through the callback job): only the state changes; the events go
+    -- to the list, which expires with the record
     redis.call('HSET', KEYS[1], 'state', 'reported', 'reportedAt', ARGV[1])
+    if #ARGV > 5 then
+      redis.call('RPUSH', KEYS[3], unpack(ARGV, 6))
+      local ttl = redis.call('PTTL', KEYS[1])
+      if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
+    end
     return {state, 'reported'}
   end
   local result = cjson.decode(f[1])
@@ -102,9 +112,15 @@ if ARGV[3] == 'reported' then
   local header = joined({b36(acceptedAt), clean(f[4]), actual, payField, delta(f[5]), reportedAt,
     count(f[6]), delta(f[9]), clean(f[10], 60), count(f[7]), count(f[8]), origin, discount})
   -- the timeline's events, the usual answers left out
+  local listed = redis.call('LRANGE', KEYS[3], 0, -1)
+  for i = 6, #ARGV do listed[#listed + 1] = ARGV[i] end
+  -- the newest events, as the list keeps them
+  local max = tonumber(ARGV[5]) or 0
+  local first = 1
+  if max > 0 and #listed > max then first = #listed - max + 1 end
   local events = {}
-  for _, line in ipairs(redis.call('LRANGE', KEYS[3], 0, -1)) do
-    local e = listEvent(line)
+  for i = first, #listed do
+    local e = listEvent(listed[i])
     if e then events[#events + 1] = e end
   end
   local packedEvents = packEvents(events, acceptedAt,

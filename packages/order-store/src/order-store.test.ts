@@ -252,6 +252,49 @@ describe('a reported order', () => {
     },
   );
 
+  redisTest(
+    'events handed to the report are packed after the list’s own (the newest kept), never written to the list',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 3 });
+      await store.accept(notice('E1'));
+      const acceptedAt = (await store.get('E1'))?.acceptedAt ?? 0;
+      const unitsOf = notice('E1').orderDetailList.flatMap((l) =>
+        Array.from({ length: l.quantity }, () => l),
+      );
+      for (const index of [0, 1, 2, 3]) await store.recordUnitResult('E1', index, { status: 'success' });
+      const final = await store.finalizeWith(
+        'E1',
+        unitsOf,
+        ['success', 'success', 'success', 'success'],
+        undefined,
+      );
+      expect(final?.finalizedNow).toBe(true);
+      const vend = (unit: number) =>
+        ({
+          e: 'vend',
+          at: acceptedAt + 10 * (unit + 1),
+          unit,
+          vendId: `E1-${unit}`,
+          answer: 'success',
+        }) as const;
+      await timeline.append('E1', vend(0));
+      const handed = [
+        vend(1),
+        { e: 'final', at: acceptedAt + 50, outStatus: 200 },
+        { e: 'callback', at: acceptedAt + 60, attempt: 1, answer: 'ok: owitho answered 200' },
+      ] as const;
+      expect(await store.markReported('E1', timeline.encode('E1', handed), timeline.maxEvents)).toBe(true);
+      const keys = orderKeys(prefix, 'E1');
+      expect(await redis.exists(keys.units, keys.timeline)).toBe(0);
+      // the newest 3 of the 4 events (the list's one, then the three handed over)
+      expect((await timeline.read('E1')).slice(1)).toEqual(handed);
+      expect(await redis.pttl(keys.record)).toBeGreaterThan(DAY - 60_000);
+      // reported already: nothing is taken (the caller appends them)
+      expect(await store.markReported('E1', timeline.encode('E1', [vend(3)]), 3)).toBe(false);
+    },
+  );
+
   redisTest('a timeline packed full takes no more events', async ({ redis, prefix }) => {
     const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
     const timeline = new OrderTimeline({ redis, keyPrefix: prefix, ttlMs: DAY, maxEvents: 3 });

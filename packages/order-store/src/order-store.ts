@@ -389,16 +389,24 @@ export class OrderStore {
     );
   }
 
-  async markReported(orderViewId: string): Promise<void> {
+  /**
+   * Marks the order reported (and packs it). `events` are timeline events not written yet
+   * (`OrderTimeline.encode`), packed with the list's own (the newest `maxEvents` kept); answers
+   * whether they were taken: not when the order was reported already (the caller appends them).
+   */
+  async markReported(orderViewId: string, events: readonly string[] = [], maxEvents = 0): Promise<boolean> {
     const states = await this.scripts.owcCallbackState(
       ...this.callbackKeys(orderViewId),
       this.now(),
       '',
       'reported',
       orderViewId,
+      maxEvents,
+      ...events,
     );
     if (states && states.before !== 'reported')
       await this.bookkeeping('reported', orderViewId, 0, 'reported');
+    return states !== undefined && states.before !== 'reported';
   }
 
   async markDead(orderViewId: string, error: string): Promise<void> {

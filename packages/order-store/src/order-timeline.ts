@@ -213,6 +213,16 @@ export class OrderTimeline {
    * Adds events: to the order's list while it is on its way (capped at maxEvents, the oldest
    * dropped), into its packed record once it is reported (no more than maxEvents in all).
    */
+  /** The most events kept per order. */
+  get maxEvents(): number {
+    return this.options.maxEvents;
+  }
+
+  /** Events in the form the order's list holds them (for `OrderStore.markReported`). */
+  encode(orderViewId: string, events: readonly TimelineEvent[]): string[] {
+    return events.map((event) => JSON.stringify(storedEvent(orderViewId, event)));
+  }
+
   async append(orderViewId: string, ...events: TimelineEvent[]): Promise<void> {
     if (events.length === 0) return;
     const keys = orderKeys(this.options.keyPrefix, orderViewId);
@@ -222,7 +232,7 @@ export class OrderTimeline {
       this.options.ttlMs,
       this.options.maxEvents,
       orderViewId,
-      ...events.map((event) => JSON.stringify(storedEvent(orderViewId, event))),
+      ...this.encode(orderViewId, events),
     );
   }
 

@@ -79,6 +79,11 @@ export class CallbackDelivery {
     last: boolean,
     note: (event: TimelineEvent) => Promise<void> | undefined,
     log: Logger,
+    /**
+     * when owitho accepted: writes the delivery's event and marks the order reported in one step
+     * (the caller's events with the report); without it, `note` and then `markReported`
+     */
+    reported?: (event: TimelineEvent) => Promise<void>,
   ): Promise<DeliveryEnd> {
     const { store, metrics } = this.deps;
     const { orderViewId, result } = order;
@@ -92,15 +97,19 @@ export class CallbackDelivery {
       this.sending--;
     }
     metrics.attempts.inc({ outcome: outcome.kind });
-    await note({
+    const event: TimelineEvent = {
       e: 'callback',
       at: Date.now(),
       attempt,
       answer: outcome.kind === 'ok' ? 'ok: owitho answered 200' : `${outcome.kind}: ${outcome.reason}`,
-    });
+    };
 
     if (outcome.kind === 'ok') {
-      await store.markReported(orderViewId);
+      if (reported) await reported(event);
+      else {
+        await note(event);
+        await store.markReported(orderViewId);
+      }
       metrics.noticeToCallback.observe(
         { outStatus: String(result.outStatus) },
         Math.max(0, Date.now() - order.acceptedAt) / 1000,
@@ -109,6 +118,7 @@ export class CallbackDelivery {
       return { end: 'reported' };
     }
 
+    await note(event);
     const error = `${outcome.kind}: ${outcome.reason}`;
     await store.recordCallbackAttempt(orderViewId, error);
     if (outcome.kind === 'permanent' && outcome.status !== undefined && outcome.status >= 400)

@@ -298,6 +298,15 @@ export class DispenseHandler {
           return events?.flush();
         },
         log,
+        // accepted: the run's lines and the delivery's go with the report itself (no list written
+        // and read back)
+        events &&
+          ((event) => {
+            events.add(event);
+            return events.report((encoded, maxEvents) =>
+              this.deps.store.markReported(orderViewId, encoded, maxEvents),
+            );
+          }),
       );
       const end: DeliveryEnd | undefined = await this.stop.race(sending);
       if (end?.end === 'reported') return 'delivered';
