@@ -6,8 +6,8 @@
   KEYS[1] the open-orders index (sorted set, scored by acceptance time)
   KEYS[2] the dead-letters index (sorted set, scored by when the callback was given up on)
   KEYS[3] the counters hash
-  ARGV[1] what happened: 'accepted' | 'reported' | 'dead' | 'revived' | 'count'
-  ARGV[2] the orderViewId ('' for 'count')
+  ARGV[1] what happened: 'accepted' | 'reported' | 'dead' | 'revived'
+  ARGV[2] the orderViewId
   ARGV[3] a time (ms epoch): acceptance for 'accepted', death for 'dead'
   ARGV[4..] counter fields to add 1 to
 
