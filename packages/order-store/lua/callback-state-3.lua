@@ -15,7 +15,8 @@
           events to the report instead of writing the list first
 
   Output: {before, after}: the order's state before and after the call; false when the order is
-  not in the store. ARGV[6..] are taken unless before is 'reported' (the caller appends them).
+  not in the store. A report of an order that was ever dead-lettered (dead now, or revived for a
+  replay) answers {before, 'reported', 'dead'}: only then is the dead-letters index touched. ARGV[6..] are taken unless before is 'reported' (the caller appends them).
 
   Once reported, the order shrinks to what deduplication, order/query and the order pages need
   (see order-packed.ts, ReportedOrder): the record becomes one string (includes/packed.lua): the first
@@ -30,12 +31,15 @@
 -- every record has a state: none means the order is not in the store
 -- (the fields a report packs, read in the same call: one read whatever the outcome)
 local f, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'fingerprint', 'acceptedAt', 'machineCode', 'finalAt',
-  'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt', 'callbackLastError', 'notice', 'state')
+  'callbackAttempts', 'duplicates', 'conflicts', 'callbackLastAttemptAt', 'callbackLastError', 'notice', 'state', 'revived')
 if packedOrder then return {'reported', 'reported'} end
 local state = f[12]
 if not state then return false end
 if ARGV[3] == 'reported' then
   if state == 'reported' then return {state, 'reported'} end
+  -- {before, 'reported'}, with 'dead' when the order was ever a dead letter
+  local answer = {state, 'reported'}
+  if state == 'dead' or f[13] then answer[3] = 'dead' end
   if not f[1] then
     -- not final (cannot happen through the callback job): only the state changes; the events go
     -- to the list, which expires with the record
@@ -45,7 +49,7 @@ if ARGV[3] == 'reported' then
       local ttl = redis.call('PTTL', KEYS[1])
       if ttl > 0 then redis.call('PEXPIRE', KEYS[3], ttl) end
     end
-    return {state, 'reported'}
+    return answer
   end
   local result = cjson.decode(f[1])
   local details = result.outDetailList
@@ -128,7 +132,7 @@ if ARGV[3] == 'reported' then
   local packed = '2' .. fingerprint72(f[2]) .. US .. header .. table.concat(lines) .. packedEvents
   redis.call('DEL', KEYS[2], KEYS[3])
   redis.call('SET', KEYS[1], packed, 'KEEPTTL')
-  return {state, 'reported'}
+  return answer
 end
 redis.call('HINCRBY', KEYS[1], 'callbackAttempts', 1)
 redis.call('HSET', KEYS[1], 'callbackLastAttemptAt', ARGV[1], 'callbackLastError', ARGV[2])

@@ -31,6 +31,15 @@ function optionalPair(raw: unknown): [string, string] | undefined {
   return raw === null || raw === undefined ? undefined : pair(raw);
 }
 
+/** {before, after} and, on a report, 'dead' when the order was ever dead-lettered. */
+function callbackStates(raw: unknown): { before: string; after: string; everDead: boolean } | undefined {
+  if (raw === null || raw === undefined) return undefined;
+  const values = stringsResult(raw);
+  if (values.length !== 2 && !(values.length === 3 && values[2] === 'dead'))
+    throw new ScriptResultError("an array of two strings (and 'dead')", raw);
+  return { before: values[0] as string, after: values[1] as string, everDead: values.length === 3 };
+}
+
 const acceptOutcome = oneOfResult(ACCEPT_OUTCOMES);
 const finalizeOutcome = oneOfResult(FINALIZE_OUTCOMES);
 
@@ -47,10 +56,7 @@ export const ORDER_SCRIPTS = {
     const [outcome, result] = pair(raw);
     return { outcome: finalizeOutcome(outcome), result };
   }),
-  owcCallbackState: luaScript(file('callback-state-3'), (raw) => {
-    const answer = optionalPair(raw);
-    return answer && { before: answer[0], after: answer[1] };
-  }),
+  owcCallbackState: luaScript(file('callback-state-3'), callbackStates),
   owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
   owcBookkeeping: luaScript(file('bookkeeping-3')),
   owcAccepted: luaScript(file('accepted-8'), (raw) => Number(raw) === 1),

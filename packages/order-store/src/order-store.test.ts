@@ -149,6 +149,31 @@ describe('OrderStore', () => {
     expect(await store.openSince(Date.now())).toEqual([]);
     expect(await store.deadOrders()).toEqual([]);
   });
+
+  redisTest(
+    'a revive whose bookkeeping never ran (the process died): the report still takes the order out of the dead letters',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      for (const id of ['R1', 'R2']) {
+        await store.accept(notice(id, { orderDetailList: [notice('x').orderDetailList[1] as never] }));
+        await store.indexAccepted(id, 1000);
+        await store.recordUnitResult(id, 0, { status: 'success' });
+        await store.finalize(id);
+      }
+      await store.markDead('R1', 'gave up');
+      expect(await store.revive('R1')).toBe(true);
+      // the revive's own bookkeeping lost: R1 still listed as a dead letter
+      await redis.zadd(indexKeys(prefix).dead, 5000, 'R1');
+      expect(await store.deadOrders()).toEqual(['R1']);
+      // R2 was never dead: its report leaves the dead letters alone
+      expect(await store.markReported('R2')).toBe(true);
+      expect(await store.deadOrders()).toEqual(['R1']);
+      expect(await store.markReported('R1')).toBe(true);
+      expect(await store.deadOrders()).toEqual([]);
+      expect(await store.openSince(Date.now())).toEqual([]);
+      expect((await store.stats()).reported).toBe(2);
+    },
+  );
 });
 
 describe('a reported order', () => {

@@ -406,8 +406,18 @@ export class OrderStore {
       maxEvents,
       ...events,
     );
-    if (states && states.before !== 'reported')
-      await this.bookkeeping('reported', orderViewId, 0, 'reported');
+    if (states && states.before !== 'reported') {
+      // a dead letter once (dead now, or revived for a replay): out of the dead index too, in the
+      // script; otherwise the open index and the counter, two commands in one write
+      if (states.everDead) await this.bookkeeping('reported', orderViewId, 0, 'reported');
+      else {
+        const idx = indexKeys(this.prefix);
+        await Promise.all([
+          this.redis.zrem(idx.open, orderViewId),
+          this.redis.hincrby(idx.stats, 'reported', 1),
+        ]);
+      }
+    }
     return states !== undefined && states.before !== 'reported';
   }
 
