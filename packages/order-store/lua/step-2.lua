@@ -19,16 +19,31 @@
 ]]
 --- @include "includes/packed"
 
--- every record has a state: none means the order is not in the store
-local state, packedOrder = onRecord('HGET', KEYS[1], 'state')
--- a reported order (packed: one string) has every unit's result: the caller reads them
-if packedOrder then return {'reported', 'reported'} end
-if not state then return false end
 local recorded = ''
 local marked = ''
 -- both units read in one call, written in one call
-if ARGV[3] == '' and ARGV[5] == '' then return {recorded, marked} end
-local raws = redis.call('HMGET', KEYS[2], ARGV[3] ~= '' and ARGV[3] or ARGV[5], ARGV[5] ~= '' and ARGV[5] or ARGV[3])
+local raws
+local state = 'dispensing'
+-- a unit recorded that is stored `attempted`: some mark wrote it, and the mark of an order still
+-- `accepted` moved it to `dispensing` and gave the units hash its expiry; the units hash goes
+-- when the order is reported (packed). So the order is on its way and dispensing: its state
+-- is not read (the next step of a run: one read fewer)
+if ARGV[3] ~= '' then
+  raws = redis.call('HMGET', KEYS[2], ARGV[3], ARGV[5] ~= '' and ARGV[5] or ARGV[3])
+  if not (raws[1] and cjson.decode(raws[1]).s == 'attempted') then state = nil end
+else
+  state = nil
+end
+if not state then
+  -- every record has a state: none means the order is not in the store
+  local packedOrder
+  state, packedOrder = onRecord('HGET', KEYS[1], 'state')
+  -- a reported order (packed: one string) has every unit's result: the caller reads them
+  if packedOrder then return {'reported', 'reported'} end
+  if not state then return false end
+  if ARGV[3] == '' and ARGV[5] == '' then return {recorded, marked} end
+  if not raws then raws = redis.call('HMGET', KEYS[2], ARGV[5], ARGV[5]) end
+end
 local writes = {}
 if ARGV[3] ~= '' then
   local raw = raws[1]

@@ -125,7 +125,7 @@ describe('OrderStore', () => {
     for (const r of results) expect(r?.result.outStatus).toBe(300);
     expect(results[0]?.result.outDetailList.map((d) => d.status)).toEqual([200, 200, 200, 400]);
     expect(await store.queryResult('F1')).toEqual(results[0]?.result);
-    expect((await store.stats()).partial).toBe(1);
+    expect(await store.stats()).toMatchObject({ final: 1, partial: 1, succeeded: 0, failed: 0 });
   });
 
   redisTest('callback state: attempts, dead, revive, reported', async ({ redis, prefix }) => {
