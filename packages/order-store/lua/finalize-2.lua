@@ -23,19 +23,34 @@
 ]]
 --- @include "includes/packed"
 
-local existing, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'lines', 'unitCount', 'state')
--- a reported order (packed: one string): the caller reads its result
-if packedOrder then return {'reported', ''} end
-if existing[1] then return {'already', existing[1]} end
-if existing[2] then return {'reported', existing[2]} end
--- every record of an order on its way has its unit count: none means it is not in the store
-if not existing[3] then return {'missing', ''} end
 local expected = ARGV[7]
-local unitCount = tonumber(existing[3])
 -- every unit's state in one read; the last result, when given, is written unless one is stored
 local stored = redis.call('HGETALL', KEYS[2])
 local states = {}
 for i = 1, #stored, 2 do states[stored[i]] = cjson.decode(stored[i + 1]).s end
+local existing
+-- the unit recorded here stored `attempted` (the usual last step of a run): no final result yet
+-- (a unit is open), not reported (the units hash goes with the report), and a mark moved the
+-- order to `dispensing` and gave the units hash its expiry: the record is not read (its unit
+-- count is the caller's, one letter per unit); the write below tells whether it is there
+local unread = ARGV[3] ~= '' and states[ARGV[3]] == 'attempted'
+-- (a stored unit past the caller's count: the record's count is read and compared)
+for i = 1, #stored, 2 do
+  if tonumber(stored[i]) >= string.len(expected) then unread = false end
+end
+if unread then
+  existing = {false, false, string.len(expected), 'dispensing'}
+else
+  local packedOrder
+  existing, packedOrder = onRecord('HMGET', KEYS[1], 'result', 'lines', 'unitCount', 'state')
+  -- a reported order (packed: one string): the caller reads its result
+  if packedOrder then return {'reported', ''} end
+  if existing[1] then return {'already', existing[1]} end
+  if existing[2] then return {'reported', existing[2]} end
+  -- every record of an order on its way has its unit count: none means it is not in the store
+  if not existing[3] then return {'missing', ''} end
+end
+local unitCount = tonumber(existing[3])
 if ARGV[3] ~= '' then
   local s = states[ARGV[3]]
   if not s or s == 'attempted' then
@@ -53,5 +68,11 @@ for i = 1, unitCount do
   if s == 'success' then letter = 'S' end
   if letter ~= string.sub(expected, i, i) then return {'mismatch', ''} end
 end
-redis.call('HSET', KEYS[1], 'result', ARGV[5], 'outStatus', ARGV[6], 'state', 'final', 'finalAt', ARGV[1])
+local added = redis.call('HSET', KEYS[1], 'result', ARGV[5], 'outStatus', ARGV[6], 'state', 'final', 'finalAt', ARGV[1])
+-- a record on its way has its state: four fields new means there was no record (expired), and
+-- this write is taken back
+if unread and added == 4 then
+  redis.call('DEL', KEYS[1])
+  return {'missing', ''}
+end
 return {'final', ARGV[5]}

@@ -112,6 +112,28 @@ describe('OrderStore', () => {
     },
   );
 
+  redisTest(
+    'the last unit and the final result in one step without the record read; a record gone (expired) stays gone',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const one = [{ slotNum: '02', skuCode: 'CHIPS' }];
+      for (const id of ['G1', 'G2']) {
+        await store.accept(notice(id, { orderDetailList: [notice('x').orderDetailList[1] as never] }));
+        await store.markAttempted(id, 0);
+      }
+      const last = { index: 0, result: { status: 'success' } } as const;
+      expect(await store.finalizeWith('G1', one, ['success'], last)).toMatchObject({
+        finalizedNow: true,
+        result: { outStatus: 200 },
+      });
+      expect(await store.get('G1')).toMatchObject({ state: 'final', result: { outStatus: 200 } });
+      await redis.del(orderKeys(prefix, 'G2').record);
+      expect(await store.finalizeWith('G2', one, ['success'], last)).toBeUndefined();
+      expect(await redis.exists(orderKeys(prefix, 'G2').record)).toBe(0);
+      expect((await store.stats()).final).toBe(1);
+    },
+  );
+
   redisTest('finalises once, with outStatus from the unit results', async ({ redis, prefix }) => {
     const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
     await store.accept(notice('F1'));
