@@ -1,5 +1,6 @@
 import {
   flattenOrder,
+  isWireMoney,
   type OrderNotice,
   type OrderResult,
   type OrderUnit,
@@ -205,6 +206,47 @@ function optionalNumber(value: string | undefined): number | undefined {
   return value === undefined || value === '' ? undefined : Number(value);
 }
 
+/**
+ * The notice as the record keeps it: written by `accept` from a notice the ingress parsed with
+ * `orderNoticeSchema` (its money already two-decimal wire money), so it reads back as itself
+ * and is not validated again on every read (a zod parse per dispense run was most of the
+ * record read's CPU). Anything else in its place (not an object with lines) goes through the
+ * schema, whose error names the field.
+ */
+function storedNotice(json: string): OrderNotice {
+  const value: unknown = JSON.parse(json);
+  return isStoredNotice(value) ? value : orderNoticeSchema.parse(value);
+}
+
+/** The stored notice's shape: its identifiers strings, its lines there, its money wire money. */
+function isStoredNotice(value: unknown): value is OrderNotice {
+  if (typeof value !== 'object' || value === null) return false;
+  const notice = value as OrderNotice;
+  if (
+    typeof notice.orderViewId !== 'string' ||
+    typeof notice.machineCode !== 'string' ||
+    !isWireMoney(notice.actualAmount) ||
+    !isWireMoney(notice.originAmount) ||
+    !isWireMoney(notice.discountMoney) ||
+    !Array.isArray(notice.orderDetailList) ||
+    notice.orderDetailList.length === 0
+  )
+    return false;
+  for (const line of notice.orderDetailList) {
+    if (
+      typeof line !== 'object' ||
+      line === null ||
+      typeof line.slotNum !== 'string' ||
+      typeof line.skuCode !== 'string' ||
+      !Number.isInteger(line.quantity) ||
+      !isWireMoney(line.originalPrice) ||
+      !isWireMoney(line.actualPrice)
+    )
+      return false;
+  }
+  return true;
+}
+
 /** Rebuilds an order from its two hashes; undefined when the order is unknown. */
 export function readRecord(
   orderViewId: string,
@@ -213,7 +255,7 @@ export function readRecord(
 ): StoredOrder | undefined {
   if (record.lines !== undefined) return reportedOrder(orderViewId, record);
   if (!record.notice) return undefined;
-  const notice = orderNoticeSchema.parse(JSON.parse(record.notice));
+  const notice = storedNotice(record.notice);
   const unitStates = new Map<number, UnitState>();
   for (const [index, raw] of Object.entries(units))
     unitStates.set(Number(index), unitStateSchema.parse(JSON.parse(raw)));

@@ -39,6 +39,38 @@ describe('OrderStore', () => {
     },
   );
 
+  redisTest(
+    'a stored notice not in the form accept writes is read through the notice schema',
+    async ({ redis, prefix }) => {
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+      const stored = notice('S1');
+      const [line] = stored.orderDetailList;
+      // money as owitho may send it, not as accept stores it: read as wire money all the same
+      const loose = {
+        ...stored,
+        actualAmount: 7,
+        orderDetailList: [{ ...line, actualPrice: '1.5' }],
+      };
+      await redis.hset(orderKeys(prefix, 'S1').record, {
+        notice: JSON.stringify(loose),
+        state: 'accepted',
+        acceptedAt: '1000',
+        machineCode: 'M001',
+      });
+      const record = await store.get('S1');
+      expect(record?.notice.actualAmount).toBe('7.00');
+      expect(record?.shape === 'whole' && record.notice.orderDetailList[0]?.actualPrice).toBe('1.50');
+      // not a notice at all: the schema's error names the field
+      await redis.hset(orderKeys(prefix, 'S2').record, {
+        notice: JSON.stringify({ ...stored, orderViewId: 'S2', actualAmount: '-1' }),
+        state: 'accepted',
+        acceptedAt: '1000',
+        machineCode: 'M001',
+      });
+      await expect(store.get('S2')).rejects.toThrow(/actualAmount/);
+    },
+  );
+
   redisTest('50 concurrent accepts of one id create exactly one record', async ({ redis, prefix }) => {
     const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
     const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.accept(notice('C1'))));

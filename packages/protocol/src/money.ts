@@ -10,6 +10,11 @@ export const moneySchema = z.string().regex(MONEY_PATTERN, {
 
 export type Money = z.infer<typeof moneySchema>;
 
+/** Whether a value is wire money already (a string with exactly two decimals, "2.50"). */
+export function isWireMoney(value: unknown): value is Money {
+  return typeof value === 'string' && MONEY_PATTERN.test(value);
+}
+
 /** The largest amount wire money can carry ("9999999999999.99"); every amount up to it is a safe integer. */
 export const MAX_MONEY_CENTS = 999_999_999_999_999;
 
