@@ -13,7 +13,10 @@ export function parseSettings<S extends z.ZodType>(
   schema: S,
   env: Record<string, string | undefined>,
 ): z.infer<S> {
-  const result = schema.safeParse(env);
+  // `FOO=` (a compose file's blank) means "use the default": dropped here, once, because zod's
+  // `.default()` only applies to a missing key, before any preprocess could blank it
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(given);
   if (result.success) return result.data;
   const lines = result.error.issues.map(
     (issue) => `  ${issue.path.join('.') || '(settings)'}: ${issue.message}`,
