@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { parseSettings, redisSettingsShape } from '@owc/config';
 import { Redis } from 'ioredis';
 import { test } from 'vitest';
+import { z } from 'zod';
 import { acquireRedis, type StartedRedis } from './kit/redis-server.js';
 
 /** Deletes every key that starts with `prefix` (SCAN + UNLINK, safe on a shared Redis). */
@@ -37,6 +39,9 @@ interface WorkerFixtures {
   redisServer: StartedRedis;
 }
 
+/** The test run's one setting, read from the environment once, when the fixture loads. */
+const settings = parseSettings(z.object({ REDIS_URL: redisSettingsShape.REDIS_URL }), process.env);
+
 /**
  * `redisTest('…', async ({ redis, prefix, redisUrl }) => …)`: a real Redis per test file
  * worker, a fresh prefix per test, and cleanup of that prefix afterwards.
@@ -45,7 +50,7 @@ export const redisTest = test.extend<RedisFixtures & WorkerFixtures>({
   redisServer: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest fixtures take their dependencies by destructuring
     async ({}, use) => {
-      const server = await acquireRedis();
+      const server = await acquireRedis(settings.REDIS_URL);
       await use(server);
       await server.stop();
     },

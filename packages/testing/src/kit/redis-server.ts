@@ -5,8 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 
-const DEFAULT_URL = 'redis://127.0.0.1:6379';
-
 /** Resolves with true when a Redis at `url` answers PING within the timeout. */
 export async function redisAnswers(url: string, timeoutMs = 1500): Promise<boolean> {
   const client = new Redis(url, {
@@ -111,11 +109,10 @@ const HOW_TO_GET_REDIS =
   '(apt-get install redis-server), or run Docker so testcontainers can start one (docker compose up redis).';
 
 /**
- * The Redis the tests use: REDIS_URL (or the default local one) when it answers; else a
+ * The Redis the tests use: the one at `url` (the test run's REDIS_URL) when it answers; else a
  * private redis-server; else a testcontainers Redis; else an error saying how to get one.
  */
-export async function acquireRedis(env: NodeJS.ProcessEnv = process.env): Promise<StartedRedis> {
-  const url = env.REDIS_URL ?? DEFAULT_URL;
+export async function acquireRedis(url: string): Promise<StartedRedis> {
   if (await redisAnswers(url)) return { url, port: Number(new URL(url).port || 6379), stop: async () => {} };
   if (hasRedisServerBinary()) return startRedisServer();
   try {
