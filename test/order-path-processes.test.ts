@@ -5,6 +5,7 @@ import type { OrderNotice } from '@owc/protocol';
 import { callbackJobId, createProducer } from '@owc/queues';
 import { type FleetOptions, generateFleet } from '@owc/sim-fleet';
 import { noticeFor, redisTest, silentLogger, waitFor } from '@owc/testing';
+import type { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { acceptOrder, spawnWorker, type WorkerProcess } from './order-path-support.js';
 
@@ -47,6 +48,36 @@ function workerEnv(
 }
 
 const unitsOf = (n: OrderNotice) => n.orderDetailList.reduce((s, l) => s + l.quantity, 0);
+
+/**
+ * The machine and owitho simulators, and worker settings with every order role, so the callbacks go
+ * out too (the dispense job's first delivery included); `close` kills the workers spawned into
+ * `workers` and stops the rest.
+ */
+async function withOwitho(redis: Redis, redisUrl: string, prefix: string, vendDurationMs: number) {
+  const sim = await startMachineSim({ fleet: FLEET, vendDurationMs });
+  const owitho = await startOwithoSim({
+    appId: 'app-e2e',
+    secretKey: 'secret-e2e',
+    logger: silentLogger('owitho-sim'),
+  });
+  const env = workerEnv(redisUrl, prefix, sim, {
+    OWITHO_BASE_URL: owitho.url,
+    WORKER_ROLES: 'token,dispense,callback',
+    CALLBACK_FIRST_DELIVERY: 'inline',
+    CALLBACK_SCHEDULE_MS: '200,400,800',
+  });
+  const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
+  const producer = createProducer(redis, { keyPrefix: prefix });
+  const workers: WorkerProcess[] = [];
+  const close = async () => {
+    await Promise.all(workers.map((w) => w.kill('SIGKILL')));
+    await producer.close();
+    await owitho.close();
+    await sim.close();
+  };
+  return { sim, owitho, env, store, producer, workers, close };
+}
 
 describe('worker processes', () => {
   redisTest(
@@ -103,22 +134,12 @@ describe('worker processes', () => {
   redisTest(
     'a worker SIGKILLed while vending, restarted: no unit vended twice, every order called back with its final result',
     async ({ redis, redisUrl, prefix }) => {
-      const sim = await startMachineSim({ fleet: FLEET, vendDurationMs: 60 });
-      const owitho = await startOwithoSim({
-        appId: 'app-e2e',
-        secretKey: 'secret-e2e',
-        logger: silentLogger('owitho-sim'),
-      });
-      // every role, so the callbacks go out too (to the owitho simulator)
-      const env = workerEnv(redisUrl, prefix, sim, {
-        OWITHO_BASE_URL: owitho.url,
-        WORKER_ROLES: 'token,dispense,callback',
-        CALLBACK_FIRST_DELIVERY: 'inline',
-        CALLBACK_SCHEDULE_MS: '200,400,800',
-      });
-      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
-      const producer = createProducer(redis, { keyPrefix: prefix });
-      const workers: WorkerProcess[] = [];
+      const { sim, owitho, env, store, producer, workers, close } = await withOwitho(
+        redis,
+        redisUrl,
+        prefix,
+        60,
+      );
       try {
         const notices = Array.from({ length: 90 }, (_, i) =>
           noticeFor(`K${i}`, machineAt(i % 3), [[i % 6, 1 + (i % 3)]]),
@@ -177,10 +198,7 @@ describe('worker processes', () => {
           { what: 'every order reported' },
         );
       } finally {
-        await Promise.all(workers.map((w) => w.kill('SIGKILL')));
-        await producer.close();
-        await owitho.close();
-        await sim.close();
+        await close();
       }
     },
     180_000,
@@ -189,21 +207,12 @@ describe('worker processes', () => {
   redisTest(
     'a worker SIGKILLed between an order final and its callback delivered: the resumed dispense job delivers it',
     async ({ redis, redisUrl, prefix }) => {
-      const sim = await startMachineSim({ fleet: FLEET, vendDurationMs: 10 });
-      const owitho = await startOwithoSim({
-        appId: 'app-e2e',
-        secretKey: 'secret-e2e',
-        logger: silentLogger('owitho-sim'),
-      });
-      const env = workerEnv(redisUrl, prefix, sim, {
-        OWITHO_BASE_URL: owitho.url,
-        WORKER_ROLES: 'token,dispense,callback',
-        CALLBACK_FIRST_DELIVERY: 'inline',
-        CALLBACK_SCHEDULE_MS: '200,400,800',
-      });
-      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY });
-      const producer = createProducer(redis, { keyPrefix: prefix });
-      const workers: WorkerProcess[] = [];
+      const { sim, owitho, env, store, producer, workers, close } = await withOwitho(
+        redis,
+        redisUrl,
+        prefix,
+        10,
+      );
       try {
         // owitho holds every order/callback: the dispense jobs stop between final and delivered
         owitho.sim.setFaults({ hang: true, path: '/order/callback' });
@@ -242,10 +251,7 @@ describe('worker processes', () => {
         expect(sim.sim.stats().doubleVends).toBe(0);
         expect(sim.sim.ledger()).toHaveLength(notices.length);
       } finally {
-        await Promise.all(workers.map((w) => w.kill('SIGKILL')));
-        await producer.close();
-        await owitho.close();
-        await sim.close();
+        await close();
       }
     },
     120_000,
