@@ -1,5 +1,5 @@
 import { jobCatalog, jobPayloadJsonSchema, PUBLIC_JOB_NAMES } from '@owc/queues';
-import { freePort, redisTest, sampleNotice, waitFor } from '@owc/testing';
+import { deferred, freePort, redisTest, sampleNotice, waitFor } from '@owc/testing';
 import { describe, expect, it } from 'vitest';
 import { loadIngressConfig } from './config.js';
 import { ADMIN, basicAuth, metricValue, post, signed, startTestIngress, TOKEN } from './ingress.test-kit.js';
@@ -304,18 +304,12 @@ describe('the ingress app', () => {
   redisTest(
     'graceful shutdown: an in-flight request finishes, new connections are refused',
     async ({ redisUrl, prefix }) => {
-      let release: (() => void) | undefined;
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let entered: (() => void) | undefined;
-      const inside = new Promise<void>((resolve) => {
-        entered = resolve;
-      });
+      const held = deferred();
+      const inside = deferred();
       const slowTokens = {
         peekHonouredTokens: async () => {
-          entered?.();
-          await held;
+          inside.resolve();
+          await held.promise;
           return [TOKEN];
         },
       };
@@ -324,10 +318,10 @@ describe('the ingress app', () => {
         env: { SHUTDOWN_TIMEOUT_MS: '60000' },
       });
       const inFlight = post(`${ingress.url}/order/notice`, signed(sampleNotice('OVSHUT1')));
-      await inside;
+      await inside.promise;
       const closing = ingress.close();
       await expect(fetch(`${ingress.url}/healthz`, { signal: AbortSignal.timeout(5000) })).rejects.toThrow();
-      release?.();
+      held.resolve();
       const answer = await inFlight;
       expect(answer.status).toBe(200);
       expect(answer.body).toEqual({ code: 200, msg: 'success' });

@@ -1,4 +1,4 @@
-import { redisTest, waitFor } from '@owc/testing';
+import { deferred, redisTest, waitFor } from '@owc/testing';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
@@ -90,21 +90,15 @@ describe('stepBack under a consumer', () => {
       const errors: Error[] = [];
       const failedRenewals: string[] = [];
       let sentinelRenewals = 0;
-      let release: () => void = () => {};
-      const sentinelDone = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      let watched: () => void = () => {};
-      const watchedAfterMove = new Promise<void>((resolve) => {
-        watched = resolve;
-      });
+      const sentinelDone = deferred();
+      const watchedAfterMove = deferred();
       // BullMQ's renewal timer runs every lockDuration / 4 (100 ms here)
       const worker: Worker = createConsumer(
         'dispense',
         {
           'order.dispense': async (payload, job, token) => {
             // the sentinel stays active, its lock renewed round after round
-            if (payload.orderViewId === 'sentinel') return sentinelDone;
+            if (payload.orderViewId === 'sentinel') return sentinelDone.promise;
             // renewed once: this job is in BullMQ's renewal rounds
             await new Promise<void>((renewed) => {
               const seen = ({ jobIds }: { jobIds: string[] }) => {
@@ -121,7 +115,7 @@ describe('stepBack under a consumer', () => {
               await waitFor(() => sentinelRenewals >= since + 3 || failedRenewals.length > 0, {
                 what: 'three renewal rounds after the step back',
               });
-              watched();
+              watchedAfterMove.resolve();
             });
           },
         },
@@ -138,12 +132,12 @@ describe('stepBack under a consumer', () => {
           if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
         });
         const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
-        await watchedAfterMove;
+        await watchedAfterMove.promise;
         expect(await producer.queue('dispense').getJobState(String(id))).toBe('delayed');
         expect(failedRenewals).toEqual([]);
         expect(errors.map((e) => e.message)).toEqual([]);
       } finally {
-        release();
+        sentinelDone.resolve();
         await worker.close();
         await producer.close();
         connection.disconnect();
@@ -157,22 +151,16 @@ describe('stepBack under a consumer', () => {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       const producer = createProducer(connection, { keyPrefix: prefix });
       let sentinelRenewals = 0;
-      let release: () => void = () => {};
-      const sentinelDone = new Promise<void>((resolve) => {
-        release = resolve;
-      });
+      const sentinelDone = deferred();
       let runs = 0;
       let secondStarted = false;
       let secondRenewals = 0;
-      let watched: () => void = () => {};
-      const watchedSecond = new Promise<void>((resolve) => {
-        watched = resolve;
-      });
+      const watchedSecond = deferred();
       const worker: Worker = createConsumer(
         'dispense',
         {
           'order.dispense': async (payload, job, token) => {
-            if (payload.orderViewId === 'sentinel') return sentinelDone;
+            if (payload.orderViewId === 'sentinel') return sentinelDone.promise;
             runs += 1;
             // the first run steps back at once and is still returning when the second starts
             if (runs === 1)
@@ -188,7 +176,7 @@ describe('stepBack under a consumer', () => {
             const since = sentinelRenewals;
             await waitFor(() => sentinelRenewals >= since + 6, { what: 'six renewal rounds' });
             worker.off('locksRenewed', renewed);
-            watched();
+            watchedSecond.resolve();
             return 'done';
           },
         },
@@ -205,7 +193,7 @@ describe('stepBack under a consumer', () => {
           if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
         });
         const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
-        await watchedSecond;
+        await watchedSecond.promise;
         expect(runs).toBe(2);
         expect(secondRenewals).toBeGreaterThan(0);
         await waitFor(
@@ -216,7 +204,7 @@ describe('stepBack under a consumer', () => {
         );
         expect(errors.map((e) => e.message)).toEqual([]);
       } finally {
-        release();
+        sentinelDone.resolve();
         await worker.close();
         await producer.close();
         connection.disconnect();
