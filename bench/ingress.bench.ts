@@ -1,7 +1,11 @@
 // Ingress accept: POST /order/notice with real signed envelopes and distinct orderViewIds, against
-// a bare Fastify route doing one queue.add per request.
+// two baselines in the same run: `bare`, a Fastify route doing one queue.add per request and
+// checking nothing; and `verify-only`, the same route after what the protocol forces on any
+// connector (openEnvelope: signature, `data` parsed, the order-notice schema), its job keyed by
+// the orderViewId (the naive connector's ingress). verify-only ÷ bare is the best ratio to bare
+// any connector that verifies signatures can reach.
 //
-// Layout (identical for both sides): the server runs in a child process (bench/lib/ingress-server.ts),
+// Layout (identical for every side): the server runs in a child process (bench/lib/ingress-server.ts),
 // autocannon runs in this process, Redis is the shared one. On 2 cores the three compete for CPU
 // either way; keeping the server in its own process means the load generator's work is not added
 // to the server's event loop. Bodies are signed before each phase, so the timed loop only sends.
@@ -12,6 +16,7 @@ import autocannon from 'autocannon';
 import { report, round } from './lib/report.js';
 import {
   APP,
+  APPS_FROM,
   benchPrefix,
   envNumber,
   machineLoad,
@@ -72,15 +77,18 @@ interface Round {
   cpuShare: { server: number; redis: number; loadGenerator: number };
 }
 
+type Mode = 'bare' | 'verify-only' | 'ingress';
+
 interface Server {
-  mode: 'bare' | 'ingress';
+  mode: Mode;
   url: string;
   pid: number;
   stop(): Promise<void>;
 }
 
-async function startServer(mode: 'bare' | 'ingress', prefix: string): Promise<Server> {
-  const child = spawnNode('bench/lib/ingress-server.ts', [mode, prefix]);
+async function startServer(mode: Mode, prefix: string, token: string): Promise<Server> {
+  // BENCH_APPS_FROM=dist: every side imports the workspace packages from their dist/
+  const child = spawnNode('bench/lib/ingress-server.ts', [mode, prefix, token], {}, 'ingress');
   try {
     const { url, pid } = await child.line<{ url: string; pid: number }>('url');
     return { mode, url, pid, stop: () => child.stop() };
@@ -156,39 +164,62 @@ function summary(rounds: Round[]) {
   };
 }
 
+/** a ÷ b as a rate ratio (req/s) and as a CPU ratio (b's CPU per request ÷ a's): 1 = as good as b */
+function versus(a: ReturnType<typeof summary>, b: ReturnType<typeof summary>) {
+  return {
+    reqPerSec: round(a.reqPerSec / b.reqPerSec, 3),
+    cpuPerRequest: round(b.serverCpuMsPerRequest / a.serverCpuMsPerRequest, 3),
+  };
+}
+
 const { prefix, cleanup } = benchPrefix('ingress');
 const servers: Server[] = [];
 try {
   const token = await seedToken(prefix);
   const loadBefore = machineLoad();
   const redisPid = await redisServerPid();
-  const bare = await startServer('bare', prefix);
+  const bare = await startServer('bare', prefix, token);
   servers.push(bare);
-  const ingress = await startServer('ingress', prefix);
+  const verifyOnly = await startServer('verify-only', prefix, token);
+  servers.push(verifyOnly);
+  const ingress = await startServer('ingress', prefix, token);
   servers.push(ingress);
   const load = makeLoader(token);
-  await load(bare, WARMUP_SECONDS, redisPid);
-  await load(ingress, WARMUP_SECONDS, redisPid);
-  // ABBA order: a drift in the machine's load during the run hits both sides alike
-  const rounds = { bare: [] as Round[], ingress: [] as Round[] };
+  for (const server of servers) await load(server, WARMUP_SECONDS, redisPid);
+  // the order rotates and reverses from round to round (bare, verify-only, ingress; then
+  // ingress, verify-only, bare; …): a drift in the machine's load hits every side alike
+  const rounds: Record<Mode, Round[]> = { bare: [], 'verify-only': [], ingress: [] };
   for (let pair = 0; pair < PAIRS; pair++) {
-    const order = pair % 2 === 0 ? [bare, ingress] : [ingress, bare];
+    const order = pair % 2 === 0 ? servers : [...servers].reverse();
     for (const server of order) rounds[server.mode].push(await load(server, ROUND_SECONDS, redisPid));
   }
   const a = summary(rounds.ingress);
   const b = summary(rounds.bare);
+  const v = summary(rounds['verify-only']);
+  const toVerifyOnly = versus(a, v);
+  const verifyOnlyToBare = versus(v, b);
   report('ingress', {
     layout: 'each server in its own child process, autocannon in the bench process, shared local Redis',
+    appsFrom: APPS_FROM,
     connections: CONNECTIONS,
-    rounds: `${PAIRS} x ${ROUND_SECONDS} s per side, alternating`,
+    rounds: `${PAIRS} x ${ROUND_SECONDS} s per side, rotating`,
     ingress: a,
     bare: b,
+    verifyOnly: v,
     ratio: round(a.reqPerSec / b.reqPerSec, 3),
     pairRatios: rounds.ingress.map((r, i) =>
       round(r.reqPerSec / (rounds.bare[i]?.reqPerSec ?? Number.NaN), 2),
     ),
     cpuPerRequestRatio: round(b.serverCpuMsPerRequest / a.serverCpuMsPerRequest, 3),
+    /** ours ÷ verify-only */
+    ratioToVerifyOnly: toVerifyOnly,
+    /** verify-only ÷ bare: the most any connector that verifies signatures can reach against bare */
+    verifyOnlyToBare,
     target: 0.8,
+    summary:
+      `CPU per request ${a.serverCpuMsPerRequest} ms, verify-only ${v.serverCpuMsPerRequest}, bare ${b.serverCpuMsPerRequest}; ` +
+      `ours ÷ verify-only ${toVerifyOnly.reqPerSec} (CPU ${toVerifyOnly.cpuPerRequest}), ` +
+      `verify-only ÷ bare ${verifyOnlyToBare.reqPerSec} (CPU ${verifyOnlyToBare.cpuPerRequest})`,
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });
 } finally {

@@ -1,29 +1,36 @@
-// The server side of ingress.bench.ts, in its own process: `ingress-server.ts <bare|ingress> <prefix>`.
+// The server side of ingress.bench.ts, in its own process:
+//   ingress-server.ts <bare|verify-only|ingress> <prefix> [token]   (the token for verify-only)
 // Prints {"url": ...} once listening; SIGTERM closes it and exits (so --cpu-prof writes its profile).
 import { loadIngressConfig, startIngress } from '@owc/ingress';
 import { createRedis } from '@owc/redis';
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
+import { naiveNoticeRoute } from './naive-ingress.js';
 import { APP, REDIS_URL, silent } from './system.js';
 
-const [mode, prefix] = process.argv.slice(2);
-if ((mode !== 'bare' && mode !== 'ingress') || !prefix) {
-  process.stderr.write('usage: ingress-server.ts <bare|ingress> <prefix>\n');
+const [mode, prefix, token] = process.argv.slice(2);
+const MODES = ['bare', 'verify-only', 'ingress'];
+if (!MODES.includes(mode ?? '') || !prefix || (mode === 'verify-only' && !token)) {
+  process.stderr.write('usage: ingress-server.ts <bare|verify-only|ingress> <prefix> [token]\n');
   process.exit(2);
 }
 
 let close: () => Promise<void>;
 let url: string;
-if (mode === 'bare') {
-  // the baseline: a bare Fastify route doing one queue.add per request, on the same kind of
-  // Redis connection the ingress uses (createRedis 'producer')
+if (mode === 'bare' || mode === 'verify-only') {
+  // the baselines: a bare Fastify route doing one queue.add per request (after the envelope
+  // checks for verify-only), on the same kind of Redis connection the ingress uses
+  // (createRedis 'producer'); each with its own queue
   const redis = createRedis({ url: REDIS_URL }, 'producer');
-  const queue = new Queue('dispense', { connection: redis, prefix: `${prefix}:{bare}` });
+  const queue = new Queue('dispense', { connection: redis, prefix: `${prefix}:{${mode}}` });
   const app = Fastify();
-  app.post('/order/notice', async (request) => {
-    await queue.add('order.dispense', request.body, { removeOnComplete: true });
-    return { code: 200, msg: 'success' };
-  });
+  naiveNoticeRoute(
+    app,
+    queue,
+    mode === 'bare'
+      ? { kind: 'bare' }
+      : { kind: 'verify', appId: APP.appId, tokens: [token as string], toleranceMs: 300_000 },
+  );
   url = await app.listen({ port: 0, host: '127.0.0.1' });
   close = async () => {
     await app.close();

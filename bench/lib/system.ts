@@ -19,7 +19,7 @@ export const SCALE = Number(process.env.BENCH_SCALE ?? 1);
  * (`pnpm build` first); otherwise from source under tsx, which keeps its compiled modules in
  * memory (tens of MB of RSS the production images do not have).
  */
-const APPS_FROM = process.env.BENCH_APPS_FROM === 'dist' ? 'dist' : 'source';
+export const APPS_FROM = process.env.BENCH_APPS_FROM === 'dist' ? 'dist' : 'source';
 
 /**
  * The NODE_OPTIONS an app's image sets (an `ENV NODE_OPTIONS="…"` in its Dockerfile stage), so
@@ -93,13 +93,24 @@ export interface BenchChild {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
 }
 
-export function spawnNode(script: string, args: string[], env: Record<string, string> = {}): BenchChild {
+export function spawnNode(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+  /** a bench script that hosts this app (as ingress-server.ts hosts the ingress): with
+   * BENCH_APPS_FROM=dist it runs under tsx without the @owc/source condition, so the workspace
+   * packages it imports are their compiled `dist/`, with the app image's NODE_OPTIONS */
+  hosts?: string,
+): BenchChild {
   const app = /^apps\/([^/]+)\/src\/main\.ts$/.exec(script)?.[1];
   const compiled = app !== undefined && APPS_FROM === 'dist';
+  const hosted = hosts !== undefined && APPS_FROM === 'dist';
   const runner = compiled
     ? [script.replace('/src/main.ts', '/dist/main.js')]
-    : ['--conditions=@owc/source', '--import', 'tsx', script];
-  const image = compiled ? { NODE_OPTIONS: imageNodeOptions(app) } : {};
+    : hosted
+      ? ['--import', 'tsx', script]
+      : ['--conditions=@owc/source', '--import', 'tsx', script];
+  const image = compiled || hosted ? { NODE_OPTIONS: imageNodeOptions(app ?? (hosts as string)) } : {};
   const child = spawn(process.execPath, [...CHILD_NODE_ARGS, ...runner, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...image, ...env },
