@@ -59,6 +59,6 @@ export const ORDER_SCRIPTS = {
   owcCallbackState: luaScript(file('callback-state-3'), callbackStates),
   owcRevive: luaScript(file('revive-2'), (raw) => optionalStringResult(raw) === 'final'),
   owcBookkeeping: luaScript(file('bookkeeping-3')),
-  owcAccepted: luaScript(file('accepted-8'), (raw) => Number(raw) === 1),
+  owcAccepted: luaScript(file('accepted-n'), (raw) => Number(raw)),
   owcTimelineAppend: luaScript(file('timeline-append-2'), oneOfResult(['list', 'packed'] as const)),
 };

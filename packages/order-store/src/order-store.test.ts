@@ -516,6 +516,61 @@ describe('accept bookkeeping', () => {
   );
 });
 
+describe('accept bookkeeping in batches', () => {
+  redisTest(
+    'the notices booked in one turn share one call (256 at most), each as it would alone',
+    async ({ redis, prefix }) => {
+      const now = Date.now();
+      const store = new OrderStore({ redis, keyPrefix: prefix, ttlMs: DAY, now: () => now });
+      const timeline = new OrderTimeline({
+        redis,
+        keyPrefix: prefix,
+        ttlMs: DAY,
+        maxEvents: 10,
+        now: () => now,
+      });
+      // 300 notices in one turn: created on two machines, then a duplicate of an order still
+      // accepted (indexed again), a duplicate not to index and a conflict
+      const booked = Array.from({ length: 300 }, (_, i) =>
+        store.bookAccepted(
+          { orderViewId: `N${i}`, machineCode: `M${i % 2}` },
+          'created',
+          true,
+          now - 300 + i,
+        ),
+      );
+      booked.push(
+        store.bookAccepted({ orderViewId: 'N5', machineCode: 'M1' }, 'duplicate', true, now),
+        store.bookAccepted({ orderViewId: 'N6', machineCode: 'M0' }, 'duplicate', false, now),
+        store.bookAccepted({ orderViewId: 'N7', machineCode: 'M1' }, 'conflict', false, now),
+      );
+      expect(new Set(booked).size).toBe(2);
+      expect(booked[255]).toBe(booked[0]);
+      expect(booked[256]).not.toBe(booked[0]);
+      await Promise.all(booked);
+      expect(await store.stats()).toMatchObject({ accepted: 300, duplicates: 2, conflicts: 1 });
+      expect(await store.openSince(now + 1, 1000)).toHaveLength(300);
+      const found = await timeline.search({ machineCode: 'M1', limit: 1000 });
+      expect(found).toHaveLength(150);
+      // N5 indexed again by its duplicate: listed once, at its newest entry
+      expect(found.slice(0, 2)).toEqual([
+        { orderViewId: 'N5', acceptedAt: now },
+        { orderViewId: 'N299', acceptedAt: now - 1 },
+      ]);
+      expect((await timeline.search({ limit: 1000 })).map((f) => f.orderViewId).slice(0, 3)).toEqual([
+        'N5',
+        'N299',
+        'N298',
+      ]);
+      // a later turn makes a call of its own
+      const later = store.bookAccepted({ orderViewId: 'L1', machineCode: 'M0' }, 'created', true, now);
+      expect(booked).not.toContain(later);
+      await later;
+      expect(await store.stats()).toMatchObject({ accepted: 301 });
+    },
+  );
+});
+
 describe('the search logs', () => {
   const HOUR = 3_600_000;
 

@@ -38,6 +38,17 @@ export interface OrderStoreOptions {
 
 export type AcceptOutcome = 'created' | 'duplicate' | 'conflict';
 
+/** notices per `accepted-n` call at most (a busier turn makes several calls) */
+const MAX_BOOKS_PER_CALL = 256;
+
+interface BookBatch {
+  notices: number;
+  keys: string[];
+  args: (string | number)[];
+  /** settles when the batch's call answers */
+  done: Promise<void>;
+}
+
 export interface OrderStats {
   accepted: number;
   final: number;
@@ -64,6 +75,8 @@ export class OrderStore {
   private readonly ttlMs: number;
   private readonly now: () => number;
   private readonly scripts: ScriptCalls<typeof ORDER_SCRIPTS>;
+  /** the `bookAccepted`s of this turn of the event loop, not sent yet */
+  private books: BookBatch | undefined;
 
   constructor(options: OrderStoreOptions) {
     this.redis = options.redis;
@@ -116,43 +129,65 @@ export class OrderStore {
   }
 
   /**
-   * The ingress's bookkeeping of a notice, in one call (advisory; its own hash tag, so it goes out
-   * beside the dispense job): indexes an order on its way as open and for the console's search
-   * (the log of its hour and of its machine's day: SEARCH_LOGS) when `index`, and counts the
-   * notice by its outcome.
+   * The ingress's bookkeeping of a notice (advisory; its own hash tag, so it goes out beside the
+   * dispense job): indexes an order on its way as open and for the console's search (the log of
+   * its hour and of its machine's day: SEARCH_LOGS) when `index`, and counts the notice by its
+   * outcome. The notices booked in one turn of the event loop share one call (`accepted-n`),
+   * sent once the turn's promise callbacks have run; each caller's promise settles with it.
    */
-  async bookAccepted(
+  bookAccepted(
     notice: Pick<OrderNotice, 'orderViewId' | 'machineCode'>,
     outcome: AcceptOutcome,
     index: boolean,
     acceptedAt = this.now(),
   ): Promise<void> {
-    const idx = indexKeys(this.prefix);
+    let batch = this.books;
+    if (!batch || batch.notices === MAX_BOOKS_PER_CALL) {
+      batch = this.newBookBatch();
+      this.books = batch;
+    }
+    batch.notices++;
     const counter: keyof OrderStats =
       outcome === 'created' ? 'accepted' : outcome === 'duplicate' ? 'duplicates' : 'conflicts';
     const { hour: hourLog, machineDay } = SEARCH_LOGS;
     const hour = Math.floor(acceptedAt / hourLog.ms);
     const day = Math.floor(acceptedAt / machineDay.ms);
     const offset = (acceptedAt % hourLog.ms).toString(36).padStart(hourLog.offsetWidth, '0');
-    await this.scripts.owcAccepted(
-      idx.open,
-      idx.stats,
+    batch.keys.push(
       hourLogKey(this.prefix, hour),
       machineDayLogKey(this.prefix, day, notice.machineCode),
       hourLogKey(this.prefix, hour - 1),
       machineDayLogKey(this.prefix, day - 1, notice.machineCode),
-      idx.byTime,
       machineIndexKey(this.prefix, notice.machineCode),
+    );
+    batch.args.push(
       notice.orderViewId,
       acceptedAt,
       index ? '1' : '',
       counter,
-      this.now() - this.ttlMs,
       `${offset}${notice.orderViewId}${SEARCH_ENTRY_END}`,
       (hour - day * 24).toString(36),
       (hour + 1) * hourLog.ms + this.ttlMs,
       (day + 1) * machineDay.ms + this.ttlMs,
     );
+    return batch.done;
+  }
+
+  /** A batch of `bookAccepted`s, sent on the next tick (after the current promise callbacks). */
+  private newBookBatch(): BookBatch {
+    const idx = indexKeys(this.prefix);
+    let settle: { resolve(): void; reject(error: unknown): void } = { resolve() {}, reject() {} };
+    const done = new Promise<void>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    const batch: BookBatch = { notices: 0, keys: [idx.open, idx.stats, idx.byTime], args: [], done };
+    process.nextTick(() => {
+      if (this.books === batch) this.books = undefined;
+      this.scripts
+        .owcAccepted(batch.keys.length, ...batch.keys, this.now() - this.ttlMs, ...batch.args)
+        .then(() => settle.resolve(), settle.reject);
+    });
+    return batch;
   }
 
   /**

@@ -7,7 +7,8 @@ const include = /^---\s*@include\s+"([^"]+)"\s*$/gm;
 
 /**
  * A Lua script kept in its own file, the way BullMQ keeps them: `<name>-<numberOfKeys>.lua`,
- * opening with a comment that names its KEYS, ARGV and what it returns. A line
+ * opening with a comment that names its KEYS, ARGV and what it returns; `<name>-n.lua` when the
+ * number of keys varies from call to call (its callers pass the count first). A line
  * `--- @include "<path>"` (relative to the script's folder, `.lua` implied) is replaced by that
  * file, once per script however often it is named, so shared pieces are included, not pasted.
  *
@@ -17,10 +18,11 @@ const include = /^---\s*@include\s+"([^"]+)"\s*$/gm;
  */
 export function luaScript<R = unknown>(file: URL, result?: (raw: unknown) => R): ScriptDefinition<R> {
   const path = fileURLToPath(file);
-  const keys = /-(\d+)\.lua$/.exec(basename(path));
-  if (!keys?.[1]) throw new Error(`${path}: a script file is named <name>-<numberOfKeys>.lua`);
+  const keys = /-(\d+|n)\.lua$/.exec(basename(path));
+  if (!keys?.[1])
+    throw new Error(`${path}: a script file is named <name>-<numberOfKeys>.lua (or <name>-n.lua)`);
   const lua = expand(path, new Set([path]));
-  return { numberOfKeys: Number(keys[1]), lua, ...(result ? { result } : {}) };
+  return { numberOfKeys: keys[1] === 'n' ? undefined : Number(keys[1]), lua, ...(result ? { result } : {}) };
 }
 
 function expand(path: string, seen: Set<string>): string {

@@ -5,12 +5,13 @@ import type { RedisClient } from './connection.js';
  * value callers get (see `./script-results.ts`), so no caller casts.
  */
 export interface ScriptDefinition<R = unknown> {
-  numberOfKeys: number;
+  /** undefined: the count varies, and each call passes it before the keys */
+  numberOfKeys: number | undefined;
   lua: string;
   result?: (raw: unknown) => R;
 }
 
-/** Calls a defined script: keys first, then arguments. */
+/** Calls a defined script: keys first, then arguments (a script of varying key count: the count first). */
 export type ScriptCall<R = unknown> = (...keysThenArgs: (string | number)[]) => Promise<R>;
 
 /** The callers `defineScripts` returns, typed by each definition's `result`. */
