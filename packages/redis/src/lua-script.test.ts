@@ -26,6 +26,21 @@ describe('luaScript', () => {
     expect(script.lua).not.toContain('@include');
   });
 
+  redisTest(
+    'a <name>-n.lua script takes a varying number of keys, the count first',
+    async ({ redis, prefix }) => {
+      const dir = scriptDir({
+        'sum-n.lua':
+          "local n = 0\nfor _, k in ipairs(KEYS) do n = n + redis.call('INCR', k) end\nreturn n + #ARGV",
+      });
+      const script = luaScript(new URL('sum-n.lua', dir), integerResult);
+      expect(script.numberOfKeys).toBeUndefined();
+      const { owcTestSum } = defineScripts(redis, { owcTestSum: script });
+      expect(await owcTestSum(1, `${prefix}:a`, 'x')).toBe(2);
+      expect(await owcTestSum(3, `${prefix}:a`, `${prefix}:b`, `${prefix}:c`)).toBe(2 + 1 + 1);
+    },
+  );
+
   it('refuses a file whose name does not say its key count', () => {
     const dir = scriptDir({ 'nameless.lua': 'return 1' });
     expect(() => luaScript(new URL('nameless.lua', dir))).toThrow(/<numberOfKeys>/);
