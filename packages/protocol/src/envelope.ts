@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { ResultCode } from './codes.js';
+import { orderNoticeSchema } from './payloads.js';
+import { plainOrderNotice } from './plain-order-notice.js';
 import { businessSignature, randomSalt, signaturesEqual } from './signature.js';
 import { describeZodError } from './zod-error.js';
 
@@ -64,6 +66,14 @@ function givenSignatures(envelope: Incoming): string[] {
   if (signature === undefined) return typeof signatures === 'string' ? [signatures] : (signatures ?? []);
   return [signatures ?? [], signature].flat();
 }
+
+/**
+ * Payload schemas with a reader of their plain form (same output as the schema's, or undefined
+ * to let the schema decide): see plain-order-notice.ts.
+ */
+const PLAIN_READERS = new Map<z.ZodType, (value: unknown) => unknown>([
+  [orderNoticeSchema, plainOrderNotice],
+]);
 
 export interface Credentials {
   appId: string;
@@ -207,6 +217,10 @@ function openUnsafe<S extends z.ZodType>(
   } catch {
     return fail(ResultCode.REQUEST_FAILED, 'request failed: data is not JSON');
   }
+  // the payload's plain form read without zod where a reader exists (the order notice, the hot
+  // path); anything else, and every odd form, through the schema
+  const plain = PLAIN_READERS.get(payloadSchema)?.(parsed);
+  if (plain !== undefined) return { ok: true, payload: plain as z.infer<S>, data: envelope.data };
   const payload = payloadSchema.safeParse(parsed);
   if (!payload.success)
     return fail(ResultCode.REQUEST_FAILED, `request failed: ${describeZodError(payload.error, 'data')}`);

@@ -5,6 +5,7 @@ import { readAnswer } from './answer.js';
 import { incomingSchema, type OpenOptions, openEnvelope, plainShape, signEnvelope } from './envelope.js';
 import { centsToMoney, MAX_MONEY_CENTS, moneySchema, moneyToCents, splitCents } from './money.js';
 import { orderNoticeSchema } from './payloads.js';
+import { plainOrderNotice } from './plain-order-notice.js';
 import { flattenOrder } from './units.js';
 
 const NOW = 1_700_000_000_000;
@@ -264,5 +265,110 @@ describe('properties: the envelope shape without zod', () => {
     expect(plainShape({ ...envelope, utc: 1.5 })).toBe(false);
     expect(plainShape({ ...envelope, signature: '' })).toBe(false);
     expect(plainShape({ ...envelope, signatures: null })).toBe(false);
+  });
+});
+
+describe('properties: the order notice read without zod', () => {
+  // each field mostly in the plain form, else in forms the schema changes or refuses
+  const plainId = (max: number) =>
+    fc.string({ minLength: 1, maxLength: max, unit: fc.constantFrom(...'AZaz09 :-_.|~'.split('')) });
+  const id = (max: number) =>
+    fc.oneof(
+      { weight: 12, arbitrary: plainId(max) },
+      fc.string({ minLength: 1, maxLength: 12 }),
+      fc.constantFrom('', 'a{b', 'a}b', 'x\u0007', 'é', '\ud800', '😀', 'x'.repeat(max), 'x'.repeat(max + 1)),
+      fc.integer(),
+    );
+  const money = fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom('0.00', '2.50', '10.00', '9999999999999.99') },
+    fc.constantFrom('2', '2.5', '02.50', '-1.00', '1e2', '', ' 2.50', '99999999999999.99'),
+    fc.double(),
+    fc.integer({ min: -5, max: 100_000 }),
+  );
+  const int = fc.oneof(
+    { weight: 12, arbitrary: fc.nat() },
+    fc.integer({ min: -3, max: 5 }),
+    fc.constantFrom(2 ** 53, 2 ** 53 - 1, -0, 1.5, '1', null),
+  );
+  const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  /** sometimes a field missing */
+  const mostlyWhole = <T extends object>(fields: { [K in keyof T]: fc.Arbitrary<T[K]> }) =>
+    fc.oneof(
+      { weight: 12, arbitrary: fc.record(fields) },
+      { weight: 1, arbitrary: fc.record(fields, { requiredKeys: [] }) },
+    );
+  const line = mostlyWhole({
+    skuCode: id(128),
+    slotNum: id(32),
+    quantity: int,
+    originalPrice: money,
+    actualPrice: money,
+    extra: optional(fc.string()),
+  });
+  const notice = mostlyWhole({
+    orderViewId: id(128),
+    machineCode: id(128),
+    containerCode: optional(fc.oneof(id(128), fc.constantFrom('', null))),
+    discountMoney: money,
+    originAmount: money,
+    actualAmount: money,
+    payStatus: int,
+    refundStatus: int,
+    orderTime: int,
+    payCompleteTime: optional(fc.oneof(int, fc.constant(null))),
+    payMethod: int,
+    orderDetailList: fc.oneof({ weight: 12, arbitrary: fc.array(line, { maxLength: 3 }) }, fc.constant('x')),
+    unknownField: optional(fc.string()),
+  });
+
+  it('takes only what orderNoticeSchema accepts, and reads it exactly as the schema does', () => {
+    let plain = 0;
+    fc.assert(
+      fc.property(notice, (raw) => {
+        // what JSON.parse would hand over: no undefined values
+        const value = viaJson(raw);
+        const read = plainOrderNotice(value);
+        if (read === undefined) return;
+        plain++;
+        const parsed = orderNoticeSchema.safeParse(value);
+        expect(parsed.success).toBe(true);
+        // the same values, keys in the same order (the stored notice's JSON)
+        expect(JSON.stringify(read)).toBe(JSON.stringify(parsed.data));
+      }),
+      { numRuns: 5000 },
+    );
+    // not a vacuous pass: a good share took the plain path
+    expect(plain).toBeGreaterThan(50);
+  });
+
+  it('reads the usual notice, with or without its optional fields', () => {
+    const usual = {
+      orderViewId: 'XBL00000000000252',
+      machineCode: 'M001',
+      containerCode: '01',
+      discountMoney: '0.00',
+      originAmount: '3.00',
+      actualAmount: '3.00',
+      payStatus: 1,
+      refundStatus: 0,
+      orderTime: NOW,
+      payCompleteTime: NOW,
+      payMethod: 2,
+      orderDetailList: [
+        { skuCode: 'COLA', slotNum: '1', quantity: 2, originalPrice: '1.50', actualPrice: '1.50' },
+      ],
+    };
+    const { containerCode: _c, payCompleteTime: _p, ...bare } = usual;
+    for (const form of [
+      usual,
+      bare,
+      { ...usual, containerCode: '', payCompleteTime: null },
+      { ...usual, more: 1 },
+    ])
+      expect(JSON.stringify(plainOrderNotice(form))).toBe(JSON.stringify(orderNoticeSchema.parse(form)));
+    // an odd form is left to the schema, which still accepts it
+    const odd = { ...usual, actualAmount: 3 };
+    expect(plainOrderNotice(odd)).toBeUndefined();
+    expect(orderNoticeSchema.parse(odd).actualAmount).toBe('3.00');
   });
 });
