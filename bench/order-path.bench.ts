@@ -3,18 +3,25 @@
 // (bench/lib/naive-connector.ts: Fastify + queue.add with a jobId, a worker that vends and enqueues
 // the callback, a callback worker; no order store, no lease, no ask-before-retry) and ours (the
 // ingress and the worker with its default settings) each get the same burst and then a paced phase
-// at half our burst rate. Both run on a private redis-server, so INFO commandstats (Lua-internal
-// calls included), its CPU and its memory count only this benchmark.
+// at half our burst rate. After them the floor (BENCH_ORDER_PATH_FLOOR, default on): the naive
+// connector with the callback delivered by the dispense job, one BullMQ job per order like ours, no
+// store, no lease, no asking; its burst only (no paced phase). Before anything is measured, the
+// bench process is warmed up by a throwaway floor system (BENCH_ORDER_PATH_BENCH_WARMUP). All run
+// on a private redis-server, so INFO commandstats (Lua-internal calls included), its CPU and its
+// memory count only this benchmark.
 
 import {
   driverFor,
   perOrder,
+  portOf,
+  profileSelf,
   pushPaced,
   rssOf,
   type System,
   type SystemOptions,
   startConnector,
   startNaive,
+  watchConnections,
   watchCpu,
 } from './lib/order-path.js';
 import { commandDelta, type PrivateRedis, startPrivateRedis } from './lib/private-redis.js';
@@ -47,15 +54,36 @@ const WORKER_ENV = Object.fromEntries(
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
 );
+/** 0: no floor run (the naive connector with the callback delivered by the dispense job) */
+const FLOOR = envNumber('BENCH_ORDER_PATH_FLOOR', 1) !== 0;
+/**
+ * a directory: this process (the simulators and the driver) profiles itself during each burst and
+ * writes `bench-<system>.cpuprofile` there (the profiler's own cost lands in its CPU figure)
+ */
+const PROFILE_DIR = process.env.BENCH_ORDER_PATH_PROFILE || undefined;
 const WARMUP = 100;
+/**
+ * orders through a throwaway floor system before anything is measured, to warm the bench process
+ * (the simulators and the driver) up: its CPU per order settles only after a few thousand orders
+ * (0.7 ms per order in the first burst, 0.25–0.4 from the third on), which was charged to whichever
+ * system went first (ours); 0: none
+ */
+const BENCH_WARMUP = envNumber('BENCH_ORDER_PATH_BENCH_WARMUP', 3000);
 const TIMEOUT_MS = 60_000;
 
 async function run(
   system: System,
   redis: PrivateRedis,
-  paceRate: number | undefined,
-): Promise<Record<string, unknown> & { ordersPerSec: number }> {
+  /** notices per second of the paced phase: undefined = half this burst's rate; null = no paced phase */
+  paceRate: number | null | undefined,
+): Promise<Record<string, unknown> & { ordersPerSec: number; cpuMsPerOrder: Record<string, number> }> {
   const driver = driverFor(system.world);
+  // from the warm-up on: the connections the system makes to the simulators and takes from owitho-sim
+  const connections = watchConnections({
+    machineSim: portOf(system.world.machineSim.url),
+    owitho: portOf(system.world.owitho.url),
+    ingress: portOf(system.noticeUrl),
+  });
   const warm = Array.from({ length: WARMUP }, () => driver.push('W'));
   if (!(await driver.settle(warm, 60_000))) {
     throw new Error(
@@ -64,6 +92,7 @@ async function run(
   }
 
   const commandsBefore = await redis.commandCalls();
+  const profile = PROFILE_DIR ? await profileSelf(PROFILE_DIR) : undefined;
   const cpu = watchCpu({ ...system.pids, redis: redis.pid });
   const startedAt = Date.now();
   const ids = Array.from({ length: N }, () => driver.push('P'));
@@ -74,14 +103,15 @@ async function run(
     );
   }
   const cpuMs = cpu.stop();
+  if (profile) process.stderr.write(`bench process profile: ${await profile.stop(`bench-${system.name}`)}\n`);
   const commands = commandDelta(commandsBefore, await redis.commandCalls());
   const burst = driver.measure(ids, startedAt);
 
   // notice → callback at half our burst rate (the same rate for both systems)
-  const rate = paceRate ?? Math.max(1, Math.round(burst.ordersPerSec / 2));
-  const pacedIds = await pushPaced(driver, 'L', rate, PACE_SECONDS);
+  const rate = paceRate === null ? undefined : (paceRate ?? Math.max(1, Math.round(burst.ordersPerSec / 2)));
+  const pacedIds = rate === undefined ? [] : await pushPaced(driver, 'L', rate, PACE_SECONDS);
   await driver.settle(pacedIds, 30_000);
-  const paced = driver.measure(pacedIds, 0);
+  const paced = rate === undefined ? undefined : driver.measure(pacedIds, 0);
   const machines = system.world.machineSim.sim;
   return {
     finished,
@@ -93,9 +123,8 @@ async function run(
         .map(([name, calls]) => [name, round(calls / burst.orders, 2)]),
     ),
     cpuMsPerOrder: perOrder(cpuMs, burst.orders),
-    pacedRatePerSec: rate,
-    pacedOrders: pacedIds.length,
-    pacedLatency: paced.latency,
+    ...(paced ? { pacedRatePerSec: rate, pacedOrders: pacedIds.length, pacedLatency: paced.latency } : {}),
+    connectionsOpened: connections.stop(),
     overlaps: machines.overlaps().total,
     doubleVends: machines.stats().doubleVends,
     rssMbAfter: rssOf(system.pids),
@@ -114,9 +143,22 @@ try {
     workers,
     workerEnv: WORKER_ENV,
   });
+  if (BENCH_WARMUP > 0) {
+    // fresh processes for every measured system: only this one, the simulators' code, stays warm
+    const warmSystem = await startNaive({ ...options('warm'), naiveCallback: 'inline' });
+    try {
+      const driver = driverFor(warmSystem.world);
+      const ids = Array.from({ length: BENCH_WARMUP }, () => driver.push('B'));
+      if (!(await driver.settle(ids, 60_000 + BENCH_WARMUP * 20)))
+        throw new Error(`the bench warm-up did not finish\n${warmSystem.output()}`);
+    } finally {
+      await warmSystem.stop();
+    }
+  }
   const runs: Awaited<ReturnType<typeof run>>[] = [];
-  for (const workers of WORKER_COUNTS) {
-    const connector = await startConnector(options(`ours-${workers}w`, workers));
+  for (const [i, workers] of WORKER_COUNTS.entries()) {
+    // a prefix per run: a count named twice (`1,1`) must not find the first run's token in Redis
+    const connector = await startConnector(options(`ours-${i}-${workers}w`, workers));
     try {
       runs.push(await run(connector, redis, undefined));
     } finally {
@@ -132,10 +174,28 @@ try {
   } finally {
     await naiveSystem.stop();
   }
+  let floor: Awaited<ReturnType<typeof run>> | undefined;
+  if (FLOOR) {
+    const floorSystem = await startNaive({ ...options('floor'), naiveCallback: 'inline' });
+    try {
+      floor = await run(floorSystem, redis, null);
+    } finally {
+      await floorSystem.stop();
+    }
+  }
+  const floorRatio = floor ? round(floor.ordersPerSec / naive.ordersPerSec, 3) : undefined;
+  /** CPU ms per order of the given processes (all, or all but the bench process) */
+  const cpuSum = (r: { cpuMsPerOrder: Record<string, number> }, withBench: boolean) =>
+    round(
+      Object.entries(r.cpuMsPerOrder)
+        .filter(([name]) => withBench || name !== 'bench')
+        .reduce((sum, [, ms]) => sum + ms, 0),
+      3,
+    );
   const noticesRatio = round(Number(ours.noticesPerSec) / Number(naive.noticesPerSec), 3);
   report('order-path', {
     layout:
-      'ours: ingress + worker (token,dispense,callback; default settings) processes; naive: ingress + worker processes; simulators in the bench process; a private redis-server',
+      'ours: ingress + worker (token,dispense,callback; default settings) processes; naive: ingress + worker processes; floor: the naive connector with the callback delivered by the dispense job; simulators in the bench process; a private redis-server',
     orders: N,
     inFlight: IN_FLIGHT,
     machines: 200,
@@ -154,6 +214,25 @@ try {
         }
       : {}),
     naive,
+    ...(floor
+      ? {
+          floor,
+          floorRatio,
+          ratioToFloor: round(ours.ordersPerSec / floor.ordersPerSec, 3),
+          // all processes, and without the bench process (the simulators: the same traffic for every
+          // system, but their CPU per order falls with each system the process has served)
+          cpuMsPerOrderTotal: {
+            ours: cpuSum(ours, true),
+            naive: cpuSum(naive, true),
+            floor: cpuSum(floor, true),
+          },
+          cpuMsPerOrderWithoutBench: {
+            ours: cpuSum(ours, false),
+            naive: cpuSum(naive, false),
+            floor: cpuSum(floor, false),
+          },
+        }
+      : {}),
     ratio: round(ours.ordersPerSec / naive.ordersPerSec, 3),
     noticesRatio,
     commandsPerOrder: ours.commandsPerOrder,
@@ -163,7 +242,11 @@ try {
       `overlaps ${ours.overlaps} (naive ${naive.overlaps}), double vends ${ours.doubleVends}, ` +
       `Redis commands/order ${ours.commandsPerOrder} (naive ${naive.commandsPerOrder}), ` +
       `worker CPU ${(ours.cpuMsPerOrder as Record<string, number>).worker} ms/order, ` +
-      `paced p99 ${(ours.pacedLatency as { p99Ms: number }).p99Ms} ms, RSS ${JSON.stringify(ours.rssMbAfter)} MB`,
+      `paced p99 ${(ours.pacedLatency as { p99Ms: number }).p99Ms} ms, RSS ${JSON.stringify(ours.rssMbAfter)} MB` +
+      (floor
+        ? `; floor (naive, callback inline: one job per order) ${floor.ordersPerSec} orders/s = ${floorRatio}× naive, ` +
+          `CPU ms/order without the bench process ${cpuSum(floor, false)} (ours ${cpuSum(ours, false)}, naive ${cpuSum(naive, false)})`
+        : ''),
     redisRssMb: procStat(redis.pid).rssMb,
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });

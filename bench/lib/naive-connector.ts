@@ -3,9 +3,12 @@
 //   naive-connector.ts ingress <redisUrl> <prefix> <port> <token>
 //     Fastify: POST /order/notice → envelope checks (the same openEnvelope) → queue.add with the
 //     orderViewId as jobId (the job is the only record) → 200
-//   naive-connector.ts worker <redisUrl> <prefix> <gatewayUrl> <owithoUrl> <token> <dispense> <callback>
+//   naive-connector.ts worker <redisUrl> <prefix> <gatewayUrl> <owithoUrl> <token> <dispense> <callback> [job|inline]
 //     dispense: vend every unit (POST /vends; no lease, no "attempted" mark, no asking), then
-//     queue.add the callback job carrying the result; callback: sign and POST order/callback
+//     `job` (default): queue.add the callback job carrying the result; callback: sign and POST
+//     order/callback. `inline` (the floor): the dispense job signs and POSTs the callback itself
+//     and adds the callback job only when owitho does not take it: one BullMQ job per order, the
+//     shape of ours, with nothing of what ours keeps.
 // Prints {"ready": true, "pid": …} once listening / connected; SIGTERM closes and exits.
 import { HttpMachineGateway } from '@owc/gateway';
 import { OwithoClient } from '@owc/owitho-client';
@@ -52,7 +55,11 @@ if (mode === 'ingress') {
     () => queue.close(),
   );
 } else {
-  const [gatewayUrl, owithoUrl, token, dispense, callback] = rest;
+  const [gatewayUrl, owithoUrl, token, dispense, callback, callbackMode = 'job'] = rest;
+  if (callbackMode !== 'job' && callbackMode !== 'inline') {
+    process.stderr.write(`naive-connector.ts worker: callback mode job|inline, got "${callbackMode}"\n`);
+    process.exit(2);
+  }
   const gateway = new HttpMachineGateway({
     baseUrl: gatewayUrl as string,
     vendTimeoutMs: 10_000,
@@ -94,6 +101,10 @@ if (mode === 'ingress') {
       const ok = outDetailList.filter((d) => d.status === 200).length;
       const outStatus = ok === outDetailList.length ? 200 : ok === 0 ? 400 : 300;
       const result: OrderResult = { orderViewId: notice.orderViewId, outStatus, outDetailList };
+      if (callbackMode === 'inline') {
+        const outcome = await owitho.sendOrderCallback(result).catch(() => undefined);
+        if (outcome?.kind === 'ok') return;
+      }
       await callbacks.add('callback', result, {
         jobId: `cb-${notice.orderViewId}`,
         removeOnComplete: true,

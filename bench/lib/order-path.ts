@@ -1,6 +1,12 @@
 // The order path under load, for the order-path and machine-bound benchmarks: our connector
-// (ingress + worker processes) or the naive connector (bench/lib/naive-connector.ts), each
+// (ingress + worker processes) or the naive connector (bench/lib/naive-connector.ts; with the
+// callback delivered by the dispense job, the floor), each
 // between owitho-sim (in this process, pushing signed notices) and machine-sim (in this process).
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { OwithoClient } from '@owc/owitho-client';
 import { generateFleet } from '@owc/sim-fleet';
@@ -14,8 +20,10 @@ export const FLEET: Fleet = { machines: 200, slotsPerMachine: 12, inventory: 100
 const layouts = generateFleet(FLEET).machines;
 
 export interface System {
-  name: 'connector' | 'naive';
+  name: 'connector' | 'naive' | 'floor';
   world: World;
+  /** where owitho-sim pushes the notices (the system's ingress) */
+  noticeUrl: string;
   /** the processes of the system itself (not the simulators) */
   pids: Record<string, number>;
   /** the last lines the system's processes wrote (for a run that did not finish) */
@@ -35,6 +43,12 @@ export interface SystemOptions {
   workers?: number;
   /** the naive connector's consumers */
   naiveConcurrency?: { dispense: number; callback: number };
+  /**
+   * how the naive connector delivers the callback: `job` (default: a callback job per order) or
+   * `inline` (the dispense job delivers it; a callback job only when owitho does not take it):
+   * the floor, one BullMQ job per order like ours
+   */
+  naiveCallback?: 'job' | 'inline';
 }
 
 export async function startConnector(options: SystemOptions): Promise<System> {
@@ -75,6 +89,7 @@ export async function startConnector(options: SystemOptions): Promise<System> {
   return {
     name: 'connector',
     world,
+    noticeUrl: world.ingress?.url ?? '',
     pids,
     output: () =>
       [world.ingress?.app.output() ?? '', ...workers.map((w) => w.output())]
@@ -133,10 +148,12 @@ export async function startNaive(options: SystemOptions): Promise<System> {
       accessToken,
       String(concurrency.dispense),
       String(concurrency.callback),
+      options.naiveCallback ?? 'job',
     ]);
     return {
-      name: 'naive',
+      name: options.naiveCallback === 'inline' ? 'floor' : 'naive',
       world,
+      noticeUrl: `http://127.0.0.1:${port}`,
       pids: { ingress: ingress.pid, worker: worker.pid },
       output: () => children.map((c) => c.output().slice(-3000)).join('\n'),
       async stop() {
@@ -298,4 +315,64 @@ export function perOrder(cpu: Record<string, number>, orders: number): Record<st
 
 export function rssOf(pids: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, procStat(pid).rssMb]));
+}
+
+export interface ConnectionWatch {
+  stop(): Record<string, number>;
+}
+
+/**
+ * TCP connections this process opens to or accepts on each named port between now and stop():
+ * what the system under test costs its peers in connection set-ups (a socket accepted or
+ * connected, its parser and timers), besides its requests.
+ */
+export function watchConnections(ports: Record<string, number>): ConnectionWatch {
+  const names = new Map(Object.entries(ports).map(([name, port]) => [port, name]));
+  const counts: Record<string, number> = Object.fromEntries(Object.keys(ports).map((name) => [name, 0]));
+  const count = (port: number | undefined) => {
+    const name = port === undefined ? undefined : names.get(port);
+    if (name !== undefined) counts[name] = (counts[name] ?? 0) + 1;
+  };
+  const accepted = (message: unknown) => count((message as { socket: Socket }).socket.localPort);
+  const connecting = (message: unknown) => {
+    const { socket } = message as { socket: Socket };
+    socket.once('connect', () => count(socket.remotePort));
+  };
+  subscribe('net.server.socket', accepted);
+  subscribe('net.client.socket', connecting);
+  return {
+    stop() {
+      unsubscribe('net.server.socket', accepted);
+      unsubscribe('net.client.socket', connecting);
+      return { ...counts };
+    },
+  };
+}
+
+export function portOf(url: string): number {
+  const parsed = new URL(url);
+  return Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80));
+}
+
+export interface SelfProfile {
+  /** writes `<dir>/<name>.cpuprofile` and returns its path */
+  stop(name: string): Promise<string>;
+}
+
+/** A V8 CPU profile of this process (the simulators and the driver), for bench/lib/cpu-profile.ts. */
+export async function profileSelf(dir: string): Promise<SelfProfile> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      mkdirSync(dir, { recursive: true });
+      const file = join(dir, `${name}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      return file;
+    },
+  };
 }
