@@ -54,8 +54,12 @@ const WORKER_ENV = Object.fromEntries(
       return [pair.slice(0, at), pair.slice(at + 1)];
     }),
 );
-/** 0: no floor run (the naive connector with the callback delivered by the dispense job) */
-const FLOOR = envNumber('BENCH_ORDER_PATH_FLOOR', 1) !== 0;
+/**
+ * 0: no floor run (the naive connector with the callback delivered by the dispense job); 2: also
+ * the floor with ours's coalesced Redis writes (`floorCoalesced`)
+ */
+const FLOOR_RUNS = envNumber('BENCH_ORDER_PATH_FLOOR', 1);
+const FLOOR = FLOOR_RUNS !== 0;
 /**
  * a directory: this process (the simulators and the driver) profiles itself during each burst and
  * writes `bench-<system>.cpuprofile` there (the profiler's own cost lands in its CPU figure)
@@ -183,6 +187,19 @@ try {
       await floorSystem.stop();
     }
   }
+  let floorCoalesced: Awaited<ReturnType<typeof run>> | undefined;
+  if (FLOOR_RUNS >= 2) {
+    const system = await startNaive({
+      ...options('floor-coalesced'),
+      naiveCallback: 'inline',
+      naiveCoalesceWrites: true,
+    });
+    try {
+      floorCoalesced = await run(system, redis, null);
+    } finally {
+      await system.stop();
+    }
+  }
   const floorRatio = floor ? round(floor.ordersPerSec / naive.ordersPerSec, 3) : undefined;
   /** CPU ms per order of the given processes (all, or all but the bench process) */
   const cpuSum = (r: { cpuMsPerOrder: Record<string, number> }, withBench: boolean) =>
@@ -218,6 +235,13 @@ try {
       ? {
           floor,
           floorRatio,
+          ...(floorCoalesced
+            ? {
+                floorCoalesced,
+                floorCoalescedRatio: round(floorCoalesced.ordersPerSec / naive.ordersPerSec, 3),
+                floorCoalescedCpuMsPerOrderWithoutBench: cpuSum(floorCoalesced, false),
+              }
+            : {}),
           ratioToFloor: round(ours.ordersPerSec / floor.ordersPerSec, 3),
           // all processes, and without the bench process (the simulators: the same traffic for every
           // system, but their CPU per order falls with each system the process has served)

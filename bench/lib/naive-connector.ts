@@ -9,6 +9,8 @@
 //     order/callback. `inline` (the floor): the dispense job signs and POSTs the callback itself
 //     and adds the callback job only when owitho does not take it: one BullMQ job per order, the
 //     shape of ours, with nothing of what ours keeps.
+//   --coalesce-writes (either mode, anywhere): every Redis connection sends one turn of the event
+//     loop's commands in one socket write, as ours do (@owc/redis coalesceWrites)
 // Prints {"ready": true, "pid": …} once listening / connected; SIGTERM closes and exits.
 import { HttpMachineGateway } from '@owc/gateway';
 import { OwithoClient } from '@owc/owitho-client';
@@ -21,18 +23,25 @@ import {
   openEnvelope,
   orderNoticeSchema,
 } from '@owc/protocol';
+import { coalesceWrites } from '@owc/redis';
 import { Queue, Worker } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { APP } from './system.js';
 
-const [mode, redisUrl, prefix, ...rest] = process.argv.slice(2);
+const COALESCE = '--coalesce-writes';
+const coalesce = process.argv.includes(COALESCE);
+const [mode, redisUrl, prefix, ...rest] = process.argv.slice(2).filter((arg) => arg !== COALESCE);
 if (!redisUrl || !prefix || (mode !== 'ingress' && mode !== 'worker')) {
   process.stderr.write('usage: naive-connector.ts ingress|worker <redisUrl> <prefix> …\n');
   process.exit(2);
 }
 const queuePrefix = `${prefix}:{naive}`;
-const connection = () => new Redis(redisUrl, { maxRetriesPerRequest: null });
+const connection = () => {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  if (coalesce) coalesceWrites(redis);
+  return redis;
+};
 const closers: (() => Promise<unknown>)[] = [];
 
 if (mode === 'ingress') {

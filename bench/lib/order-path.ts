@@ -49,6 +49,8 @@ export interface SystemOptions {
    * the floor, one BullMQ job per order like ours
    */
   naiveCallback?: 'job' | 'inline';
+  /** the naive connector's Redis connections coalesce one event-loop turn's writes, as ours do */
+  naiveCoalesceWrites?: boolean;
 }
 
 export async function startConnector(options: SystemOptions): Promise<System> {
@@ -126,7 +128,10 @@ export async function startNaive(options: SystemOptions): Promise<System> {
     await client.close();
     const concurrency = options.naiveConcurrency ?? { dispense: 50, callback: 32 };
     const spawnChild = async (args: string[]) => {
-      const child = spawnNode('bench/lib/naive-connector.ts', args);
+      const child = spawnNode(
+        'bench/lib/naive-connector.ts',
+        options.naiveCoalesceWrites ? [...args, '--coalesce-writes'] : args,
+      );
       const { pid } = await child.line<{ pid: number }>('ready');
       const app = Object.assign(child, { pid });
       children.push(app);
