@@ -62,9 +62,10 @@ const FLOOR_RUNS = envNumber('BENCH_ORDER_PATH_FLOOR', 1);
 const FLOOR = FLOOR_RUNS !== 0;
 /**
  * a directory: this process (the simulators and the driver) profiles itself during each burst and
- * writes `bench-<system>.cpuprofile` there (the profiler's own cost lands in its CPU figure)
+ * writes `bench-<n>-<system>.cpuprofile` there (the profiler's own cost lands in its CPU figure)
  */
 const PROFILE_DIR = process.env.BENCH_ORDER_PATH_PROFILE || undefined;
+let profiled = 0;
 const WARMUP = 100;
 /**
  * orders through a throwaway floor system before anything is measured, to warm the bench process
@@ -107,7 +108,10 @@ async function run(
     );
   }
   const cpuMs = cpu.stop();
-  if (profile) process.stderr.write(`bench process profile: ${await profile.stop(`bench-${system.name}`)}\n`);
+  if (profile) {
+    const file = await profile.stop(`bench-${++profiled}-${system.name}`);
+    process.stderr.write(`bench process profile: ${file}\n`);
+  }
   const commands = commandDelta(commandsBefore, await redis.commandCalls());
   const burst = driver.measure(ids, startedAt);
 
