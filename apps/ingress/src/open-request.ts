@@ -17,6 +17,7 @@ export async function openRequest<S extends z.ZodType>(
 ): Promise<OpenResult<z.infer<S>>> {
   const options = {
     appId: deps.config.OWITHO_APP_ID,
+    tokens: [] as readonly string[],
     now: (deps.now ?? Date.now)(),
     toleranceMs: deps.config.UTC_TOLERANCE_MS,
   };
@@ -30,21 +31,21 @@ export async function openRequest<S extends z.ZodType>(
       throw new ServiceUnavailableError('cannot read the access tokens', { cause: error });
     }
   };
-  let tokens = await read(false);
-  let result = openEnvelope(body, { ...options, tokens }, schema);
+  options.tokens = await read(false);
+  let result = openEnvelope(body, options, schema);
   if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED) {
     if (deps.tokens.freshHonouredTokens) {
       // the cached view may predate a rotation: look once more, straight from Redis
       const fresh = await read(true);
-      if (fresh.join('\n') !== tokens.join('\n')) {
-        tokens = fresh;
-        result = openEnvelope(body, { ...options, tokens }, schema);
+      if (fresh.join('\n') !== options.tokens.join('\n')) {
+        options.tokens = fresh;
+        result = openEnvelope(body, options, schema);
       }
     }
-    if (tokens.length === 0) throw new ServiceUnavailableError('no access token is available yet');
+    if (options.tokens.length === 0) throw new ServiceUnavailableError('no access token is available yet');
     // still failing against every honoured token: owitho's token may have moved without us
     if (!result.ok && result.code === ResultCode.SIGNATURE_FAILED)
-      await deps.tokens.signatureFailed?.(tokens);
+      await deps.tokens.signatureFailed?.(options.tokens);
   }
   if (result.ok) deps.tokens.verified?.();
   if (!result.ok) deps.metrics.envelopeRejections.inc({ route, code: String(result.code) });

@@ -1,7 +1,6 @@
 import {
   errorAnswer,
   type OrderNotice,
-  okAnswer,
   orderNoticeSchema,
   ResultCode,
   unknownEnumFields,
@@ -14,7 +13,7 @@ import { amountMismatches } from '../order-amounts.js';
 import { orderLimitBreach } from '../order-limits.js';
 import { ServiceUnavailableError } from '../service-unavailable-error.js';
 import { withinTime } from '../time-limit.js';
-import { answer, answerSchema, envelopeBodySchema, owithoRouteOptions } from './owitho-route.js';
+import { answer, answerOk, answerSchema, envelopeBodySchema, owithoRouteOptions } from './owitho-route.js';
 
 const ROUTE = '/order/notice';
 
@@ -143,7 +142,7 @@ export async function orderNoticeRoute(app: FastifyInstance, deps: IngressDeps):
         throw error;
       });
       observeAccept(outcome, started);
-      return answer(request, reply, okAnswer());
+      return answerOk(request, reply);
     },
   );
 }

@@ -1,4 +1,4 @@
-import { type Answer, envelopeSchema, errorAnswer, ResultCode } from '@owc/protocol';
+import { type Answer, envelopeSchema, errorAnswer, okAnswer, ResultCode } from '@owc/protocol';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { IngressDeps } from '../ingress-deps.js';
@@ -42,6 +42,14 @@ export const owithoRouteOptions = {
   validatorCompiler: () => (data: unknown) => ({ value: data }),
   serializerCompiler: () => (data: unknown) => JSON.stringify(data),
 };
+
+const OK_TEXT = JSON.stringify(okAnswer());
+
+/** `{code:200,msg:"success"}`, serialised once: the answer to nearly every notice. */
+export function answerOk(request: FastifyRequest, reply: FastifyReply) {
+  request.protocolCode = ResultCode.OK;
+  return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(OK_TEXT);
+}
 
 /** Remembers the protocol code of an answer for the request metrics, and sends it. */
 export function answer(request: FastifyRequest, reply: FastifyReply, body: Answer, status = 200) {
