@@ -5,8 +5,9 @@
 // ingress and the worker with its default settings) each get the same burst and then a paced phase
 // at half our burst rate. After them the floor (BENCH_ORDER_PATH_FLOOR, default on): the naive
 // connector with the callback delivered by the dispense job, one BullMQ job per order like ours, no
-// store, no lease, no asking; its burst only (no paced phase). Before anything is measured, the
-// bench process is warmed up by a throwaway floor system (BENCH_ORDER_PATH_BENCH_WARMUP). All run
+// store, no lease, no asking; its burst only (no paced phase). Every system talks to the same pair
+// of simulators (owitho-sim re-targeted, machine-sim reset, each system's own order ids), warmed
+// up first by a throwaway floor system (BENCH_ORDER_PATH_BENCH_WARMUP). All run
 // on a private redis-server, so INFO commandstats (Lua-internal calls included), its CPU and its
 // memory count only this benchmark.
 
@@ -21,10 +22,12 @@ import {
   type SystemOptions,
   startConnector,
   startNaive,
+  startSharedWorld,
   watchConnections,
   watchCpu,
 } from './lib/order-path.js';
 import { commandDelta, type PrivateRedis, startPrivateRedis } from './lib/private-redis.js';
+import type { World } from './lib/world.js';
 import { report, round } from './lib/report.js';
 import { benchPrefix, envNumber, machineLoad, procStat, SCALE } from './lib/system.js';
 
@@ -76,13 +79,16 @@ const WARMUP = 100;
 const BENCH_WARMUP = envNumber('BENCH_ORDER_PATH_BENCH_WARMUP', 3000);
 const TIMEOUT_MS = 60_000;
 
+/** systems measured so far: each one's order ids start with its own letter (the simulators are shared) */
+let systemsRun = 0;
+
 async function run(
   system: System,
   redis: PrivateRedis,
   /** notices per second of the paced phase: undefined = half this burst's rate; null = no paced phase */
   paceRate: number | null | undefined,
 ): Promise<Record<string, unknown> & { ordersPerSec: number; cpuMsPerOrder: Record<string, number> }> {
-  const driver = driverFor(system.world);
+  const driver = driverFor(system.world, String.fromCharCode(65 + systemsRun++));
   // from the warm-up on: the connections the system makes to the simulators and takes from owitho-sim
   const connections = watchConnections({
     machineSim: portOf(system.world.machineSim.url),
@@ -141,6 +147,7 @@ async function run(
 
 const { prefix, cleanup } = benchPrefix('op');
 const redis = await startPrivateRedis();
+let shared: World | undefined;
 try {
   const loadBefore = machineLoad();
   const options = (name: string, workers = WORKERS): SystemOptions => ({
@@ -151,11 +158,15 @@ try {
     workers,
     workerEnv: WORKER_ENV,
   });
+  // one pair of simulators for every system: with a new pair per system (new Fastify apps and
+  // pools) the bench process's CPU per order fell with each system (0.78, 0.63, 0.36, 0.30 ms for
+  // ours four times), which the first systems measured paid for
+  shared = await startSharedWorld({ prefix, vendDurationMs: 0, inFlight: IN_FLIGHT });
   if (BENCH_WARMUP > 0) {
     // fresh processes for every measured system: only this one, the simulators' code, stays warm
-    const warmSystem = await startNaive({ ...options('warm'), naiveCallback: 'inline' });
+    const warmSystem = await startNaive({ ...options('warm'), naiveCallback: 'inline' }, shared);
     try {
-      const driver = driverFor(warmSystem.world);
+      const driver = driverFor(warmSystem.world, 'Z');
       const ids = Array.from({ length: BENCH_WARMUP }, () => driver.push('B'));
       if (!(await driver.settle(ids, 60_000 + BENCH_WARMUP * 20)))
         throw new Error(`the bench warm-up did not finish\n${warmSystem.output()}`);
@@ -166,7 +177,7 @@ try {
   const runs: Awaited<ReturnType<typeof run>>[] = [];
   for (const [i, workers] of WORKER_COUNTS.entries()) {
     // a prefix per run: a count named twice (`1,1`) must not find the first run's token in Redis
-    const connector = await startConnector(options(`ours-${i}-${workers}w`, workers));
+    const connector = await startConnector(options(`ours-${i}-${workers}w`, workers), shared);
     try {
       runs.push(await run(connector, redis, undefined));
     } finally {
@@ -175,7 +186,7 @@ try {
   }
   const [ours] = runs;
   if (!ours) throw new Error('BENCH_ORDER_PATH_WORKERS names no worker count');
-  const naiveSystem = await startNaive(options('naive'));
+  const naiveSystem = await startNaive(options('naive'), shared);
   let naive: Awaited<ReturnType<typeof run>>;
   try {
     naive = await run(naiveSystem, redis, Number(ours.pacedRatePerSec));
@@ -184,7 +195,7 @@ try {
   }
   let floor: Awaited<ReturnType<typeof run>> | undefined;
   if (FLOOR) {
-    const floorSystem = await startNaive({ ...options('floor'), naiveCallback: 'inline' });
+    const floorSystem = await startNaive({ ...options('floor'), naiveCallback: 'inline' }, shared);
     try {
       floor = await run(floorSystem, redis, null);
     } finally {
@@ -193,11 +204,10 @@ try {
   }
   let floorCoalesced: Awaited<ReturnType<typeof run>> | undefined;
   if (FLOOR_RUNS >= 2) {
-    const system = await startNaive({
-      ...options('floor-coalesced'),
-      naiveCallback: 'inline',
-      naiveCoalesceWrites: true,
-    });
+    const system = await startNaive(
+      { ...options('floor-coalesced'), naiveCallback: 'inline', naiveCoalesceWrites: true },
+      shared,
+    );
     try {
       floorCoalesced = await run(system, redis, null);
     } finally {
@@ -279,6 +289,7 @@ try {
     loadAverage1m: { before: loadBefore, after: machineLoad() },
   });
 } finally {
+  await shared?.close();
   await redis.stop();
   await cleanup();
 }

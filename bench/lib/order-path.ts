@@ -14,7 +14,7 @@ import { freePort, waitFor } from '@owc/testing/kit';
 import { noticeFor, unitsOf } from './orders.js';
 import { percentile, round } from './report.js';
 import { APP, procStat, spawnNode } from './system.js';
-import { type AppChild, type Fleet, spawnWorker, startWorld, type World } from './world.js';
+import { type AppChild, type Fleet, spawnIngress, spawnWorker, startWorld, type World } from './world.js';
 
 export const FLEET: Fleet = { machines: 200, slotsPerMachine: 12, inventory: 100_000 };
 const layouts = generateFleet(FLEET).machines;
@@ -53,15 +53,58 @@ export interface SystemOptions {
   naiveCoalesceWrites?: boolean;
 }
 
-export async function startConnector(options: SystemOptions): Promise<System> {
-  const env = { REDIS_URL: options.redisUrl };
-  const world = await startWorld(FLEET, {
+/**
+ * The simulators of a run, for every system in turn (`startConnector` and `startNaive` with
+ * `shared`): the bench process's code then warms up once. A fresh pair per system (new Fastify
+ * apps and pools) had V8 optimise their paths again, which the first systems measured paid for.
+ */
+export function startSharedWorld(options: Pick<SystemOptions, 'prefix' | 'vendDurationMs' | 'inFlight'>) {
+  return startWorld(FLEET, {
     prefix: options.prefix,
-    ingress: true,
+    ingress: false,
     vendDurationMs: options.vendDurationMs,
     pushConnections: options.inFlight,
-    env,
   });
+}
+
+/**
+ * A system's view of the shared simulators: the machines back to their seed (their overlap and
+ * double-vend counts are this system's), owitho's live tokens revoked (the system's own fetch
+ * is the only one it signs with) and its pushes sent to `thirdUrl`; closing it leaves them up.
+ */
+async function joinWorld(shared: World, thirdUrl: string, ingress?: World['ingress']): Promise<World> {
+  shared.machineSim.sim.reset();
+  shared.owitho.sim.revokeCurrentToken();
+  await shared.owitho.sim.retarget(thirdUrl);
+  return {
+    machineSim: shared.machineSim,
+    owitho: shared.owitho,
+    ingress,
+    close: async () => {
+      await ingress?.app.stop();
+    },
+  };
+}
+
+export async function startConnector(options: SystemOptions, shared?: World): Promise<System> {
+  const env = { REDIS_URL: options.redisUrl };
+  let world: World;
+  if (shared) {
+    const ingress = await spawnIngress(options.prefix, shared.machineSim.url, env);
+    world = await joinWorld(shared, ingress.url, ingress).catch(async (error: unknown) => {
+      await ingress.app.stop();
+      throw error;
+    });
+  } else {
+    world = await startWorld(FLEET, {
+      prefix: options.prefix,
+      ingress: true,
+      vendDurationMs: options.vendDurationMs,
+      pushConnections: options.inFlight,
+      env,
+    });
+  }
+  const fetchesBefore = world.owitho.sim.tokenFetchCount();
   const workers: AppChild[] = [];
   try {
     for (let w = 0; w < (options.workers ?? 1); w++) {
@@ -78,7 +121,9 @@ export async function startConnector(options: SystemOptions): Promise<System> {
         ),
       );
     }
-    await waitFor(() => world.owitho.sim.tokenFetchCount() > 0, { what: 'the worker to fetch a token' });
+    await waitFor(() => world.owitho.sim.tokenFetchCount() > fetchesBefore, {
+      what: 'the worker to fetch a token',
+    });
   } catch (error) {
     await Promise.all(workers.map((w) => w.stop()));
     await world.close();
@@ -104,15 +149,17 @@ export async function startConnector(options: SystemOptions): Promise<System> {
   };
 }
 
-export async function startNaive(options: SystemOptions): Promise<System> {
+export async function startNaive(options: SystemOptions, shared?: World): Promise<System> {
   const port = await freePort();
-  const world = await startWorld(FLEET, {
-    prefix: options.prefix,
-    ingress: false,
-    vendDurationMs: options.vendDurationMs,
-    pushConnections: options.inFlight,
-    thirdUrl: `http://127.0.0.1:${port}`,
-  });
+  const world = shared
+    ? await joinWorld(shared, `http://127.0.0.1:${port}`)
+    : await startWorld(FLEET, {
+        prefix: options.prefix,
+        ingress: false,
+        vendDurationMs: options.vendDurationMs,
+        pushConnections: options.inFlight,
+        thirdUrl: `http://127.0.0.1:${port}`,
+      });
   const children: AppChild[] = [];
   try {
     // the naive connector fetches its token once and keeps it
@@ -211,7 +258,8 @@ export function machineOf(i: number): number {
   return (x >>> 0) % layouts.length;
 }
 
-export function driverFor(world: World): Driver {
+/** `idPrefix`: what sets this system's order ids apart when the simulators are shared */
+export function driverFor(world: World, idPrefix = ''): Driver {
   // every system gets the same orders: numbered from 0 by each driver
   let seq = 0;
   const sim = world.owitho.sim;
@@ -223,7 +271,7 @@ export function driverFor(world: World): Driver {
       const i = seq++;
       const layout = layouts[machineOf(i)];
       if (!layout) throw new Error('no layout');
-      const id = `${tag}${i}`;
+      const id = `${idPrefix}${tag}${i}`;
       sim.pushOrder(noticeFor(id, layout, i));
       return id;
     },

@@ -240,6 +240,21 @@ describe('owitho-sim: the order driver', () => {
     );
   });
 
+  it('re-targeted, it pushes to the new third party only', async () => {
+    const first = await receiver();
+    const second = await receiver();
+    const s = await sim({ thirdUrl: first.url, noticeRetryMs: 30 });
+    await fetchToken(s.url);
+    const [before] = s.sim.pushGenerated(1);
+    await waitFor(() => acked(s, before as string));
+    await s.sim.retarget(second.url);
+    const [after] = s.sim.pushGenerated(1);
+    await waitFor(() => acked(s, after as string));
+    expect(first.notices).toHaveLength(1);
+    expect(second.notices).toHaveLength(1);
+    expect(JSON.parse((second.notices[0] as { data: string }).data).orderViewId).toBe(after);
+  });
+
   it('a tolerant share: the raw JSON is what is pushed, and the record says what each order was', async () => {
     const third = await receiver([{ status: 200, code: 200 }]);
     const s = await sim({ thirdUrl: third.url, noticeRetryMs: 30, tolerantShare: 1 });

@@ -456,6 +456,18 @@ export class OwithoSim {
     this.syncRequests = { sku: 0, machine: 0 };
   }
 
+  /**
+   * Pushes from now on to another third party (a benchmark drives several connectors through one
+   * simulator): the sockets to the previous one are closed once their pushes are answered.
+   */
+  async retarget(thirdUrl: string): Promise<void> {
+    const previous = this.pool;
+    this.settings.thirdUrl = thirdUrl;
+    this.pool = new Pool(new URL(thirdUrl).origin, { connections: this.settings.pushConnections ?? 32 });
+    this.log.info({ thirdUrl }, 'pushes re-targeted');
+    await previous?.close();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.held.close();
