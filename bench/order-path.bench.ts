@@ -27,9 +27,9 @@ import {
   watchCpu,
 } from './lib/order-path.js';
 import { commandDelta, type PrivateRedis, startPrivateRedis } from './lib/private-redis.js';
-import type { World } from './lib/world.js';
 import { report, round } from './lib/report.js';
 import { benchPrefix, envNumber, machineLoad, procStat, SCALE } from './lib/system.js';
+import type { World } from './lib/world.js';
 
 const N = Math.round(envNumber('BENCH_ORDER_PATH_ORDERS', 1000) * SCALE);
 const IN_FLIGHT = envNumber('BENCH_ORDER_PATH_IN_FLIGHT', 64);

@@ -14,19 +14,12 @@
 // Prints {"ready": true, "pid": …} once listening / connected; SIGTERM closes and exits.
 import { HttpMachineGateway } from '@owc/gateway';
 import { OwithoClient } from '@owc/owitho-client';
-import {
-  errorAnswer,
-  flattenOrder,
-  type OrderNotice,
-  type OrderResult,
-  okAnswer,
-  openEnvelope,
-  orderNoticeSchema,
-} from '@owc/protocol';
+import { flattenOrder, type OrderNotice, type OrderResult } from '@owc/protocol';
 import { coalesceWrites } from '@owc/redis';
 import { Queue, Worker } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { naiveNoticeRoute } from './naive-ingress.js';
 import { APP } from './system.js';
 
 const COALESCE = '--coalesce-writes';
@@ -48,15 +41,11 @@ if (mode === 'ingress') {
   const [port, token] = rest;
   const queue = new Queue('dispense', { connection: connection(), prefix: queuePrefix });
   const app = Fastify({ logger: false });
-  app.post('/order/notice', async (request) => {
-    const opened = openEnvelope(
-      request.body,
-      { appId: APP.appId, tokens: [token as string], now: Date.now(), toleranceMs: 300_000 },
-      orderNoticeSchema,
-    );
-    if (!opened.ok) return errorAnswer(opened.code, opened.msg);
-    await queue.add('order', opened.payload, { jobId: opened.payload.orderViewId, removeOnComplete: true });
-    return okAnswer();
+  naiveNoticeRoute(app, queue, {
+    kind: 'verify',
+    appId: APP.appId,
+    tokens: [token as string],
+    toleranceMs: 300_000,
   });
   await app.listen({ port: Number(port), host: '127.0.0.1' });
   closers.push(
