@@ -1,5 +1,5 @@
 import { describeZodError, type MachineLayout } from '@owc/protocol';
-import { type Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 import type { z } from 'zod';
 import { GatewayProtocolError } from './errors/gateway-protocol-error.js';
 import { GatewayRejectedError } from './errors/gateway-rejected-error.js';
@@ -42,10 +42,6 @@ interface Exchange {
 class DeadlineReached extends Error {}
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-/** The request headers, built once (undici only reads them). */
-const GET_HEADERS = { accept: 'application/json' };
-const POST_HEADERS = { accept: 'application/json', 'content-type': 'application/json' };
 
 /**
  * The HTTP driver of docs/gateway.md over an undici Pool. Every answer is parsed with the
@@ -233,104 +229,70 @@ export class HttpMachineGateway implements MachineGateway {
     return new GatewayProtocolError(`${what}: unexpected HTTP status ${statusCode}`, '(status)', statusCode);
   }
 
-  /**
-   * One request and its whole answer, through the pool's `dispatch` with a handler of our own:
-   * the answer's bytes are gathered as they come (no body stream, no async iterator, no
-   * AbortController per request: about a tenth of the worker's allocations went to them). Our
-   * deadline covers the wait for a socket, the headers and the body; undici's own header and body
-   * timeouts are longer and only back it up.
-   */
-  #exchange(
+  async #exchange(
     method: 'GET' | 'POST',
     path: string,
     body: string | undefined,
     timeoutMs: number,
     what: string,
   ): Promise<Exchange> {
-    const maxBodyBytes = this.#maxBodyBytes;
-    return new Promise<Exchange>((resolve, reject) => {
-      let controller: Dispatcher.DispatchController | undefined;
-      let settled = false;
-      let statusCode = 0;
-      let size = 0;
-      const chunks: Buffer[] = [];
-      const fail = (error: unknown): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(this.#transportError(error, what, timeoutMs));
-      };
-      /** ends the exchange with `error` and drops the request (or drops it as soon as it starts) */
-      const stop = (error: Error): void => {
-        fail(error);
-        if (controller && !controller.aborted) controller.abort(error);
-      };
-      const timer = setTimeout(() => stop(new DeadlineReached()), timeoutMs);
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart: (started) => {
-          controller = started;
-          if (settled) started.abort(new DeadlineReached());
-        },
-        onResponseStart: (_controller, status) => {
-          // 1xx informational answers come before the real one
-          if (status >= 200) statusCode = status;
-        },
-        onResponseData: (_controller, chunk) => {
-          if (settled) return;
-          size += chunk.length;
-          if (size > maxBodyBytes) {
-            stop(
-              new GatewayProtocolError(
-                `${what}: answer larger than ${maxBodyBytes} bytes`,
-                '(body)',
-                statusCode,
-              ),
-            );
-            return;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DeadlineReached()), timeoutMs);
+    try {
+      const response = await this.#pool.request({
+        method,
+        path: this.#prefix + path,
+        headers:
+          body === undefined
+            ? { accept: 'application/json' }
+            : {
+                accept: 'application/json',
+                'content-type': 'application/json',
+              },
+        body,
+        signal: controller.signal,
+      });
+      const text = await this.#readText(response.body, what, response.statusCode);
+      let parsed: unknown;
+      if (text.length > 0) {
+        try {
+          parsed = JSON.parse(text);
+        } catch (error) {
+          // a non-JSON error page is still mapped by its status; a non-JSON 200 is a protocol error
+          if (response.statusCode === 200) {
+            throw new GatewayProtocolError(`${what}: answer is not JSON`, '(body)', 200, { cause: error });
           }
-          chunks.push(chunk);
-        },
-        onResponseEnd: () => {
-          if (settled) return;
-          const text =
-            chunks.length === 1
-              ? (chunks[0] as Buffer).toString('utf8')
-              : Buffer.concat(chunks).toString('utf8');
-          let parsed: unknown;
-          if (text.length > 0) {
-            try {
-              parsed = JSON.parse(text);
-            } catch (error) {
-              // a non-JSON error page is still mapped by its status; a non-JSON 200 is a protocol error
-              if (statusCode === 200) {
-                fail(
-                  new GatewayProtocolError(`${what}: answer is not JSON`, '(body)', 200, { cause: error }),
-                );
-                return;
-              }
-            }
-          }
-          settled = true;
-          clearTimeout(timer);
-          resolve({ statusCode, body: parsed });
-        },
-        onResponseError: (_controller, error) => fail(error),
-      };
-      try {
-        this.#pool.dispatch(
-          {
-            method,
-            path: this.#prefix + path,
-            headers: body === undefined ? GET_HEADERS : POST_HEADERS,
-            body,
-          },
-          handler,
-        );
-      } catch (error) {
-        // a closed pool refuses at once
-        fail(error);
+        }
       }
-    });
+      return { statusCode: response.statusCode, body: parsed };
+    } catch (error) {
+      throw this.#transportError(error, what, timeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #readText(
+    stream: AsyncIterable<Buffer | string> & { destroy(): void },
+    what: string,
+    statusCode: number,
+  ): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream) {
+      const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += buffer.length;
+      if (size > this.#maxBodyBytes) {
+        stream.destroy();
+        throw new GatewayProtocolError(
+          `${what}: answer larger than ${this.#maxBodyBytes} bytes`,
+          '(body)',
+          statusCode,
+        );
+      }
+      chunks.push(buffer);
+    }
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   #transportError(error: unknown, what: string, timeoutMs: number): Error {

@@ -180,56 +180,21 @@ export class OwithoClient {
     return outcome.kind === 'ok' ? { kind: 'ok', code: 200, data: exchange.data } : outcome;
   }
 
-  /**
-   * One request and its whole answer through the pool's `dispatch`, the answer's bytes gathered as
-   * they come (no body stream per request); the pool's connect, header and body timeouts bound it.
-   */
   private async exchange(
     method: 'GET' | 'POST',
     path: string,
     body?: string,
   ): Promise<Exchange | Exclude<CallOutcome, { kind: 'ok' }>> {
     try {
-      const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>(
-        (resolve, reject) => {
-          let statusCode = 0;
-          const chunks: Buffer[] = [];
-          try {
-            this.pool.dispatch(
-              {
-                method,
-                path: `${this.basePath}${path}`,
-                headers: body ? JSON_HEADERS : NO_HEADERS,
-                ...(body ? { body } : {}),
-              },
-              {
-                // the handler API undici 7 takes (a handler without it is taken for the old API)
-                onRequestStart: () => undefined,
-                onResponseStart: (_controller, status) => {
-                  // 1xx informational answers come before the real one
-                  if (status >= 200) statusCode = status;
-                },
-                onResponseData: (_controller, chunk) => {
-                  chunks.push(chunk);
-                },
-                onResponseEnd: () =>
-                  resolve({
-                    statusCode,
-                    text:
-                      chunks.length === 1
-                        ? (chunks[0] as Buffer).toString('utf8')
-                        : Buffer.concat(chunks).toString('utf8'),
-                  }),
-                onResponseError: (_controller, error) => reject(error),
-              },
-            );
-          } catch (error) {
-            reject(error);
-          }
-        },
-      );
+      const response = await this.pool.request({
+        method,
+        path: `${this.basePath}${path}`,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        ...(body ? { body } : {}),
+      });
+      const text = await response.body.text();
       const answer = readAnswer(text);
-      return { status: statusCode, code: answer?.code, msg: answer?.msg ?? '', data: answer?.data };
+      return { status: response.statusCode, code: answer?.code, msg: answer?.msg ?? '', data: answer?.data };
     } catch (error) {
       // network errors and timeouts; the message of an undici error never holds our secrets
       const code = (error as { code?: string }).code ?? (error as Error).name;
@@ -237,10 +202,6 @@ export class OwithoClient {
     }
   }
 }
-
-/** The request headers, built once (undici only reads them). */
-const JSON_HEADERS = { 'content-type': 'application/json' };
-const NO_HEADERS = {};
 
 /** The keeper's `fetchToken`: one getAccessToken call through this client. */
 export function fetchTokenWith(client: Pick<OwithoClient, 'getAccessToken'>): () => Promise<AccessToken> {
