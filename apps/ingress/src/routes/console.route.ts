@@ -1,5 +1,5 @@
 import { describeEvent, OrderTimeline, PackedOrderError } from '@owc/order-store';
-import { callbackJobId, dispenseJobId } from '@owc/queues';
+import { callbackJobId, dispenseJobId, type QueueName } from '@owc/queues';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { IngressDeps } from '../ingress-deps.js';
@@ -54,7 +54,8 @@ ${body}
  * orderViewId, by machine and by acceptance time; GET /admin/orders/{orderViewId} shows one
  * order's units, result, callback state and timeline (accepted, each vend round with its
  * outcome, final, each callback delivery with owitho's answer), with links to its jobs in the
- * dashboard. Read-only: the viewer and the operator may open it. Registered in the admin plugin.
+ * dashboard (those still in their queues). Read-only: the viewer and the operator may open it.
+ * Registered in the admin plugin.
  */
 export async function consoleRoutes(app: FastifyInstance, deps: IngressDeps): Promise<void> {
   const timeline = new OrderTimeline({
@@ -148,14 +149,25 @@ ${rows}</table>${found.length === SEARCH_LIMIT ? `<p>first ${SEARCH_LIMIT} shown
 <td>${escapeHtml(u.skuCode)}</td><td>${escapeHtml(shown)}</td></tr>`;
       })
       .join('\n');
-    const job = (queue: string, jobId: string) =>
-      `<a href="/admin/queues/queue/${queue}/${encodeURIComponent(jobId)}">${queue} job ${escapeHtml(jobId)}</a>`;
+    // a link only to a job the dashboard can show: a happy order's callback was delivered by its
+    // dispense job (no callback job), and finished jobs are kept only up to a count
+    const job = async (queue: QueueName, jobId: string) => {
+      const state = await deps.producer.queue(queue).getJobState(jobId);
+      const name = `${queue} job ${escapeHtml(jobId)}`;
+      return state === 'unknown'
+        ? `<span class="gone">${name}: not in the queue (never needed, or removed once finished)</span>`
+        : `<a href="/admin/queues/queue/${queue}/${encodeURIComponent(jobId)}">${name}</a> (${state})`;
+    };
+    const jobs = await Promise.all([
+      job('dispense', dispenseJobId(orderViewId)),
+      job('callback', callbackJobId(orderViewId)),
+    ]);
     const cb = record.callback;
     const body = `<h2 id="order">Order ${id}</h2>
 <p>machine ${escapeHtml(record.machineCode)} · state <b id="state">${escapeHtml(record.state)}</b> · accepted
 ${new Date(record.acceptedAt).toISOString()}${record.result ? ` · outStatus <b id="outStatus">${record.result.outStatus}</b>` : ''}</p>
 <p>callback: ${cb.attempts} failed deliveries${cb.reportedAt ? ` · reported ${new Date(cb.reportedAt).toISOString()}` : ''}${cb.lastError ? ` · last error ${escapeHtml(cb.lastError)}` : ''}</p>
-<p id="jobs">${job('dispense', dispenseJobId(orderViewId))} · ${job('callback', callbackJobId(orderViewId))}</p>
+<p id="jobs">${jobs.join(' · ')}</p>
 <h3>Units</h3>
 <table id="units"><tr><th>#</th><th>vendId</th><th>slot</th><th>sku</th><th>state</th></tr>
 ${units}</table>
