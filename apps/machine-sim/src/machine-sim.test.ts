@@ -270,6 +270,30 @@ describe('one unit at a time per machine', () => {
     });
     expect((await h.stats()).vends).toBe(4);
   });
+
+  it('twenty machines vending at once: no listener warning (each vend in flight waits on the closing signal)', async () => {
+    const options = { machines: 20, slotsPerMachine: 1, inventory: 1 };
+    const fleet = generateFleet(options);
+    const h = await start({ fleet: options, vendDurationMs: 100 });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const answers = await Promise.all(
+        fleet.machines.map((machine, i) => {
+          const slot = machine.slotList[0];
+          if (!slot) throw new Error('no slot');
+          return h.gateway.vend(machine.machineCode, unit(`W${i}-0`, slot.slotNum, slot.skuCode));
+        }),
+      );
+      expect(answers.map((a) => a.status)).toEqual(fleet.machines.map(() => 'success'));
+      // the warning is emitted on a later tick
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('MaxListenersExceededWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
 });
 
 describe('fault injection', () => {

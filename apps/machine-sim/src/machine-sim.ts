@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { MachineState, VendAnswer, VendFailureReason, VendRequest } from '@owc/gateway';
 import type { Logger } from '@owc/observability';
 import { type MachineLayout, MachineStatus } from '@owc/protocol';
@@ -123,6 +124,8 @@ export class MachineSim {
     this.#vendDurationMs = settings.vendDurationMs;
     this.#logger = settings.logger;
     this.#now = settings.now ?? Date.now;
+    // every vend and held request in flight waits on it, one per busy machine: hundreds are normal
+    setMaxListeners(0, this.#closing.signal);
     this.#world = this.#newWorld();
   }
 
