@@ -12,6 +12,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // the test run's settings, read from the environment once and validated, for every worker
+    globalSetup: ['./packages/testing/src/global-setup.ts'],
     reporters: ['default', './packages/testing/src/summary-reporter.ts'],
   },
 });

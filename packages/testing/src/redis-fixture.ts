@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { parseSettings, redisSettingsShape } from '@owc/config';
 import { Redis } from 'ioredis';
-import { test } from 'vitest';
-import { z } from 'zod';
+import { inject, test } from 'vitest';
+import type {} from './global-setup.js';
 import { acquireRedis, type StartedRedis } from './kit/redis-server.js';
 
 /** Deletes every key that starts with `prefix` (SCAN + UNLINK, safe on a shared Redis). */
@@ -39,9 +38,6 @@ interface WorkerFixtures {
   redisServer: StartedRedis;
 }
 
-/** The test run's one setting, read from the environment once, when the fixture loads. */
-const settings = parseSettings(z.object({ REDIS_URL: redisSettingsShape.REDIS_URL }), process.env);
-
 /**
  * `redisTest('…', async ({ redis, prefix, redisUrl }) => …)`: a real Redis per test file
  * worker, a fresh prefix per test, and cleanup of that prefix afterwards.
@@ -50,7 +46,8 @@ export const redisTest = test.extend<RedisFixtures & WorkerFixtures>({
   redisServer: [
     // biome-ignore lint/correctness/noEmptyPattern: vitest fixtures take their dependencies by destructuring
     async ({}, use) => {
-      const server = await acquireRedis(settings.REDIS_URL);
+      // the test run's REDIS_URL, read and validated once at boot (global-setup.ts)
+      const server = await acquireRedis(inject('redisUrl'));
       await use(server);
       await server.stop();
     },
