@@ -10,7 +10,7 @@ import {
   SEARCH_ENTRY_END,
   SEARCH_LOGS,
 } from './order-keys.js';
-import { isWrongType } from './order-packed.js';
+import { isWrongType, PackedOrderError } from './order-packed.js';
 import {
   finalResult,
   finalResultOf,
@@ -207,6 +207,20 @@ export class OrderStore {
   }
 
   /** The order in the shape it is kept: whole while on its way, shrunk once reported. */
+  /**
+   * `get` for the views that list orders (the console, the CLI): a record that cannot be read is
+   * returned as the PackedOrderError that says why, so the view shows it and goes on; any other
+   * error is thrown.
+   */
+  async tryGet(orderViewId: string): Promise<StoredOrder | undefined | PackedOrderError> {
+    try {
+      return await this.get(orderViewId);
+    } catch (error) {
+      if (error instanceof PackedOrderError) return error;
+      throw error;
+    }
+  }
+
   async get(orderViewId: string): Promise<StoredOrder | undefined> {
     const keys = orderKeys(this.prefix, orderViewId);
     // both hashes in one round trip (same hash tag: same node on a cluster), sent as two commands

@@ -93,13 +93,12 @@ export async function consoleRoutes(app: FastifyInstance, deps: IngressDeps): Pr
     });
     // a record that cannot be read is shown as such; the rest of the list still shows
     const records = await Promise.all(
-      found.map((f) =>
-        deps.store.get(f.orderViewId).catch((error: unknown) => {
-          if (!(error instanceof PackedOrderError)) throw error;
-          request.log.warn({ err: error, orderViewId: f.orderViewId }, 'order record unreadable');
-          return null;
-        }),
-      ),
+      found.map(async (f) => {
+        const record = await deps.store.tryGet(f.orderViewId);
+        if (!(record instanceof PackedOrderError)) return record;
+        request.log.warn({ err: record, orderViewId: f.orderViewId }, 'order record unreadable');
+        return null;
+      }),
     );
     const rows = found
       .map((f, i) => {
@@ -121,12 +120,9 @@ ${rows}</table>${found.length === SEARCH_LIMIT ? `<p>first ${SEARCH_LIMIT} shown
   app.get('/orders/:orderViewId', async (request, reply) => {
     const { orderViewId } = request.params as { orderViewId: string };
     const id = escapeHtml(orderViewId);
-    const record = await deps.store.get(orderViewId).catch((error: unknown) => {
-      if (!(error instanceof PackedOrderError)) throw error;
-      request.log.warn({ err: error, orderViewId }, 'order record unreadable');
-      return error;
-    });
+    const record = await deps.store.tryGet(orderViewId);
     if (record instanceof PackedOrderError) {
+      request.log.warn({ err: record, orderViewId }, 'order record unreadable');
       return reply
         .code(500)
         .type('text/html')

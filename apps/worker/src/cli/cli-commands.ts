@@ -237,11 +237,9 @@ export async function runCliCommand(deps: CliDeps, argv: readonly string[]): Pro
       let shown = 0;
       for (const { orderViewId, acceptedAt } of found) {
         // a record that cannot be read is listed as such; the rest of the list still shows
-        const record = await store.get(orderViewId).catch((error: unknown) => {
-          if (!(error instanceof PackedOrderError)) throw error;
-          return null;
-        });
-        const recordState = record === null ? 'unreadable' : (record?.state ?? 'expired');
+        const read = await store.tryGet(orderViewId);
+        const record = read instanceof PackedOrderError ? undefined : read;
+        const recordState = read instanceof PackedOrderError ? 'unreadable' : (record?.state ?? 'expired');
         if (state && recordState !== state) continue;
         shown++;
         out(
