@@ -45,16 +45,25 @@ export const owithoRouteOptions = {
 
 const OK_TEXT = JSON.stringify(okAnswer());
 
-/** `{code:200,msg:"success"}`, serialised once: the answer to nearly every notice. */
-export function answerOk(request: FastifyRequest, reply: FastifyReply) {
-  request.protocolCode = ResultCode.OK;
-  return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(OK_TEXT);
-}
-
 /** Remembers the protocol code of an answer for the request metrics, and sends it. */
 export function answer(request: FastifyRequest, reply: FastifyReply, body: Answer, status = 200) {
-  request.protocolCode = body.code;
-  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(body);
+  return send(request, reply, body.code, body, status);
+}
+
+/** `{code:200,msg:"success"}`, serialised once: the answer to nearly every notice. */
+export function answerOk(request: FastifyRequest, reply: FastifyReply) {
+  return send(request, reply, ResultCode.OK, OK_TEXT, 200);
+}
+
+function send(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  code: number,
+  payload: Answer | string,
+  status: number,
+) {
+  request.protocolCode = code;
+  return reply.code(status).header('content-type', 'application/json; charset=utf-8').send(payload);
 }
 
 /**
