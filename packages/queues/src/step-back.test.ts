@@ -3,7 +3,7 @@ import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { describe, expect } from 'vitest';
 import { createConsumer } from './consumer.js';
-import { createProducer } from './producer.js';
+import { createProducer, type Producer } from './producer.js';
 import { stepBack } from './step-back.js';
 
 const LATER_MS = 60_000;
@@ -81,6 +81,26 @@ describe('stepBack', () => {
   });
 });
 
+/**
+ * Enqueues the sentinel (its handler keeps it active, so BullMQ renews its lock round after
+ * round: `sentinel.renewalRounds` counts those rounds), then O1, the job under test; O1's id.
+ */
+async function enqueueSentinelThenO1(
+  producer: Producer,
+  worker: Worker,
+  sentinel: { renewalRounds: number },
+): Promise<string> {
+  const { id: sentinelId } = await producer.enqueue('order.dispense', {
+    orderViewId: 'sentinel',
+    machineCode: 'M1',
+  });
+  worker.on('locksRenewed', ({ jobIds }) => {
+    if (jobIds.includes(String(sentinelId))) sentinel.renewalRounds += 1;
+  });
+  const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
+  return String(id);
+}
+
 describe('stepBack under a consumer', () => {
   redisTest(
     'the lock of a job that stepped back is not renewed any more (no "could not renew lock")',
@@ -89,7 +109,7 @@ describe('stepBack under a consumer', () => {
       const producer = createProducer(connection, { keyPrefix: prefix });
       const errors: Error[] = [];
       const failedRenewals: string[] = [];
-      let sentinelRenewals = 0;
+      const sentinel = { renewalRounds: 0 };
       const sentinelDone = deferred();
       const watchedAfterMove = deferred();
       // BullMQ's renewal timer runs every lockDuration / 4 (100 ms here)
@@ -111,8 +131,8 @@ describe('stepBack under a consumer', () => {
             return stepBack(job, token, LATER_MS, 'later', async () => {
               // still in the handler after the move: three renewal rounds of the sentinel, in
               // which BullMQ would renew this job's lock too if it were still renewing it
-              const since = sentinelRenewals;
-              await waitFor(() => sentinelRenewals >= since + 3 || failedRenewals.length > 0, {
+              const since = sentinel.renewalRounds;
+              await waitFor(() => sentinel.renewalRounds >= since + 3 || failedRenewals.length > 0, {
                 what: 'three renewal rounds after the step back',
               });
               watchedAfterMove.resolve();
@@ -124,16 +144,9 @@ describe('stepBack under a consumer', () => {
       worker.on('error', (error) => errors.push(error));
       worker.on('lockRenewalFailed', (jobIds) => failedRenewals.push(...jobIds));
       try {
-        const sentinel = await producer.enqueue('order.dispense', {
-          orderViewId: 'sentinel',
-          machineCode: 'M1',
-        });
-        worker.on('locksRenewed', ({ jobIds }) => {
-          if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
-        });
-        const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
+        const id = await enqueueSentinelThenO1(producer, worker, sentinel);
         await watchedAfterMove.promise;
-        expect(await producer.queue('dispense').getJobState(String(id))).toBe('delayed');
+        expect(await producer.queue('dispense').getJobState(id)).toBe('delayed');
         expect(failedRenewals).toEqual([]);
         expect(errors.map((e) => e.message)).toEqual([]);
       } finally {
@@ -150,7 +163,7 @@ describe('stepBack under a consumer', () => {
     async ({ redisUrl, prefix }) => {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       const producer = createProducer(connection, { keyPrefix: prefix });
-      let sentinelRenewals = 0;
+      const sentinel = { renewalRounds: 0 };
       const sentinelDone = deferred();
       let runs = 0;
       let secondStarted = false;
@@ -173,8 +186,8 @@ describe('stepBack under a consumer', () => {
             };
             worker.on('locksRenewed', renewed);
             // six renewal rounds of the sentinel: this run's lock is renewed in them too
-            const since = sentinelRenewals;
-            await waitFor(() => sentinelRenewals >= since + 6, { what: 'six renewal rounds' });
+            const since = sentinel.renewalRounds;
+            await waitFor(() => sentinel.renewalRounds >= since + 6, { what: 'six renewal rounds' });
             worker.off('locksRenewed', renewed);
             watchedSecond.resolve();
             return 'done';
@@ -185,23 +198,13 @@ describe('stepBack under a consumer', () => {
       const errors: Error[] = [];
       worker.on('error', (error) => errors.push(error));
       try {
-        const sentinel = await producer.enqueue('order.dispense', {
-          orderViewId: 'sentinel',
-          machineCode: 'M1',
-        });
-        worker.on('locksRenewed', ({ jobIds }) => {
-          if (jobIds.includes(String(sentinel.id))) sentinelRenewals += 1;
-        });
-        const { id } = await producer.enqueue('order.dispense', { orderViewId: 'O1', machineCode: 'M1' });
+        const id = await enqueueSentinelThenO1(producer, worker, sentinel);
         await watchedSecond.promise;
         expect(runs).toBe(2);
         expect(secondRenewals).toBeGreaterThan(0);
-        await waitFor(
-          async () => (await producer.queue('dispense').getJobState(String(id))) === 'completed',
-          {
-            what: 'the job completed',
-          },
-        );
+        await waitFor(async () => (await producer.queue('dispense').getJobState(id)) === 'completed', {
+          what: 'the job completed',
+        });
         expect(errors.map((e) => e.message)).toEqual([]);
       } finally {
         sentinelDone.resolve();
