@@ -7,6 +7,8 @@ const conditions = ['@owc/source', 'node', 'import', 'module', 'default'];
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['@owc/source'] } },
+  // the runner of vitest's own files (globalSetup) resolves the workspace's source the same way
+  environments: { __vitest__: { resolve: { conditions, externalConditions: ['@owc/source'] } } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
